@@ -1,0 +1,101 @@
+import gzip
+import logging
+
+import numpy as np
+import pytest
+
+from umt.embeddings import Embeddings, load_embeddings, save_embeddings, save_vec
+from umt.errors import UmtError
+
+
+def write(path, text, mode="w"):
+    if mode == "wb":
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_vec_with_and_without_header(tmp_path):
+    body = "a 1 2 3\nb 4 5 6 \nc 7 8 9\n"
+    for name, text in [("h.vec", "3 3\n" + body), ("n.vec", body)]:
+        emb = load_embeddings(write(tmp_path / name, text))
+        assert emb.words == ["a", "b", "c"]
+        np.testing.assert_array_equal(emb.vectors, [[1, 2, 3], [4, 5, 6], [7, 8, 9]])
+
+
+def test_gzip_and_max_vocab(tmp_path):
+    path = tmp_path / "v.vec.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write("3 2\na 1 0\nb 0 1\nc 1 1\n")
+    emb = load_embeddings(path, max_vocab=2)
+    assert emb.words == ["a", "b"] and emb.vectors.shape == (2, 2)
+
+
+def test_duplicates_keep_first_and_warn(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="umt"):
+        emb = load_embeddings(write(tmp_path / "d.vec", "a 1 0\nb 0 1\na 5 5\n"))
+    assert emb.words == ["a", "b"]
+    np.testing.assert_array_equal(emb["a"], [1, 0])
+    assert "duplicate" in caplog.text
+
+
+def test_native_round_trip_and_vec_export(tmp_path, rng):
+    emb = Embeddings(["x", "y", "z"], rng.standard_normal((3, 4)), np.array([9, 5, 1]))
+    save_embeddings(emb, tmp_path / "native")
+    back = load_embeddings(tmp_path / "native")
+    assert back.words == emb.words and back.counts.tolist() == [9, 5, 1]
+    np.testing.assert_array_equal(back.vectors, emb.vectors)
+    save_vec(emb, tmp_path / "e.vec")
+    again = load_embeddings(tmp_path / "e.vec")
+    np.testing.assert_allclose(again.vectors, emb.vectors, atol=1e-5)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("2 3\na 1 2 3\nb 1 2\n", ":3: expected 3 values, found 2"),          # truncated line
+    ("a 1 2 3\nb 1 2 3 4\n", ":2: expected 3 values, found 4"),           # wrong dimension
+    ("a 1 2 3\nb 1 nan 3\n", ":2: NaN or infinite"),                       # NaN
+    ("a 1 2 3\nb 1 x 3\n", ":2: not a number: 'x'"),                       # garbage
+    ("a 1 2 3\nb\n", ":2: word 'b' has no vector"),                        # word only
+])
+def test_malformed_vec_files_name_file_and_line(tmp_path, text, message):
+    path = write(tmp_path / "bad.vec", text)
+    with pytest.raises(UmtError) as e:
+        load_embeddings(path)
+    assert str(path) in str(e.value) and message in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_empty_missing_and_non_utf8_files(tmp_path):
+    empty = write(tmp_path / "empty.vec", "")
+    with pytest.raises(UmtError, match="empty"):
+        load_embeddings(empty)
+    with pytest.raises(UmtError, match="not found"):
+        load_embeddings(tmp_path / "nope.vec")
+    latin = write(tmp_path / "latin.vec", "a 1 2\n\xe9t\xe9 3 4\n".encode("latin-1"), "wb")
+    with pytest.raises(UmtError, match=r"latin.vec:2: not valid UTF-8"):
+        load_embeddings(latin)
+
+
+def test_native_nan_and_shape_errors(tmp_path):
+    emb = Embeddings(["a", "b"], np.array([[1, 0], [np.nan, 1]], dtype=np.float32))
+    save_embeddings(emb, tmp_path / "nan")
+    with pytest.raises(UmtError, match="NaN"):
+        load_embeddings(tmp_path / "nan")
+    with pytest.raises(UmtError, match="1 words but vectors of shape"):
+        Embeddings(["a"], np.zeros((2, 3)))
+
+
+def test_fasttext_bin(tmp_path):
+    import fasttext
+
+    rng = np.random.default_rng(0)
+    words = ["the"] * 30 + ["cat", "dog", "sat", "on", "mat", "log", "a", "ran"] * 5 + [f"w{i}" for i in range(40)]
+    corpus = write(tmp_path / "c.txt", "\n".join(" ".join(rng.choice(words, 12)) for _ in range(300)))
+    model = fasttext.train_unsupervised(str(corpus), dim=8, epoch=1, minCount=1, thread=1, verbose=0)
+    model.save_model(str(tmp_path / "m.bin"))
+    emb = load_embeddings(tmp_path / "m.bin")
+    assert emb.words[0] == "the" and emb.dim == 8
+    np.testing.assert_allclose(emb["cat"], model.get_word_vector("cat"))
+    with pytest.raises(UmtError, match="not a readable fastText model"):
+        load_embeddings(write(tmp_path / "junk.bin", "not a model"))

@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+
+from umt.embeddings import Embeddings
+from umt.errors import UmtError
+from umt.retrieval.lexicon import induce_lexicon, write_lexicon_tsv
+
+
+def brute_best(src, tgt):
+    return (src @ tgt.T).argmax(axis=1)
+
+
+@pytest.fixture
+def mapped(rng):
+    s = rng.standard_normal((60, 8))
+    t = s[rng.permutation(60)] + 0.8 * rng.standard_normal((60, 8))  # noisy: directions disagree
+    unit = lambda a: (a / np.linalg.norm(a, axis=1, keepdims=True)).astype(np.float32)  # noqa: E731
+    return unit(s), unit(t)
+
+
+def test_builds_agree_with_brute_force(mapped):
+    s, t = mapped
+    fwd = {(i, j) for i, j in enumerate(brute_best(s, t))}
+    bwd = {(i, j) for j, i in enumerate(brute_best(t, s))}
+    got = {b: set(map(tuple, induce_lexicon(s, t, "nn", b, max_rank=60).pairs().tolist()))
+           for b in ("S2T", "T2S", "union", "intersection")}
+    assert got["S2T"] == fwd and got["T2S"] == bwd
+    assert got["union"] == fwd | bwd and got["intersection"] == fwd & bwd
+    assert fwd != bwd  # the case really distinguishes the builds
+
+
+def test_max_rank_and_sorting(mapped):
+    s, t = mapped
+    lex = induce_lexicon(s, t, "csls", "S2T", max_rank=20)
+    assert len(lex) == 20 and lex.src_ids.max() < 20 and lex.tgt_ids.max() < 20
+    assert (np.diff(lex.scores) <= 1e-6).all()
+
+
+def test_tsv_export_and_bad_build(tmp_path, mapped):
+    s, t = mapped
+    lex = induce_lexicon(s, t, "nn", "intersection", 60)
+    src = Embeddings([f"s{i}" for i in range(60)], s)
+    tgt = Embeddings([f"t{i}" for i in range(60)], t)
+    write_lexicon_tsv(lex, src, tgt, tmp_path / "lex.tsv")
+    lines = (tmp_path / "lex.tsv").read_text().splitlines()
+    assert lines[0] == "source\ttarget\tscore" and len(lines) == len(lex) + 1
+    w, v, score = lines[1].split("\t")
+    assert w == f"s{lex.src_ids[0]}" and v == f"t{lex.tgt_ids[0]}"
+    assert float(score) == pytest.approx(lex.scores[0], abs=1e-4)
+    with pytest.raises(UmtError, match="unknown dictionary build"):
+        induce_lexicon(s, t, "nn", "both")

@@ -1,0 +1,38 @@
+import numpy as np
+from synthetic import random_orthogonal
+
+from umt.alignment import AlignConfig, RefineConfig, align, apply_mapping, procrustes, refine
+from umt.embeddings import Embeddings
+
+
+def test_procrustes_recovers_rotation_under_noise(rng):
+    d = 50
+    x = rng.standard_normal((2000, d)).astype(np.float32)
+    w = random_orthogonal(d, rng)
+    y = x @ w.T + 0.1 * rng.standard_normal(x.shape).astype(np.float32)
+    est = procrustes(x, y)
+    np.testing.assert_allclose(est @ est.T, np.eye(d), atol=1e-4)  # orthogonal
+    assert np.linalg.norm(est - w) / np.linalg.norm(w) < 0.02
+
+
+def test_refinement_repairs_a_perturbed_map(toy_pair, rng):
+    src, tgt, w = toy_pair
+    x = src.vectors / np.linalg.norm(src.vectors, axis=1, keepdims=True)
+    y = tgt.vectors / np.linalg.norm(tgt.vectors, axis=1, keepdims=True)
+    noisy = procrustes(x, x @ w.T + 0.6 * rng.standard_normal(x.shape).astype(np.float32))
+    before = (apply_mapping(x, noisy) @ y.T).argmax(1)
+    result = refine(x, y, noisy, RefineConfig(iterations=3, max_rank=400, criterion_words=400), progress=False)
+    after = (apply_mapping(x, result.mapping) @ y.T).argmax(1)
+    assert (after == np.arange(400)).mean() > 0.99 > (before == np.arange(400)).mean()
+    assert result.criteria[result.best_iteration] == max(result.criteria)
+
+
+def test_identical_seed_needs_no_dictionary(rng):
+    words = [f"w{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(300)]
+    x = rng.standard_normal((300, 20)).astype(np.float32)
+    w = random_orthogonal(20, rng)
+    src = Embeddings(words, x)
+    tgt = Embeddings(words[:150] + [f"z{i}" for i in range(150)], x @ w.T)
+    result = align(src, tgt, AlignConfig(method="identical", normalize="none"), progress=False)
+    assert np.linalg.norm(result.mapping - w) < 1e-3
+    assert not result.supervised

@@ -1,0 +1,246 @@
+"""The ``umt`` command line: a thin layer over the library API.
+
+Every sub-command validates its input, calls one library function and writes its results into a
+run directory. Problems with the input end in a one-line ``umt: error: ...`` and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+from pathlib import Path
+
+from umt import __version__
+from umt.errors import UmtError
+
+log = logging.getLogger("umt")
+
+EPILOG = """\
+data: shared corpora and dictionaries are found through --data or the UMT_DATA variable.
+A dictionary argument may be a file or a short name such as en-fr.5000-6500, looked up as
+$UMT_DATA/dictionaries/en-fr.5000-6500.txt.
+"""
+
+
+def _resolve_dict(spec: str | None, data: str | None) -> str | None:
+    """A dictionary file path, or a short name like ``en-fr.0-5000`` looked up under the data root."""
+    if spec is None or spec == "identical" or Path(spec).exists():
+        return spec
+    if re.fullmatch(r"[a-z]{2}-[a-z]{2}(\.[0-9]+-[0-9]+)?", spec):
+        from umt.config import data_file
+
+        return str(data_file(f"dictionaries/{spec}.txt", data))
+    return spec  # let the loader report the missing file
+
+
+def _add_pair_args(p: argparse.ArgumentParser, max_vocab: int = 200000) -> None:
+    p.add_argument("--src-emb", required=True, help="source vectors: .vec/.txt[.gz], fastText .bin or a umt folder")
+    p.add_argument("--tgt-emb", required=True, help="target vectors, same formats")
+    p.add_argument("--max-vocab", type=int, default=max_vocab,
+                   help="keep the N most frequent words (default %(default)s)")
+    p.add_argument("--normalize", default=None,
+                   help="normalisation chain applied to both spaces, e.g. unit,center,unit (default; "
+                        "for evaluate: the chain saved with the mapping)")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    p.add_argument("--data", default=None, help="data root (default: $UMT_DATA)")
+
+
+def cmd_embed_train(a) -> None:
+    from umt.config import mono_corpus
+    from umt.embeddings.train import EmbedTrainConfig, train_embeddings
+    from umt.rundir import start_run
+
+    corpus = a.corpus or mono_corpus(a.lang, a.data)
+    cfg = EmbedTrainConfig(dim=a.dim, epoch=a.epoch, min_count=a.min_count, window=a.window,
+                           threads=a.threads, max_lines=a.max_lines, max_vocab=a.max_vocab)
+    start_run(a.out, {"command": "embed train", "lang": a.lang, "corpus": str(corpus), **vars(cfg)})
+    emb = train_embeddings(corpus, a.out, cfg)
+    print(f"{a.out}: {len(emb)} words x {emb.dim} dims")
+
+
+def cmd_embed_convert(a) -> None:
+    from umt.embeddings import load_embeddings, normalize, save_embeddings, save_vec
+
+    emb = load_embeddings(a.input, a.max_vocab)
+    if a.normalize:
+        emb = emb.with_vectors(normalize(emb.vectors, a.normalize))
+    if a.out.endswith(".vec"):
+        save_vec(emb, a.out)
+    else:
+        save_embeddings(emb, a.out, meta={"converted_from": str(a.input), "normalize": a.normalize})
+    print(f"{a.out}: {len(emb)} words x {emb.dim} dims")
+
+
+def cmd_embed_info(a) -> None:
+    import numpy as np
+
+    from umt.embeddings import load_embeddings
+
+    emb = load_embeddings(a.input, a.max_vocab)
+    norms = np.linalg.norm(emb.vectors, axis=1)
+    print(f"{emb.source}: {len(emb)} words x {emb.dim} dims; norms mean {norms.mean():.3f} "
+          f"min {norms.min():.3f} max {norms.max():.3f}; first words: {' '.join(emb.words[:10])}")
+
+
+def _load_pair(a):
+    from umt.embeddings import load_embeddings
+
+    return load_embeddings(a.src_emb, a.max_vocab), load_embeddings(a.tgt_emb, a.max_vocab)
+
+
+def cmd_align(a) -> None:
+    from umt.alignment import DEFAULT_NORMALIZE, AlignConfig, RefineConfig, align, write_alignment
+    from umt.rundir import start_run
+
+    cfg = AlignConfig(method=a.method, dict=_resolve_dict(a.dict, a.data), normalize=a.normalize or DEFAULT_NORMALIZE,
+                      refine=RefineConfig(iterations=a.refine, build=a.build, max_rank=a.max_rank),
+                      seed=a.seed, device=a.device)
+    eval_dict = _resolve_dict(a.eval_dict, a.data)
+    start_run(a.out, {"command": "align", **vars(a)})
+    src, tgt = _load_pair(a)
+    result = align(src, tgt, cfg)
+    metrics = write_alignment(result, src, tgt, a.out, eval_dict, a.export_vec)
+    _print_metrics(a.out, metrics)
+
+
+def cmd_evaluate(a) -> None:
+    from umt.alignment import DEFAULT_NORMALIZE, load_mapping
+    from umt.evaluation.api import evaluate_mapping
+    from umt.fileio import write_json
+    from umt.rundir import start_run
+
+    start_run(a.out, {"command": "evaluate", **vars(a)})
+    src, tgt = _load_pair(a)
+    w, saved_chain = (load_mapping(a.mapping, src.dim) if a.mapping else (None, None))
+    chain = a.normalize or saved_chain or DEFAULT_NORMALIZE
+    metrics = evaluate_mapping(src, tgt, _resolve_dict(a.dict, a.data), w, chain, a.device)
+    metrics.update(normalize=chain, mapping=a.mapping)
+    write_json(Path(a.out) / "metrics.json", metrics)
+    _print_metrics(a.out, metrics)
+
+
+def cmd_induce(a) -> None:
+    from umt.alignment import DEFAULT_NORMALIZE, apply_mapping, load_mapping, prepare
+    from umt.retrieval.lexicon import induce_lexicon, write_lexicon_tsv
+
+    src, tgt = _load_pair(a)
+    w, saved_chain = load_mapping(a.mapping, src.dim)
+    x, y = prepare(src, tgt, a.normalize or saved_chain or DEFAULT_NORMALIZE)
+    lex = induce_lexicon(apply_mapping(x, w), y, a.score, a.build, a.max_rank, device=a.device)
+    write_lexicon_tsv(lex, src, tgt, a.out)
+    print(f"{a.out}: {len(lex)} pairs ({a.build}, {a.score}, max rank {a.max_rank})")
+
+
+def _print_metrics(out, m: dict) -> None:
+    if "csls_p1" in m:
+        print(f"P@1 NN {m['nn_p1']:.1f}  CSLS {m['csls_p1']:.1f}  P@5 {m['csls_p5']:.1f}  P@10 {m['csls_p10']:.1f}"
+              f"  | {m['n_queries']} of {m['n_test_sources']} test words covered ({100 * m['coverage']:.1f}%),"
+              f" CSLS P@1 counting misses {m['csls_p1_all']:.1f}  | criterion {m['criterion']:.4f}")
+    elif "criterion" in m:
+        print(f"criterion {m['criterion']:.4f}")
+    print(f"results in {out}/metrics.json")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from umt.alignment.align import METHODS
+    from umt.retrieval.lexicon import BUILDS
+    from umt.retrieval.scoring import METHODS as SCORES
+
+    parser = argparse.ArgumentParser(
+        prog="umt", description="Unsupervised translation by distribution matching: embeddings, "
+        "alignment, retrieval, evaluation.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"umt {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on the console")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    emb = sub.add_parser("embed", help="train, convert or inspect word vectors")
+    esub = emb.add_subparsers(dest="embed_command", metavar="ACTION")
+    p = esub.add_parser("train", help="fastText skip-gram vectors from a raw corpus",
+                        description="Tokenize a raw corpus (lowercase, words intact) and train fastText "
+                        "skip-gram vectors; writes vectors.npy, vocab.txt, meta.json into --out.")
+    p.add_argument("--lang", required=True, help="language code (en, fr, de)")
+    p.add_argument("--corpus", help="raw text, plain or .gz (default: $UMT_DATA/mono/LANG.txt.gz)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--dim", type=int, default=300)
+    p.add_argument("--epoch", type=int, default=5)
+    p.add_argument("--min-count", type=int, default=5)
+    p.add_argument("--window", type=int, default=5)
+    p.add_argument("--threads", type=int, default=0, help="0 = every core (default)")
+    p.add_argument("--max-lines", type=int, default=None, help="read only the first N lines of the corpus")
+    p.add_argument("--max-vocab", type=int, default=None, help="keep only the N most frequent words")
+    p.add_argument("--data", default=None, help="data root (default: $UMT_DATA)")
+    p.set_defaults(func=cmd_embed_train)
+    p = esub.add_parser("convert", help="convert vectors to umt's fast format or .vec")
+    p.add_argument("input", help=".vec/.txt[.gz], fastText .bin or umt folder")
+    p.add_argument("--out", required=True, help="a folder (umt format) or a path ending in .vec")
+    p.add_argument("--max-vocab", type=int, default=None)
+    p.add_argument("--normalize", default=None, help="e.g. unit,center,unit")
+    p.set_defaults(func=cmd_embed_convert)
+    p = esub.add_parser("info", help="size, norms and first words of a vector file")
+    p.add_argument("input")
+    p.add_argument("--max-vocab", type=int, default=None)
+    p.set_defaults(func=cmd_embed_info)
+
+    p = sub.add_parser("align", help="learn a mapping between two spaces",
+                       description="Learn an orthogonal map from the source to the target space. "
+                       "procrustes: supervised by --dict (a file or 'identical'); identical: "
+                       "Procrustes on words spelled the same in both languages.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--method", choices=METHODS, default="procrustes")
+    _add_pair_args(p)
+    p.add_argument("--dict", default=None, help="seed dictionary for procrustes, or 'identical'")
+    p.add_argument("--eval-dict", default=None, help="evaluate the result on this dictionary")
+    p.add_argument("--refine", type=int, default=0, help="Procrustes refinement iterations (default 0)")
+    p.add_argument("--build", choices=BUILDS, default="intersection", help="refinement dictionary")
+    p.add_argument("--max-rank", type=int, default=15000, help="refinement dictionary among the N most frequent words")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--export-vec", action="store_true", help="also write the mapped spaces as .vec files")
+    p.add_argument("--out", required=True, help="run directory")
+    p.set_defaults(func=cmd_align)
+
+    p = sub.add_parser("evaluate", help="precision@1/5/10 of a mapping on a gold dictionary",
+                       description="Bilingual lexicon induction by the MUSE protocol, NN and CSLS.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_pair_args(p)
+    p.add_argument("--mapping", default=None, help="mapping.npy or a run directory (default: identity)")
+    p.add_argument("--dict", required=True, help="gold dictionary")
+    p.add_argument("--out", required=True, help="output folder for metrics.json")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("induce", help="induce a bilingual lexicon (TSV) from a mapping")
+    _add_pair_args(p)
+    p.add_argument("--mapping", required=True, help="mapping.npy or a run directory")
+    p.add_argument("--build", choices=BUILDS, default="intersection")
+    p.add_argument("--score", choices=SCORES, default="csls")
+    p.add_argument("--max-rank", type=int, default=15000)
+    p.add_argument("--out", required=True, help="output .tsv")
+    p.set_defaults(func=cmd_induce)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        (parser if args.command is None else parser._subparsers._group_actions[0].choices[args.command]).print_help()
+        return 0 if args.command is None else 2
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    console.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    log.addHandler(console)
+    log.setLevel(logging.INFO)
+    try:
+        args.func(args)
+    except UmtError as e:
+        print(f"umt: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("umt: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Where data lives, resolved from configuration (``--data`` flags or ``UMT_DATA``), never hard-coded."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from umt.errors import DataMissingError
+
+DATA_ENV = "UMT_DATA"
+LANGUAGES = ("en", "fr", "de")
+
+
+def data_root(explicit: str | os.PathLike | None = None) -> Path:
+    """Return the data root: ``explicit`` if given, else ``$UMT_DATA``.
+
+    Raises
+    ------
+    DataMissingError
+        If neither is set or the folder does not exist.
+    """
+    value = explicit if explicit is not None else os.environ.get(DATA_ENV)
+    if not value:
+        raise DataMissingError(
+            f"no data root: set {DATA_ENV}=/path/to/data or pass --data "
+            "(the folder holding mono/, multi30k/ and dictionaries/)"
+        )
+    root = Path(value).expanduser()
+    if not root.is_dir():
+        raise DataMissingError(f"{root}: data root does not exist (set {DATA_ENV} or --data)")
+    return root
+
+
+def check_language(lang: str) -> str:
+    """Validate a language code against the languages umt ships recipes for."""
+    if lang not in LANGUAGES:
+        raise DataMissingError(f"unknown language {lang!r}: expected one of {', '.join(LANGUAGES)}")
+    return lang
+
+
+def data_file(relative: str, explicit: str | os.PathLike | None = None) -> Path:
+    """Resolve ``relative`` under the data root, with a one-line hint when it is missing."""
+    path = data_root(explicit) / relative
+    if not path.exists():
+        raise DataMissingError(
+            f"{path}: missing; expected under the data root ({DATA_ENV}). "
+            "See corpora/README.md for how to fetch it."
+        )
+    return path
+
+
+def mono_corpus(lang: str, explicit: str | os.PathLike | None = None) -> Path:
+    """Path of the shared monolingual corpus of ``lang``."""
+    return data_file(f"mono/{check_language(lang)}.txt.gz", explicit)
+
+
+def dictionary_path(src: str, tgt: str, split: str = "", explicit=None) -> Path:
+    """Path of a MUSE-format dictionary, e.g. ``split='5000-6500'`` for the test split."""
+    check_language(src), check_language(tgt)
+    name = f"{src}-{tgt}.{split}.txt" if split else f"{src}-{tgt}.txt"
+    return data_file(f"dictionaries/{name}", explicit)

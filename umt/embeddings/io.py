@@ -1,0 +1,228 @@
+"""Loading and saving word vectors.
+
+Formats
+-------
+``.vec`` / ``.txt`` (optionally ``.gz``)
+    word2vec/fastText text: an optional ``count dim`` header, then ``word v1 ... vd`` per line.
+``.bin``
+    A fastText model; vectors of its vocabulary (in its frequency order) are read through the
+    ``fasttext`` package.
+native directory
+    ``vectors.npy`` (float32, one row per word) and ``vocab.txt`` (``word<TAB>count`` per line),
+    what umt writes; loads in well under a second.
+
+Every problem with a file is raised as a one-line :class:`~umt.errors.UmtError` naming the file
+and, for text files, the line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from umt.embeddings.vectors import Embeddings
+from umt.errors import UmtError
+from umt.fileio import atomic_path, require_file, save_npy, write_json
+
+log = logging.getLogger("umt")
+
+_CHUNK = 20000  # lines parsed per numpy call: large enough to be fast, small enough for memory
+
+
+def load_embeddings(path: str | os.PathLike, max_vocab: int | None = None) -> Embeddings:
+    """Load vectors from ``path`` in any supported format, keeping the first ``max_vocab`` words.
+
+    Duplicate words keep their first vector (a warning says how many were dropped).
+    """
+    path = Path(path)
+    if max_vocab is not None and max_vocab <= 0:
+        raise UmtError(f"max_vocab must be positive, got {max_vocab}")
+    if path.is_dir():
+        return _load_native(path, max_vocab)
+    require_file(path, "embedding file")
+    if path.suffix == ".bin":
+        return _load_fasttext_bin(path, max_vocab)
+    if path.suffix == ".npy":
+        return _load_native(path.parent, max_vocab)
+    return _load_text(path, max_vocab)
+
+
+def _open_binary(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def _decode(raw: bytes, path: Path, lineno: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UmtError(f"{path}:{lineno}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
+
+
+def _parse_header(line: str) -> tuple[int, int] | None:
+    parts = line.split()
+    if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+        return int(parts[0]), int(parts[1])
+    return None
+
+
+def _load_text(path: Path, max_vocab: int | None) -> Embeddings:
+    words: list[str] = []
+    rests: list[str] = []
+    linenos: list[int] = []
+    seen: set[str] = set()
+    duplicates = 0
+    dim = None
+    header = None
+    chunks: list[np.ndarray] = []
+    try:
+        with _open_binary(path) as f:
+            for lineno, raw in enumerate(f, 1):
+                line = _decode(raw, path, lineno).rstrip("\r\n")
+                if lineno == 1:
+                    header = _parse_header(line)
+                    if header is not None:
+                        dim = header[1]
+                        continue
+                stripped = line.strip(" ")
+                if not stripped:
+                    continue
+                word, _, rest = stripped.partition(" ")
+                if not rest:
+                    raise UmtError(f"{path}:{lineno}: word {word!r} has no vector")
+                if dim is None:
+                    dim = len(rest.split())
+                if word in seen:
+                    duplicates += 1
+                    continue
+                seen.add(word)
+                words.append(word)
+                rests.append(rest)
+                linenos.append(lineno)
+                if len(rests) == _CHUNK:
+                    chunks.append(_parse_chunk(rests, linenos, dim, path))
+                    rests, linenos = [], []
+                if max_vocab is not None and len(words) >= max_vocab:
+                    break
+    except (OSError, EOFError) as e:
+        raise UmtError(f"{path}: cannot read ({e})") from None
+    if rests:
+        chunks.append(_parse_chunk(rests, linenos, dim, path))
+    if not words:
+        raise UmtError(f"{path}: no word vectors found (empty file?)")
+    if header is not None and max_vocab is None and header[0] != len(words) + duplicates:
+        log.warning("%s: header announces %d words, file holds %d", path, header[0], len(words) + duplicates)
+    if duplicates:
+        log.warning("%s: %d duplicate words ignored (first occurrence kept)", path, duplicates)
+    return Embeddings(words, np.concatenate(chunks), None, str(path))
+
+
+def _parse_chunk(rests: list[str], linenos: list[int], dim: int, path: Path) -> np.ndarray:
+    """Parse the numeric part of many lines at once; on any problem find the guilty line."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            flat = np.fromstring("\n".join(rests), dtype=np.float32, sep=" ")
+        except (DeprecationWarning, ValueError):
+            flat = None
+    if flat is None or flat.size != len(rests) * dim:
+        for rest, lineno in zip(rests, linenos):
+            fields = rest.split()
+            if len(fields) != dim:
+                raise UmtError(f"{path}:{lineno}: expected {dim} values, found {len(fields)}")
+            try:
+                np.array(fields, dtype=np.float32)
+            except ValueError:
+                bad = next(v for v in fields if not _is_float(v))
+                raise UmtError(f"{path}:{lineno}: not a number: {bad!r}") from None
+        raise UmtError(f"{path}: could not parse vectors near line {linenos[0]}")
+    matrix = flat.reshape(len(rests), dim)
+    bad_rows = ~np.isfinite(matrix).all(axis=1)
+    if bad_rows.any():
+        raise UmtError(f"{path}:{linenos[int(np.argmax(bad_rows))]}: NaN or infinite value in vector")
+    return matrix
+
+
+def _is_float(v: str) -> bool:
+    try:
+        float(v)
+        return True
+    except ValueError:
+        return False
+
+
+def _load_fasttext_bin(path: Path, max_vocab: int | None) -> Embeddings:
+    try:
+        import fasttext
+    except ImportError:  # pragma: no cover - fasttext is a dependency
+        raise UmtError(f"{path}: reading fastText .bin needs the 'fasttext' package") from None
+    try:
+        model = fasttext.load_model(str(path))
+    except (ValueError, RuntimeError, MemoryError) as e:
+        raise UmtError(f"{path}: not a readable fastText model ({e})") from None
+    words, counts = model.get_words(include_freq=True, on_unicode_error="replace")
+    if max_vocab is not None:
+        words, counts = words[:max_vocab], counts[:max_vocab]
+    if not words:
+        raise UmtError(f"{path}: fastText model has an empty vocabulary")
+    vectors = np.stack([model.get_word_vector(w) for w in words])
+    if not np.isfinite(vectors).all():
+        raise UmtError(f"{path}: NaN or infinite value in vectors")
+    return Embeddings(list(words), vectors, np.asarray(counts, dtype=np.int64), str(path))
+
+
+def _load_native(folder: Path, max_vocab: int | None) -> Embeddings:
+    vec_path, vocab_path = folder / "vectors.npy", folder / "vocab.txt"
+    for p in (vec_path, vocab_path):
+        require_file(p, "embedding file")
+    try:
+        vectors = np.load(vec_path, mmap_mode="r")
+    except (ValueError, OSError) as e:
+        raise UmtError(f"{vec_path}: not a readable .npy file ({e})") from None
+    words: list[str] = []
+    counts: list[int] = []
+    with open(vocab_path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            if max_vocab is not None and lineno > max_vocab:
+                break
+            word, _, count = _decode(raw, vocab_path, lineno).rstrip("\n").partition("\t")
+            if not word:
+                raise UmtError(f"{vocab_path}:{lineno}: empty word")
+            words.append(word)
+            counts.append(int(count) if count.isdigit() else 0)
+    if vectors.ndim != 2 or vectors.shape[0] < len(words):
+        raise UmtError(f"{vec_path}: shape {vectors.shape} does not match {len(words)} words in {vocab_path}")
+    matrix = np.array(vectors[: len(words)], dtype=np.float32)
+    if not np.isfinite(matrix).all():
+        raise UmtError(f"{vec_path}: NaN or infinite value in row {int(np.argmax(~np.isfinite(matrix).all(1)))}")
+    return Embeddings(words, matrix, np.asarray(counts, dtype=np.int64), str(folder))
+
+
+def save_embeddings(emb: Embeddings, folder: str | os.PathLike, meta: dict | None = None) -> Path:
+    """Write ``emb`` in umt's native format (``vectors.npy`` + ``vocab.txt``) into ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    counts = emb.counts if emb.counts is not None else np.zeros(len(emb), dtype=np.int64)
+    with atomic_path(folder / "vocab.txt") as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            for w, c in zip(emb.words, counts):
+                f.write(f"{w}\t{int(c)}\n")
+    save_npy(folder / "vectors.npy", emb.vectors)
+    write_json(folder / "meta.json", {"words": len(emb), "dim": emb.dim, **(meta or {})})
+    return folder
+
+
+def save_vec(emb: Embeddings, path: str | os.PathLike, precision: int = 5) -> Path:
+    """Write ``emb`` as a fastText ``.vec`` text file with a header line."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(f"{len(emb)} {emb.dim}\n")
+            fmt = " ".join([f"%.{precision}f"] * emb.dim)
+            for w, row in zip(emb.words, emb.vectors):
+                f.write(w + " " + fmt % tuple(row) + "\n")
+    return path

@@ -1,0 +1,83 @@
+"""Training monolingual word vectors with fastText skip-gram on a tokenized corpus."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from umt.corpora.text import tokenize_corpus
+from umt.embeddings.io import save_embeddings
+from umt.embeddings.vectors import Embeddings
+from umt.errors import UmtError
+from umt.fileio import require_file
+
+log = logging.getLogger("umt")
+
+
+@dataclass
+class EmbedTrainConfig:
+    """fastText settings. Defaults: skip-gram, 300-d, 5 epochs, min count 5 (fastText's own)."""
+
+    dim: int = 300
+    epoch: int = 5
+    min_count: int = 5
+    window: int = 5
+    neg: int = 5
+    minn: int = 3
+    maxn: int = 6
+    lr: float = 0.05
+    threads: int = 0  # 0 = every core
+    max_lines: int | None = None  # read only the first lines of the corpus (quick runs, tests)
+    max_vocab: int | None = None  # keep only the most frequent words in the output
+    keep_punct: bool = False  # punctuation tokens only crowd the context window of words
+    bucket: int = 2_000_000
+
+
+def train_embeddings(corpus: str | os.PathLike, out: str | os.PathLike, cfg: EmbedTrainConfig,
+                     progress: bool = True) -> Embeddings:
+    """Tokenize ``corpus`` and train fastText skip-gram vectors; write them to ``out`` (native).
+
+    The vocabulary is in fastText's frequency order. With ``threads > 1`` fastText's Hogwild
+    updates make the vectors vary slightly from run to run; ``threads=1`` is deterministic
+    (fastText's Python binding exposes no seed, it always uses its fixed internal one).
+    """
+    import fasttext
+
+    corpus = require_file(corpus, "corpus")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tokens_path = out / "corpus.tok.txt"
+    t0 = time.time()
+    stats = tokenize_corpus(corpus, tokens_path, cfg.max_lines, progress, words_only=not cfg.keep_punct)
+    t_tok = time.time() - t0
+    threads = cfg.threads or os.cpu_count() or 1
+    try:
+        model = fasttext.train_unsupervised(
+            str(tokens_path), model="skipgram", dim=cfg.dim, epoch=cfg.epoch, minCount=cfg.min_count,
+            ws=cfg.window, neg=cfg.neg, minn=cfg.minn, maxn=cfg.maxn, lr=cfg.lr, thread=threads,
+            bucket=cfg.bucket, verbose=2 if progress else 0,
+        )
+    finally:
+        tokens_path.unlink(missing_ok=True)
+    words, counts = model.get_words(include_freq=True, on_unicode_error="replace")
+    keep = [i for i, w in enumerate(words) if w != "</s>"]  # fastText's end-of-line token
+    words, counts = [words[i] for i in keep], [counts[i] for i in keep]
+    if not words:
+        raise UmtError(f"{corpus}: no word reaches min_count={cfg.min_count}")
+    if cfg.max_vocab:
+        words, counts = words[: cfg.max_vocab], counts[: cfg.max_vocab]
+    vectors = np.stack([model.get_word_vector(w) for w in words]).astype(np.float32)
+    emb = Embeddings(list(words), vectors, np.asarray(counts, dtype=np.int64), str(out))
+    seconds = time.time() - t0
+    save_embeddings(emb, out, meta={
+        "corpus": str(corpus), "config": asdict(cfg), "threads": threads, **stats,
+        "seconds_tokenize": round(t_tok, 1), "seconds_total": round(seconds, 1),
+    })
+    log.info("%s: %d words x %d dims from %d tokens in %.0f s", out, len(emb), emb.dim,
+             stats["tokens"], seconds)
+    return emb

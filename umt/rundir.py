@@ -1,0 +1,27 @@
+"""Run directories: one folder per experiment holding its parameters, its log and its outputs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from umt.fileio import write_json
+
+log = logging.getLogger("umt")
+
+
+def start_run(out: str | os.PathLike, params: dict, log_name: str = "run.log") -> Path:
+    """Create ``out``, write ``params.json`` and send the ``umt`` log there too."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "params.json", {**params, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                                     "argv": sys.argv})
+    handler = logging.FileHandler(out / log_name, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.info("run directory %s, parameters %s", out, params)
+    return out
