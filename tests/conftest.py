@@ -36,3 +36,21 @@ def data_root() -> Path:
     root = Path(value)
     assert (root / "mono").is_dir(), f"UMT_DATA={value} holds no mono/ folder"
     return root
+
+
+SLICE_LINES = {"en": 25000, "fr": 50000, "de": 25000}  # about 1.2M tokens each
+
+
+@pytest.fixture(scope="session")
+def small_embeddings(data_root, tmp_path_factory):
+    """en and fr vectors trained by umt itself on a slice of the shared corpora (about a minute)."""
+    from umt.embeddings import load_embeddings
+    from umt.embeddings.train import EmbedTrainConfig, train_embeddings
+
+    out = {}
+    for lang in ("en", "fr"):
+        folder = tmp_path_factory.mktemp(f"emb_{lang}")
+        cfg = EmbedTrainConfig(dim=100, epoch=5, min_count=3, max_lines=SLICE_LINES[lang])
+        train_embeddings(data_root / "mono" / f"{lang}.txt.gz", folder, cfg, progress=False)
+        out[lang] = load_embeddings(folder)
+    return out

@@ -84,6 +84,10 @@ def cmd_embed_info(a) -> None:
           f"min {norms.min():.3f} max {norms.max():.3f}; first words: {' '.join(emb.words[:10])}")
 
 
+def _params(a) -> dict:
+    return {k: v for k, v in vars(a).items() if k != "func"}
+
+
 def _load_pair(a):
     from umt.embeddings import load_embeddings
 
@@ -98,8 +102,8 @@ def cmd_align(a) -> None:
                       refine=RefineConfig(iterations=a.refine, build=a.build, max_rank=a.max_rank),
                       seed=a.seed, device=a.device)
     eval_dict = _resolve_dict(a.eval_dict, a.data)
-    start_run(a.out, {"command": "align", **vars(a)})
     src, tgt = _load_pair(a)
+    start_run(a.out, {"command": "align", **_params(a)})
     result = align(src, tgt, cfg)
     metrics = write_alignment(result, src, tgt, a.out, eval_dict, a.export_vec)
     _print_metrics(a.out, metrics)
@@ -111,8 +115,8 @@ def cmd_evaluate(a) -> None:
     from umt.fileio import write_json
     from umt.rundir import start_run
 
-    start_run(a.out, {"command": "evaluate", **vars(a)})
     src, tgt = _load_pair(a)
+    start_run(a.out, {"command": "evaluate", **_params(a)})
     w, saved_chain = (load_mapping(a.mapping, src.dim) if a.mapping else (None, None))
     chain = a.normalize or saved_chain or DEFAULT_NORMALIZE
     metrics = evaluate_mapping(src, tgt, _resolve_dict(a.dict, a.data), w, chain, a.device)

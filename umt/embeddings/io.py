@@ -17,6 +17,7 @@ and, for text files, the line.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import logging
 import os
@@ -71,6 +72,50 @@ def _parse_header(line: str) -> tuple[int, int] | None:
 
 
 def _load_text(path: Path, max_vocab: int | None) -> Embeddings:
+    """Parse with pandas' C reader when the file is well formed; otherwise line by line.
+
+    The fast path accepts nothing the careful path would reject: any doubt (a parse error, a
+    missing or extra value, a non-finite number, duplicates under ``max_vocab``) sends the file
+    to the careful path, which names the guilty line.
+    """
+    try:
+        fast = _load_text_fast(path, max_vocab)
+    except Exception:  # noqa: BLE001 - the careful path below reports the actual problem
+        fast = None
+    return fast if fast is not None else _load_text_checked(path, max_vocab)
+
+
+def _load_text_fast(path: Path, max_vocab: int | None) -> Embeddings | None:
+    import pandas as pd
+
+    with _open_binary(path) as f:
+        first, second = f.readline().decode("utf-8"), f.readline().decode("utf-8")
+    header = _parse_header(first)
+    sample = second if header else first
+    dim = header[1] if header else len(sample.split()) - 1
+    if dim <= 0:
+        return None
+    df = pd.read_csv(
+        path, sep=" ", header=None, skiprows=1 if header else 0, quoting=csv.QUOTE_NONE, engine="c",
+        names=list(range(dim + 2)), dtype={0: str, **{i: np.float32 for i in range(1, dim + 1)}, dim + 1: str},
+        keep_default_na=False, na_values=[], nrows=max_vocab, encoding="utf-8",
+    )
+    if len(df) == 0 or (df[dim + 1] != "").any() or (df[0] == "").any():
+        return None
+    matrix = df.iloc[:, 1 : dim + 1].to_numpy(dtype=np.float32)
+    if not np.isfinite(matrix).all():
+        return None
+    words = df[0].tolist()
+    if len(set(words)) != len(words):
+        if max_vocab is not None:
+            return None
+        keep = ~df[0].duplicated().to_numpy()
+        log.warning("%s: %d duplicate words ignored (first occurrence kept)", path, int((~keep).sum()))
+        words, matrix = [w for w, k in zip(words, keep) if k], matrix[keep]
+    return Embeddings(words, matrix, None, str(path))
+
+
+def _load_text_checked(path: Path, max_vocab: int | None) -> Embeddings:
     words: list[str] = []
     rests: list[str] = []
     linenos: list[int] = []

@@ -1,0 +1,69 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from synthetic import random_orthogonal
+
+from umt.cli import main
+from umt.embeddings import Embeddings, save_embeddings, save_vec
+
+
+@pytest.fixture
+def pair_files(tmp_path, rng):
+    n, d = 500, 24
+    words = [f"w{i}" for i in range(n)]
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    w = random_orthogonal(d, rng)
+    save_vec(Embeddings(words, x), tmp_path / "src.vec")
+    save_embeddings(Embeddings([f"v{i}" for i in range(n)], x @ w.T + 0.01 * rng.standard_normal((n, d))),
+                    tmp_path / "tgt")
+    (tmp_path / "train.txt").write_text("".join(f"w{i} v{i}\n" for i in range(0, 300)))
+    (tmp_path / "test.txt").write_text("".join(f"w{i} v{i}\n" for i in range(300, 500)) + "zzz v1\n")
+    return tmp_path
+
+
+def test_align_then_evaluate(pair_files, capsys):
+    t = pair_files
+    rc = main(["-q", "align", "--method", "procrustes", "--src-emb", str(t / "src.vec"), "--tgt-emb", str(t / "tgt"),
+               "--dict", str(t / "train.txt"), "--eval-dict", str(t / "test.txt"), "--refine", "1",
+               "--out", str(t / "run")])
+    assert rc == 0
+    metrics = json.loads((t / "run" / "metrics.json").read_text())
+    assert metrics["csls_p1"] == 100.0 and metrics["n_queries"] == 200 and metrics["supervised"]
+    for name in ("mapping.npy", "mapping.json", "lexicon.tsv", "params.json", "run.log"):
+        assert (t / "run" / name).exists(), name
+    rc = main(["-q", "evaluate", "--src-emb", str(t / "src.vec"), "--tgt-emb", str(t / "tgt"),
+               "--mapping", str(t / "run"), "--dict", str(t / "test.txt"), "--out", str(t / "ev")])
+    assert rc == 0
+    again = json.loads((t / "ev" / "metrics.json").read_text())
+    assert again["csls_p1"] == metrics["csls_p1"] and again["coverage"] == pytest.approx(200 / 201, abs=1e-4)
+    assert "CSLS 100.0" in capsys.readouterr().out
+    rc = main(["-q", "induce", "--src-emb", str(t / "src.vec"), "--tgt-emb", str(t / "tgt"), "--mapping",
+               str(t / "run"), "--build", "S2T", "--max-rank", "50", "--out", str(t / "lex.tsv")])
+    lines = (t / "lex.tsv").read_text().splitlines()
+    assert rc == 0 and len(lines) == 51 and all(a[1:] == b[1:] for a, b, _ in (x.split("\t") for x in lines[1:]))
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["evaluate", "--src-emb", "{t}/missing.vec", "--tgt-emb", "{t}/tgt", "--dict", "{t}/test.txt"], "not found"),
+    (["evaluate", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/bad.vec", "--dict", "{t}/test.txt"], "bad.vec:2"),
+    (["align", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/small.vec", "--dict", "{t}/train.txt"],
+     "dimension mismatch"),
+    (["align", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "needs a seed dictionary"),
+])
+def test_bad_input_is_one_clear_line(pair_files, args, expected):
+    t = pair_files
+    (t / "bad.vec").write_text("a 1 2\nb 1\n")
+    (t / "small.vec").write_text("a 1 2\nb 3 4\n")
+    argv = [a.format(t=t) for a in args] + ["--out", str(t / "out")]
+    proc = subprocess.run([sys.executable, "-m", "umt.cli", "-q", *argv], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("umt: error:") and expected in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_help_explains_itself():
+    proc = subprocess.run([sys.executable, "-m", "umt.cli", "align", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "--eval-dict" in proc.stdout and "identical" in proc.stdout
