@@ -51,7 +51,8 @@ def test_align_then_evaluate(pair_files, capsys):
     (["evaluate", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/bad.vec", "--dict", "{t}/test.txt"], "bad.vec:2"),
     (["align", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/small.vec", "--dict", "{t}/train.txt"],
      "dimension mismatch"),
-    (["align", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "needs a seed dictionary"),
+    (["align", "--method", "procrustes", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
+     "needs a seed dictionary"),
 ])
 def test_bad_input_is_one_clear_line(pair_files, args, expected):
     t = pair_files

@@ -95,12 +95,23 @@ def _load_pair(a):
 
 
 def cmd_align(a) -> None:
-    from umt.alignment import DEFAULT_NORMALIZE, AlignConfig, RefineConfig, align, write_alignment
+    from dataclasses import replace
+
+    from umt.alignment import AlignConfig, align, write_alignment
+    from umt.alignment.presets import preset
     from umt.rundir import start_run
 
-    cfg = AlignConfig(method=a.method, dict=_resolve_dict(a.dict, a.data), normalize=a.normalize or DEFAULT_NORMALIZE,
-                      refine=RefineConfig(iterations=a.refine, build=a.build, max_rank=a.max_rank),
-                      seed=a.seed, device=a.device)
+    cfg = preset(a.preset) if a.preset else AlignConfig(method=a.method or "auto")
+    if a.method and a.preset and a.method != cfg.method:
+        cfg = replace(cfg, method=a.method)
+    refine_iterations = a.refine
+    if refine_iterations is None:
+        refine_iterations = 0 if cfg.method == "procrustes" else cfg.refine.iterations
+    cfg = replace(cfg, dict=_resolve_dict(a.dict, a.data), normalize=a.normalize or cfg.normalize, seed=a.seed,
+                  device=a.device, refine=replace(cfg.refine, iterations=refine_iterations,
+                                                  build=a.build or cfg.refine.build, max_rank=a.max_rank))
+    if a.candidates:
+        cfg = replace(cfg, candidates=a.candidates)
     eval_dict = _resolve_dict(a.eval_dict, a.data)
     src, tgt = _load_pair(a)
     start_run(a.out, {"command": "align", **_params(a)})
@@ -137,6 +148,23 @@ def cmd_induce(a) -> None:
     print(f"{a.out}: {len(lex)} pairs ({a.build}, {a.score}, max rank {a.max_rank})")
 
 
+def cmd_run(a) -> None:
+    from umt.embeddings.train import EmbedTrainConfig
+    from umt.pipeline import PipelineConfig, run_pipeline
+    from umt.rundir import start_run
+
+    src, _, tgt = a.pair.partition("-")
+    cfg = PipelineConfig(src=src, tgt=tgt, full=a.full, data=a.data, cache=a.cache,
+                         embed=EmbedTrainConfig(dim=a.dim, epoch=a.epoch), refine_iterations=a.refine)
+    from umt.config import check_language
+
+    check_language(src), check_language(tgt)
+    out = a.out or f"runs/{a.pair}{'-full' if a.full else ''}"
+    start_run(out, {"command": "run", **_params(a)})
+    run_pipeline(cfg, out)
+    print((Path(out) / "report.md").read_text(encoding="utf-8"))
+
+
 def _print_metrics(out, m: dict) -> None:
     if "csls_p1" in m:
         print(f"P@1 NN {m['nn_p1']:.1f}  CSLS {m['csls_p1']:.1f}  P@5 {m['csls_p5']:.1f}  P@10 {m['csls_p10']:.1f}"
@@ -149,6 +177,7 @@ def _print_metrics(out, m: dict) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from umt.alignment.align import METHODS
+    from umt.alignment.presets import PRESETS
     from umt.retrieval.lexicon import BUILDS
     from umt.retrieval.scoring import METHODS as SCORES
 
@@ -188,16 +217,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_embed_info)
 
     p = sub.add_parser("align", help="learn a mapping between two spaces",
-                       description="Learn an orthogonal map from the source to the target space. "
-                       "procrustes: supervised by --dict (a file or 'identical'); identical: "
-                       "Procrustes on words spelled the same in both languages.",
+                       description="Learn an orthogonal map from the source to the target space. Every method "
+                       "but procrustes is unsupervised: it reads no dictionary (--eval-dict is only read "
+                       "after training, to report precision). Writes mapping.npy, lexicon.tsv, metrics.json, "
+                       "params.json, run.log and training_curves.png into --out.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--method", choices=METHODS, default="procrustes")
+    p.add_argument("--method", choices=METHODS, default=None,
+                   help="auto (default): best of several unsupervised initialisations by the criterion; "
+                        "similarity: similarity-distribution init + stochastic self-learning; adversarial: "
+                        "MUSE-style GAN; identical: identical strings as seed; procrustes: supervised by --dict")
+    p.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                   help="a published recipe in one flag: fast (default settings), muse, muse-code, vecmap, robust")
+    p.add_argument("--candidates", default=None,
+                   help="for auto: comma-separated INIT:SEED, e.g. similarity:0,adversarial:0")
     _add_pair_args(p)
     p.add_argument("--dict", default=None, help="seed dictionary for procrustes, or 'identical'")
     p.add_argument("--eval-dict", default=None, help="evaluate the result on this dictionary")
-    p.add_argument("--refine", type=int, default=0, help="Procrustes refinement iterations (default 0)")
-    p.add_argument("--build", choices=BUILDS, default="intersection", help="refinement dictionary")
+    p.add_argument("--refine", type=int, default=None,
+                   help="Procrustes refinement iterations (default 5; 0 for supervised procrustes)")
+    p.add_argument("--build", choices=BUILDS, default=None, help="refinement dictionary (default intersection)")
     p.add_argument("--max-rank", type=int, default=15000, help="refinement dictionary among the N most frequent words")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--export-vec", action="store_true", help="also write the mapped spaces as .vec files")
@@ -212,6 +250,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dict", required=True, help="gold dictionary")
     p.add_argument("--out", required=True, help="output folder for metrics.json")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("run", help="the whole pipeline on one language pair (the main job)",
+                       description="Train vectors on the shared corpora (a slice by default; --full for all), "
+                       "align them with every method, evaluate on the MUSE test split and print a report. "
+                       "Vectors are cached, so a second run takes seconds.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--pair", default="en-fr", help="language pair, e.g. en-fr, de-en (default %(default)s)")
+    p.add_argument("--full", action="store_true", help="train on the whole corpora (about 10 minutes a language)")
+    p.add_argument("--dim", type=int, default=300)
+    p.add_argument("--epoch", type=int, default=5)
+    p.add_argument("--refine", type=int, default=3, help="refinement iterations (default %(default)s)")
+    p.add_argument("--cache", default="runs/cache", help="where trained vectors are kept (default %(default)s)")
+    p.add_argument("--data", default=None, help="data root (default: $UMT_DATA)")
+    p.add_argument("--out", default=None, help="run directory (default runs/PAIR)")
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("induce", help="induce a bilingual lexicon (TSV) from a mapping")
     _add_pair_args(p)

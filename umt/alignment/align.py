@@ -10,9 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
+from umt.alignment.adversarial import AdversarialConfig
 from umt.alignment.procrustes import RefineConfig, apply_mapping, procrustes, refine
+from umt.alignment.similarity_init import SelfLearnConfig
 from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare, save_mapping
 from umt.alignment.supervised import seed_dictionary
+from umt.alignment.unsupervised import Candidate, parse_candidates, run_candidate, select_best
 from umt.embeddings.io import save_vec
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
@@ -21,19 +24,32 @@ from umt.retrieval.lexicon import Lexicon, write_lexicon_tsv
 
 log = logging.getLogger("umt")
 
-METHODS = ("procrustes", "identical")
+SUPERVISED = ("procrustes",)
+UNSUPERVISED = ("auto", "similarity", "adversarial", "identical")
+METHODS = UNSUPERVISED + SUPERVISED
 
 
 @dataclass
 class AlignConfig:
-    """What ``umt align`` does. ``procrustes`` is supervised by ``dict`` (a file or ``identical``)."""
+    """What ``umt align`` does.
 
-    method: str = "procrustes"
+    ``procrustes`` is supervised by ``dict`` (a file). The others read no dictionary:
+    ``identical`` seeds Procrustes with identically spelled words, ``similarity`` and
+    ``adversarial`` are unsupervised initialisations, and ``auto`` runs the ``candidates``
+    (``INIT:SEED`` items, seeds offset by ``seed``) and keeps the best by the unsupervised criterion.
+    Every method ends with ``refine`` (Procrustes refinement selected by the criterion).
+    """
+
+    method: str = "auto"
     dict: str | None = None
     normalize: str = DEFAULT_NORMALIZE
-    refine: RefineConfig = field(default_factory=lambda: RefineConfig(iterations=0))
+    refine: RefineConfig = field(default_factory=RefineConfig)
+    adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
+    selflearn: SelfLearnConfig = field(default_factory=SelfLearnConfig)
+    candidates: str = "similarity:0,similarity:1"
     seed: int = 0
     device: str | None = None
+    preset: str | None = None
 
 
 @dataclass
@@ -44,6 +60,8 @@ class AlignResult:
     seconds: float
     config: AlignConfig
     supervised: bool
+    candidates: list[Candidate] = field(default_factory=list)
+    chosen: str = ""
 
 
 def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig, progress: bool = True) -> AlignResult:
@@ -52,6 +70,14 @@ def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig, progress: bool = T
         raise UmtError(f"unknown alignment method {cfg.method!r}: choose from {', '.join(METHODS)}")
     t0 = time.time()
     x, y = prepare(src, tgt, cfg.normalize)
+    if cfg.method in ("auto", "similarity", "adversarial"):
+        specs = parse_candidates(cfg.candidates) if cfg.method == "auto" else [(cfg.method, 0)]
+        candidates = [run_candidate(x, y, init, seed + cfg.seed, cfg.adversarial, cfg.selflearn, cfg.refine,
+                                    cfg.device, progress) for init, seed in specs]
+        best = select_best(candidates)
+        log.info("chose %s (criterion %.4f) among %s", best.name, best.criterion, [c.name for c in candidates])
+        return AlignResult(best.result.mapping, best.result.lexicon, best.result.criteria, time.time() - t0, cfg,
+                           supervised=False, candidates=candidates, chosen=best.name)
     spec = "identical" if cfg.method == "identical" else cfg.dict
     if not spec:
         raise UmtError("--method procrustes needs a seed dictionary: --dict FILE or --dict identical")
@@ -71,8 +97,17 @@ def write_alignment(result: AlignResult, src: Embeddings, tgt: Embeddings, out: 
     save_mapping(out, result.mapping, cfg.normalize, src=src.source, tgt=tgt.source, method=cfg.method)
     write_lexicon_tsv(result.lexicon, src, tgt, out / "lexicon.tsv")
     x, y = prepare(src, tgt, cfg.normalize)
-    metrics = {"method": cfg.method, "supervised": result.supervised, "seconds": round(result.seconds, 1),
-               "criterion_history": [round(c, 5) for c in result.criteria], "lexicon_pairs": len(result.lexicon)}
+    metrics = {"method": cfg.method, "preset": cfg.preset, "supervised": result.supervised,
+               "seconds": round(result.seconds, 1), "criterion_history": [round(c, 5) for c in result.criteria],
+               "lexicon_pairs": len(result.lexicon)}
+    if result.candidates:
+        metrics["chosen"] = result.chosen
+        metrics["candidates"] = [{"name": c.name, "criterion": round(c.criterion, 5), "init_seconds":
+                                  round(c.init_seconds, 1), "refine_seconds": round(c.refine_seconds, 1)}
+                                 for c in result.candidates]
+        from umt.alignment.plots import plot_training_curves
+
+        plot_training_curves(result.candidates, out / "training_curves.png")
     if eval_dict:
         from umt.evaluation.api import evaluate_prepared  # evaluation builds on alignment, not the reverse
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from umt.retrieval.scoring import Retriever
+from umt.retrieval.dense import mutual_best
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -25,5 +25,5 @@ def mean_csls_cosine(src_mapped: np.ndarray, tgt: np.ndarray, n: int = 10000, cs
                      device: str | None = None) -> float:
     """The criterion :math:`C(W)` for mapped source rows and target rows (frequency order)."""
     s, t = _unit(src_mapped[:n]), _unit(tgt[:n])
-    _, ids = Retriever(s, t, "csls", csls_k, device=device).search(None, 1)
-    return float(np.mean(np.sum(s * t[ids[:, 0]], axis=1)))
+    ids = mutual_best(s, t, "csls", csls_k, device=device)[0]
+    return float(np.mean(np.sum(s * t[ids], axis=1)))

@@ -25,6 +25,7 @@ import numpy as np
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
 from umt.fileio import atomic_path
+from umt.retrieval.dense import mutual_best
 from umt.retrieval.scoring import Retriever
 
 BUILDS = ("S2T", "T2S", "union", "intersection")
@@ -55,10 +56,14 @@ def induce_lexicon(src: np.ndarray, tgt: np.ndarray, method: str = "csls", build
         raise UmtError(f"unknown dictionary build {build!r}: choose from {', '.join(BUILDS)}")
     s, t = src[:max_rank], tgt[:max_rank]
     forward = backward = None
-    if build != "T2S":
+    if method in ("nn", "csls"):
+        f_ids, f_sc, b_ids, b_sc = mutual_best(s, t, method, csls_k, device=device)
+        forward = {(i, int(j)): float(v) for i, (j, v) in enumerate(zip(f_ids, f_sc))}
+        backward = {(int(i), j): float(v) for j, (i, v) in enumerate(zip(b_ids, b_sc))}
+    if build != "T2S" and forward is None:
         sc, ids = Retriever(s, t, method, csls_k, device=device).search(None, 1)
         forward = {(i, int(ids[i, 0])): float(sc[i, 0]) for i in range(len(s))}
-    if build != "S2T":
+    if build != "S2T" and backward is None:
         sc, ids = Retriever(t, s, method, csls_k, device=device).search(None, 1)
         backward = {(int(ids[j, 0]), j): float(sc[j, 0]) for j in range(len(t))}
     if build == "S2T":

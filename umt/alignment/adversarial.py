@@ -1,0 +1,161 @@
+r"""Adversarial initialisation (Conneau et al. 2018, "Word translation without parallel data").
+
+A discriminator :math:`D` learns to tell mapped source vectors :math:`W x` from target vectors
+:math:`y`; the map :math:`W` (identity at first) learns to fool it:
+
+.. math::
+   \mathcal{L}_D = -\tfrac{1}{n}\sum \log P_D(\mathrm{src} \mid W x_i)
+                   -\tfrac{1}{m}\sum \log P_D(\mathrm{tgt} \mid y_j), \qquad
+   \mathcal{L}_W = -\tfrac{1}{n}\sum \log P_D(\mathrm{tgt} \mid W x_i)
+                   -\tfrac{1}{m}\sum \log P_D(\mathrm{src} \mid y_j)
+
+with label smoothing. After each map step :math:`W` is pulled back towards the orthogonal
+manifold by :math:`W \leftarrow (1+\beta) W - \beta (W W^\top) W`. At the end of each epoch the
+unsupervised criterion is computed; the map with the best criterion is kept, the learning rate
+decays, and it is halved when the criterion drops.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from umt.device import default_device, use_all_cores
+from umt.evaluation.criterion import mean_csls_cosine
+
+log = logging.getLogger("umt")
+
+
+@dataclass
+class AdversarialConfig:
+    """MUSE's paper values in comments; umt's defaults favour speed (see presets for MUSE's own)."""
+
+    epochs: int = 3  # MUSE: 5
+    epoch_size: int = 250_000  # samples per epoch; MUSE: 1,000,000
+    batch_size: int = 128  # MUSE: 32
+    dis_layers: int = 2
+    dis_hidden: int = 2048
+    dis_dropout: float = 0.0
+    dis_input_dropout: float = 0.1
+    dis_steps: int = 5
+    dis_lr: float = 0.1
+    map_lr: float = 0.1
+    lr_decay: float = 0.98  # MUSE paper: 0.95
+    lr_shrink: float = 0.5  # halve the learning rate when the criterion drops
+    min_lr: float = 1e-6
+    smoothing: float = 0.1  # MUSE paper: 0.2
+    beta: float = 0.001  # orthogonalisation; MUSE paper: 0.01
+    most_frequent: int = 75000  # words shown to the discriminator; MUSE paper: 50,000
+    clip_weights: float = 0.0
+    log_every: int = 200
+
+
+@dataclass
+class AdversarialResult:
+    mapping: np.ndarray
+    criteria: list[float] = field(default_factory=list)  # after each epoch
+    history: list[dict] = field(default_factory=list)  # discriminator loss/accuracy over time
+    best_epoch: int = -1
+
+
+class Discriminator(nn.Module):
+    def __init__(self, dim: int, cfg: AdversarialConfig):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Dropout(cfg.dis_input_dropout)]
+        width = dim
+        for _ in range(cfg.dis_layers):
+            layers += [nn.Linear(width, cfg.dis_hidden), nn.LeakyReLU(0.2), nn.Dropout(cfg.dis_dropout)]
+            width = cfg.dis_hidden
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(-1)  # logits: > 0 means "mapped source"
+
+
+def _orthogonalize(w: torch.Tensor, beta: float) -> None:
+    if beta > 0:
+        w.copy_((1 + beta) * w - beta * w.mm(w.t().mm(w)))
+
+
+def train_adversarial(x: np.ndarray, y: np.ndarray, cfg: AdversarialConfig, seed: int = 0,
+                      device: str | None = None, progress: bool = True) -> AdversarialResult:
+    """Learn :math:`W` adversarially from normalised ``x`` (source) and ``y`` (target) rows."""
+    dev = default_device(device)
+    use_all_cores()
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    d = x.shape[1]
+    xs = torch.from_numpy(np.ascontiguousarray(x)).to(dev)
+    ys = torch.from_numpy(np.ascontiguousarray(y)).to(dev)
+    n_src, n_tgt = min(cfg.most_frequent, len(x)), min(cfg.most_frequent, len(y))
+    mapping = nn.Linear(d, d, bias=False).to(dev)
+    with torch.no_grad():
+        mapping.weight.copy_(torch.eye(d))
+    dis = Discriminator(d, cfg).to(dev)
+    dis_opt = torch.optim.SGD(dis.parameters(), lr=cfg.dis_lr)
+    map_opt = torch.optim.SGD(mapping.parameters(), lr=cfg.map_lr)
+    bce = nn.BCEWithLogitsLoss()
+    bs = cfg.batch_size
+    labels = torch.cat([torch.full((bs,), 1 - cfg.smoothing), torch.full((bs,), cfg.smoothing)]).to(dev)
+    truth = torch.cat([torch.ones(bs), torch.zeros(bs)]).to(dev)
+    result = AdversarialResult(mapping.weight.detach().cpu().numpy().copy())
+    best = -np.inf
+    t0 = time.time()
+    seen = 0
+
+    def batch(with_grad: bool) -> torch.Tensor:
+        src = xs[torch.randint(n_src, (bs,), generator=gen).to(dev)]
+        tgt = ys[torch.randint(n_tgt, (bs,), generator=gen).to(dev)]
+        mapped = mapping(src) if with_grad else mapping(src).detach()
+        return torch.cat([mapped, tgt])
+
+    for epoch in range(cfg.epochs):
+        iters = max(1, cfg.epoch_size // bs)
+        bar = tqdm(range(iters), desc=f"adversarial epoch {epoch + 1}/{cfg.epochs}", disable=not progress)
+        dis_losses, dis_accs = [], []
+        for it in bar:
+            dis.train()
+            for _ in range(cfg.dis_steps):
+                logits = dis(batch(False))
+                loss = bce(logits, labels)
+                dis_opt.zero_grad(set_to_none=True)
+                loss.backward()
+                dis_opt.step()
+                if cfg.clip_weights > 0:
+                    for p in dis.parameters():
+                        p.data.clamp_(-cfg.clip_weights, cfg.clip_weights)
+            dis_losses.append(loss.item())
+            dis_accs.append(((logits > 0).float() == truth).float().mean().item())
+            dis.eval()
+            loss = bce(dis(batch(True)), 1 - labels)
+            map_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            map_opt.step()
+            with torch.no_grad():
+                _orthogonalize(mapping.weight, cfg.beta)
+            seen += bs
+            if (it + 1) % cfg.log_every == 0:
+                entry = {"samples": seen, "seconds": round(time.time() - t0, 2),
+                         "dis_loss": float(np.mean(dis_losses)), "dis_acc": float(np.mean(dis_accs))}
+                result.history.append(entry)
+                bar.set_postfix(dis_loss=f"{entry['dis_loss']:.3f}", dis_acc=f"{entry['dis_acc']:.2f}")
+                dis_losses, dis_accs = [], []
+        w = mapping.weight.detach().cpu().numpy().copy()
+        criterion = mean_csls_cosine(x @ w.T, y, device=device)
+        result.criteria.append(criterion)
+        log.info("adversarial epoch %d: criterion %.4f (%.0f s)", epoch + 1, criterion, time.time() - t0)
+        improved = criterion > best
+        if improved:
+            best, result.mapping, result.best_epoch = criterion, w, epoch
+        # As in MUSE, only the map's learning rate decays, and it halves when the criterion drops.
+        for group in map_opt.param_groups:
+            shrink = 1.0 if improved else cfg.lr_shrink
+            group["lr"] = max(cfg.min_lr, group["lr"] * cfg.lr_decay * shrink)
+    return result

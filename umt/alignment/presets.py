@@ -1,0 +1,51 @@
+"""Named presets: one flag reproduces a published method (as ``vecmap`` names its recipes).
+
+``fast`` (umt's default)
+    ``auto`` over two similarity-initialised self-learning runs, then 5 refinements.
+``muse``
+    MUSE paper settings: adversarial, 5 epochs of 1M samples, batch 32, discriminator 2x2048,
+    input dropout 0.1, smoothing 0.2, beta 0.01, 50k most frequent words, decay 0.95, then 5
+    refinement iterations with CSLS mutual nearest neighbours among 15k words.
+``muse-code``
+    MUSE's code defaults: as ``muse`` with smoothing 0.1, beta 0.001, 75k words, decay 0.98,
+    and an S2T refinement dictionary.
+``vecmap``
+    VecMap's unsupervised recipe (orthogonal part): similarity initialisation on 4k words,
+    stochastic self-learning with a 20k cutoff and a 50-iteration interval.
+``robust``
+    ``auto`` over three similarity seeds and one adversarial run: slower, for hard pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from umt.alignment.adversarial import AdversarialConfig
+from umt.alignment.align import AlignConfig
+from umt.alignment.procrustes import RefineConfig
+from umt.alignment.similarity_init import SelfLearnConfig
+from umt.errors import UmtError
+
+_MUSE_PAPER = AdversarialConfig(epochs=5, epoch_size=1_000_000, batch_size=32, dis_hidden=2048,
+                                smoothing=0.2, beta=0.01, most_frequent=50000, lr_decay=0.95)
+
+PRESETS: dict[str, AlignConfig] = {
+    "fast": AlignConfig(method="auto", candidates="similarity:0,similarity:1"),
+    "muse": AlignConfig(method="adversarial", normalize="unit", adversarial=_MUSE_PAPER,
+                        refine=RefineConfig(iterations=5, build="intersection")),
+    "muse-code": AlignConfig(method="adversarial", normalize="unit",
+                             adversarial=replace(_MUSE_PAPER, smoothing=0.1, beta=0.001, most_frequent=75000,
+                                                 lr_decay=0.98),
+                             refine=RefineConfig(iterations=5, build="S2T")),
+    "vecmap": AlignConfig(method="similarity", selflearn=SelfLearnConfig(cutoff=20000, interval=50)),
+    "robust": AlignConfig(method="auto", candidates="similarity:0,similarity:1,similarity:2,adversarial:0"),
+}
+
+
+def preset(name: str) -> AlignConfig:
+    """A fresh copy of the preset ``name``."""
+    if name not in PRESETS:
+        raise UmtError(f"unknown preset {name!r}: choose from {', '.join(PRESETS)}")
+    cfg = PRESETS[name]
+    return replace(cfg, refine=replace(cfg.refine), adversarial=replace(cfg.adversarial),
+                   selflearn=replace(cfg.selflearn), preset=name)

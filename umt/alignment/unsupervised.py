@@ -1,0 +1,80 @@
+"""Unsupervised initialisations (no dictionary, no parallel text) and the ``auto`` selector.
+
+``auto`` runs several candidate initialisations, refines each, and keeps the one whose
+unsupervised criterion is highest. Nothing here reads a dictionary: the criterion picks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from umt.alignment.adversarial import AdversarialConfig, train_adversarial
+from umt.alignment.procrustes import RefineConfig, RefineResult, refine
+from umt.alignment.similarity_init import SelfLearnConfig, initial_dictionary, self_learning
+from umt.errors import UmtError
+
+log = logging.getLogger("umt")
+
+INITS = ("similarity", "adversarial")
+
+
+@dataclass
+class Candidate:
+    """One initialisation and its refinement, with everything needed to plot and compare it."""
+
+    name: str
+    init_seconds: float
+    refine_seconds: float
+    result: RefineResult
+    curves: dict = field(default_factory=dict)
+
+    @property
+    def criterion(self) -> float:
+        return self.result.criteria[self.result.best_iteration]
+
+
+def parse_candidates(spec: str | list[str]) -> list[tuple[str, int]]:
+    """``"similarity:0,adversarial:1"`` -> ``[("similarity", 0), ("adversarial", 1)]``."""
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    out = []
+    for item in items:
+        name, _, seed = item.strip().partition(":")
+        if name not in INITS or (seed and not seed.lstrip("-").isdigit()):
+            raise UmtError(f"bad candidate {item!r}: expected INIT[:SEED] with INIT in {', '.join(INITS)}")
+        out.append((name, int(seed or 0)))
+    if not out:
+        raise UmtError("no candidate initialisation given")
+    return out
+
+
+def run_candidate(x: np.ndarray, y: np.ndarray, init: str, seed: int, adversarial: AdversarialConfig,
+                  selflearn: SelfLearnConfig, refine_cfg: RefineConfig, device: str | None = None,
+                  progress: bool = True) -> Candidate:
+    """Initialise with ``init`` under ``seed``, then refine with Procrustes."""
+    t0 = time.time()
+    curves: dict = {}
+    if init == "adversarial":
+        adv = train_adversarial(x, y, adversarial, seed, device, progress)
+        w = adv.mapping
+        curves.update(adversarial=adv.history, adversarial_criteria=adv.criteria)
+    else:
+        src_ids, tgt_ids = initial_dictionary(x, y, selflearn.init_words, selflearn.csls_k, device)
+        sl = self_learning(x, y, src_ids, tgt_ids, selflearn, seed, device, progress)
+        w = sl.mapping
+        curves.update(self_learning=sl.objectives, keep_probs=sl.keep_probs)
+    t1 = time.time()
+    result = refine(x, y, w, refine_cfg, progress, device)
+    curves["refinement"] = result.criteria
+    cand = Candidate(f"{init}:{seed}", t1 - t0, time.time() - t1, result, curves)
+    log.info("candidate %s: criterion %.4f (init %.0f s, refinement %.0f s)", cand.name, cand.criterion,
+             cand.init_seconds, cand.refine_seconds)
+    return cand
+
+
+def select_best(candidates: list[Candidate]) -> Candidate:
+    """The candidate with the highest unsupervised criterion (ties: the first)."""
+    return max(candidates, key=lambda c: c.criterion)
