@@ -97,13 +97,13 @@ def _load_pair(a):
 def cmd_align(a) -> None:
     from dataclasses import replace
 
-    from umt.alignment import AlignConfig, align, write_alignment
+    from umt.alignment import align, write_alignment
     from umt.alignment.presets import preset
     from umt.rundir import start_run
 
-    cfg = preset(a.preset) if a.preset else AlignConfig(method=a.method or "auto")
-    if a.method and a.preset and a.method != cfg.method:
-        cfg = replace(cfg, method=a.method)
+    cfg = preset(a.preset or "fast")
+    if a.method and a.method != cfg.method:
+        cfg = replace(cfg, method=a.method, preset=a.preset)
     refine_iterations = a.refine
     if refine_iterations is None:
         refine_iterations = 0 if cfg.method == "procrustes" else cfg.refine.iterations
@@ -223,11 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "params.json, run.log and training_curves.png into --out.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--method", choices=METHODS, default=None,
-                   help="auto (default): best of several unsupervised initialisations by the criterion; "
-                        "similarity: similarity-distribution init + stochastic self-learning; adversarial: "
+                   help="similarity (default): similarity-distribution init + stochastic self-learning; "
+                        "auto: best of several unsupervised initialisations by the criterion; adversarial: "
                         "MUSE-style GAN; identical: identical strings as seed; procrustes: supervised by --dict")
     p.add_argument("--preset", choices=sorted(PRESETS), default=None,
-                   help="a published recipe in one flag: fast (default settings), muse, muse-code, vecmap, robust")
+                   help="a published recipe in one flag: fast (default), muse, muse-code, vecmap, robust")
     p.add_argument("--candidates", default=None,
                    help="for auto: comma-separated INIT:SEED, e.g. similarity:0,adversarial:0")
     _add_pair_args(p)

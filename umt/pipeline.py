@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from umt.alignment import AlignConfig, RefineConfig, align, write_alignment
+from umt.alignment.presets import preset
 from umt.config import dictionary_path, mono_corpus
 from umt.embeddings import Embeddings, load_embeddings
 from umt.embeddings.train import EmbedTrainConfig, train_embeddings
@@ -60,12 +61,14 @@ def run_pipeline(cfg: PipelineConfig, out: str | Path, progress: bool = True) ->
     train = dictionary_path(cfg.src, cfg.tgt, "0-5000", cfg.data)
     refine = RefineConfig(iterations=cfg.refine_iterations)
     runs = {
-        "procrustes (supervised, 0-5000 seed)": AlignConfig(method="procrustes", dict=str(train), refine=refine),
+        "unsupervised (fast preset, no dictionary)": preset("fast"),
+        "procrustes (supervised reference, 0-5000 seed)": AlignConfig(method="procrustes", dict=str(train),
+                                                                      refine=refine),
         "identical strings (no dictionary)": AlignConfig(method="identical", refine=refine),
     }
     results = {}
     for name, acfg in runs.items():
-        run_dir = out / acfg.method
+        run_dir = out / (acfg.preset or acfg.method)
         result = align(src, tgt, acfg, progress)
         results[name] = write_alignment(result, src, tgt, run_dir, str(test))
         results[name]["run"] = str(run_dir)
@@ -84,11 +87,11 @@ def format_report(summary: dict, out: Path) -> str:
     for name, m in summary["results"].items():
         lines.append(f"| {name} | {m['nn_p1']:.1f} | {m['csls_p1']:.1f} | {m['csls_p5']:.1f} | {m['csls_p10']:.1f} "
                      f"| {m['n_queries']}/{m['n_test_sources']} | {m['criterion']:.3f} | {m['seconds']:.0f} |")
-    best = max(summary["results"].values(), key=lambda m: m["criterion"])
-    lex = Path(best["run"]) / "lexicon.tsv"
+    unsupervised = next(m for m in summary["results"].values() if not m["supervised"])
+    lex = Path(unsupervised["run"]) / "lexicon.tsv"
     sample = lex.read_text(encoding="utf-8").splitlines()[1:13]
     lines += ["", f"Test dictionary {summary['pair']}.5000-6500 (MUSE protocol: out-of-vocabulary pairs dropped).",
-              f"Most confident induced pairs ({lex}):", ""]
+              f"Most confident pairs of the unsupervised lexicon ({lex}):", ""]
     lines += ["    " + " -> ".join(row.split("\t")[:2]) for row in sample]
     lines += ["", f"Everything is in {out}/ (results.json, one run directory per method)."]
     return "\n".join(lines) + "\n"

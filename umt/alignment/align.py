@@ -40,13 +40,13 @@ class AlignConfig:
     Every method ends with ``refine`` (Procrustes refinement selected by the criterion).
     """
 
-    method: str = "auto"
+    method: str = "similarity"
     dict: str | None = None
     normalize: str = DEFAULT_NORMALIZE
     refine: RefineConfig = field(default_factory=RefineConfig)
     adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
     selflearn: SelfLearnConfig = field(default_factory=SelfLearnConfig)
-    candidates: str = "similarity:0,similarity:1"
+    candidates: str = "similarity:0,similarity:1,similarity:2,adversarial:0"
     seed: int = 0
     device: str | None = None
     preset: str | None = None

@@ -37,8 +37,10 @@ class SelfLearnConfig:
     """Settings of the similarity initialisation and stochastic self-learning.
 
     VecMap's published values: ``init_words=4000``, ``cutoff=20000``, ``interval=50``,
-    ``initial_keep=0.1``, ``multiplier=2``, ``csls_k=10``, ``threshold=1e-6``. umt's fast default
-    uses a 10k cutoff and a 10-iteration interval: the same result in a fraction of the time.
+    ``initial_keep=0.1``, ``multiplier=2``, ``csls_k=10``, ``threshold=1e-6``, doubling the keep
+    probability only on stagnation. umt's default halves the cutoff and doubles it every 50
+    iterations at the latest: as accurate on our corpora (better on en-de) in a third of the time.
+    A 10-iteration interval is not enough: en-fr then fails (P@1 2).
     """
 
     init_words: int = 4000
@@ -46,7 +48,7 @@ class SelfLearnConfig:
     csls_k: int = 10
     initial_keep: float = 0.1
     multiplier: float = 2.0
-    interval: int = 10
+    interval: int = 50
     threshold: float = 1e-6
     max_iterations: int = 500
     schedule: str = "fixed"  # "fixed": keep doubles every interval; "stagnation": VecMap's rule

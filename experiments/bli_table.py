@@ -1,10 +1,12 @@
-"""Sweep unsupervised alignment settings over language pairs and seeds; print P@1 and time.
+"""BLI table: every method on every pair and seed, with the supervised reference beside it.
 
-Used to choose umt's defaults (see the closing notes of issue 3). Dictionaries are read only to
-score each finished run, never by the method itself.
+Each row aligns one pair with one configuration and seed, then scores it on the MUSE test split
+(``SRC-TGT.5000-6500.txt``). Unsupervised configurations never read a dictionary: the test
+dictionary is read only after training, to score; ``supervised`` reads the ``0-5000`` split.
+Writes ``OUT.json`` and ``OUT.md`` (a Markdown table) and prints one JSON line per run.
 
-    python experiments/sweep_unsupervised.py --emb-root runs/emb --dict-root $UMT_DATA/dictionaries \
-        --pairs en-fr,fr-en --configs fast,vecmap --seeds 0,1 --out results/sweep.json
+    python experiments/bli_table.py --emb-root runs/emb --dict-root $UMT_DATA/dictionaries \
+        --pairs en-fr,fr-en --configs supervised,fast --seeds 0,1 --out results/bli
 """
 
 from __future__ import annotations
@@ -15,14 +17,17 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from umt.alignment import align, apply_mapping, prepare
+from umt.alignment import AlignConfig, RefineConfig, align, apply_mapping, prepare
 from umt.alignment.presets import preset
 from umt.alignment.similarity_init import SelfLearnConfig
 from umt.embeddings import load_embeddings
 from umt.evaluation import load_dictionary, precision_at_k
 
 CONFIGS = {
+    "supervised": lambda: AlignConfig(method="procrustes", refine=RefineConfig(iterations=3)),
+    "identical": lambda: AlignConfig(method="identical", refine=RefineConfig(iterations=3)),
     "fast": lambda: preset("fast"),
+    "muse": lambda: preset("muse"),
     "sim10k": lambda: replace(preset("fast"), method="similarity"),
     "sim5k": lambda: replace(preset("fast"), method="similarity", selflearn=SelfLearnConfig(cutoff=5000)),
     "sim20k": lambda: replace(preset("fast"), method="similarity", selflearn=SelfLearnConfig(cutoff=20000)),
@@ -34,6 +39,8 @@ CONFIGS = {
         cutoff=10000, interval=20, schedule="stagnation", max_iterations=3000)),
     "stag5k-i50": lambda: replace(preset("fast"), method="similarity", selflearn=SelfLearnConfig(
         cutoff=5000, interval=50, schedule="stagnation", max_iterations=3000)),
+    "fixed8k-i30": lambda: replace(preset("fast"), method="similarity", selflearn=SelfLearnConfig(
+        cutoff=8000, interval=30, schedule="fixed", max_iterations=3000)),
     "fixed10k-i50": lambda: replace(preset("fast"), method="similarity", selflearn=SelfLearnConfig(
         cutoff=10000, interval=50, schedule="fixed", max_iterations=3000)),
     "adversarial": lambda: replace(preset("fast"), method="adversarial"),
@@ -50,7 +57,7 @@ def main() -> None:
     ap.add_argument("--max-vocab", type=int, default=200000)
     ap.add_argument("--time-budget", type=float, default=1e9, help="start no new run after this many seconds")
     ap.add_argument("--device", default=None)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", required=True, help="output prefix: writes OUT.json and OUT.md")
     a = ap.parse_args()
     t_start = time.time()
     rows = []
@@ -66,20 +73,41 @@ def main() -> None:
         if time.time() - t_start > a.time_budget:
             break
         cfg = replace(CONFIGS[name](), seed=seed, device=a.device)
+        if cfg.method == "procrustes":
+            cfg = replace(cfg, dict=str(Path(a.dict_root) / f"{pair}.0-5000.txt"))
         t0 = time.time()
         result = align(src, tgt, cfg, progress=False)
         seconds = time.time() - t0
         x, y = prepare(src, tgt, cfg.normalize)
         gold = load_dictionary(Path(a.dict_root) / f"{pair}.5000-6500.txt", src, tgt)
         m = precision_at_k(apply_mapping(x, result.mapping), y, gold, device=a.device)
-        row = {"pair": pair, "config": name, "seed": seed, "csls_p1": m["csls_p1"], "nn_p1": m["nn_p1"],
+        row = {"pair": pair, "config": name, "seed": seed, "supervised": result.supervised, **{
+               k: m[k] for k in ("nn_p1", "csls_p1", "csls_p5", "csls_p10", "coverage", "n_queries")},
                "criterion": round(result.criteria[-1] if result.criteria else 0, 4),
                "best_criterion": round(max(result.criteria), 4), "chosen": result.chosen,
                "seconds": round(seconds, 1)}
         rows.append(row)
         print(json.dumps(row), flush=True)
-        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.out).write_text(json.dumps(rows, indent=1))
+        write_table(rows, a.out)
+
+
+def write_table(rows: list[dict], out: str) -> None:
+    """``out.json`` with every run and ``out.md`` with one line per run and a per-config summary."""
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(f"{out}.json").write_text(json.dumps(rows, indent=1) + "\n")
+    lines = ["| pair | method | seed | NN P@1 | CSLS P@1 | P@5 | P@10 | covered | criterion | seconds |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["pair"], r["config"] != "supervised", r["config"], r["seed"])):
+        lines.append(f"| {r['pair']} | {r['config']} | {r['seed']} | {r['nn_p1']:.1f} | {r['csls_p1']:.1f} | "
+                     f"{r['csls_p5']:.1f} | {r['csls_p10']:.1f} | {r['n_queries']} | {r['best_criterion']:.4f} | "
+                     f"{r['seconds']:.0f} |")
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["pair"], r["config"]), []).append(r["csls_p1"])
+    lines += ["", "| pair | method | runs | CSLS P@1 min | mean | max |", "|---|---|---|---|---|---|"]
+    for (pair, config), p1 in sorted(groups.items()):
+        lines.append(f"| {pair} | {config} | {len(p1)} | {min(p1):.1f} | {sum(p1) / len(p1):.1f} | {max(p1):.1f} |")
+    Path(f"{out}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,87 @@
+"""Benchmark: time and peak memory of loading, retrieval and unsupervised alignment by vocabulary size.
+
+Synthetic vectors (a random space and a noisy rotation of it, rows shuffled) stand in for real
+ones at sizes beyond the real vocabularies. Prints one line per size and writes OUT.json / OUT.md.
+Targets (issue 3): a full unsupervised run (fast preset + refinement) within 5 minutes and
+4 GiB at 200k x 200k on 2 cores.
+
+    python experiments/bench_scale.py --sizes 20000,50000,100000,200000 --out results/scale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from umt.alignment import align
+from umt.alignment.presets import preset
+from umt.embeddings import Embeddings, load_embeddings, save_vec
+from umt.retrieval import Retriever
+
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def synthetic_pair(n: int, dim: int, rng: np.random.Generator) -> tuple[Embeddings, Embeddings]:
+    # A low-rank-plus-noise space: the similarity structure real vectors have, at any size.
+    basis = rng.standard_normal((64, dim)).astype(np.float32)
+    x = rng.standard_normal((n, 64)).astype(np.float32) @ basis + 0.5 * rng.standard_normal((n, dim)).astype(np.float32)
+    q, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
+    local = np.arange(n) + rng.integers(-20, 21, n)  # frequency ranks differ a little between languages
+    order = np.argsort(local, kind="stable")
+    y = x[order] @ q.T.astype(np.float32) + 0.05 * rng.standard_normal((n, dim)).astype(np.float32)
+    return (Embeddings([f"s{i}" for i in range(n)], x, source="src"),
+            Embeddings([f"t{i}" for i in order], y, source="tgt"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="20000,50000,100000,200000")
+    ap.add_argument("--dim", type=int, default=300)
+    ap.add_argument("--skip-load", action="store_true", help="do not time .vec loading")
+    ap.add_argument("--out", default="results/scale", help="output prefix: OUT.json and OUT.md")
+    a = ap.parse_args()
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in map(int, a.sizes.split(",")):
+        src, tgt = synthetic_pair(n, a.dim, rng)
+        row = {"words": n, "dim": a.dim}
+        if not a.skip_load:
+            with tempfile.TemporaryDirectory() as tmp:
+                save_vec(src, Path(tmp) / "s.vec")
+                t = time.perf_counter()
+                load_embeddings(Path(tmp) / "s.vec")
+                row["load_vec_s"] = round(time.perf_counter() - t, 1)
+        t = time.perf_counter()
+        result = align(src, tgt, preset("fast"), progress=False)
+        row["align_s"] = round(time.perf_counter() - t, 1)
+        cand = result.candidates[0]
+        row["init_s"], row["refine_s"] = round(cand.init_seconds, 1), round(cand.refine_seconds, 1)
+        x = src.vectors / np.linalg.norm(src.vectors, axis=1, keepdims=True)
+        y = tgt.vectors / np.linalg.norm(tgt.vectors, axis=1, keepdims=True)
+        mapped = x @ result.mapping.T
+        t = time.perf_counter()
+        _, ids = Retriever(mapped, y, "csls").search(np.arange(0, min(n, 6500), 1)[-1500:], 10)
+        row["csls_1500_queries_s"] = round(time.perf_counter() - t, 1)
+        hits = [tgt.words[j[0]] == f"t{q}" for q, j in zip(range(min(n, 6500))[-1500:], ids)]
+        row["p1_true_pairing"] = round(100 * float(np.mean(hits)), 1)
+        row["peak_rss_gib"] = round(peak_rss_gib(), 2)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(f"{a.out}.json").write_text(json.dumps(rows, indent=1) + "\n")
+    keys = list(rows[0])
+    md = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    md += ["| " + " | ".join(str(r.get(k, "")) for k in keys) + " |" for r in rows]
+    Path(f"{a.out}.md").write_text("\n".join(md) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Unsupervised alignment: recovery of known rotations, determinism, presets, bad input."""
+
+import numpy as np
+import pytest
+from synthetic import random_orthogonal
+
+from umt.alignment import AlignConfig, RefineConfig, align, apply_mapping
+from umt.alignment.adversarial import AdversarialConfig, train_adversarial
+from umt.alignment.presets import PRESETS, preset
+from umt.alignment.similarity_init import SelfLearnConfig, initial_dictionary
+from umt.alignment.unsupervised import parse_candidates
+from umt.embeddings import Embeddings
+from umt.errors import UmtError
+
+FAST = dict(selflearn=SelfLearnConfig(cutoff=2000, interval=5), refine=RefineConfig(iterations=2, max_rank=2000,
+                                                                                     criterion_words=2000))
+
+
+def rotated_copy(emb: Embeddings, rng, n=2500, drop=0.1, noise=0.02):
+    """Target = the source's n first words rotated, with noise, 10% dropped and rows shuffled."""
+    x = emb.vectors[:n] / np.linalg.norm(emb.vectors[:n], axis=1, keepdims=True)
+    w = random_orthogonal(x.shape[1], rng)
+    keep = np.sort(rng.permutation(n)[: int(n * (1 - drop))])
+    order = rng.permutation(keep)
+    y = x[order] @ w.T + noise * rng.standard_normal((len(order), x.shape[1])).astype(np.float32)
+    src = Embeddings(emb.words[:n], x, source="src")
+    tgt = Embeddings([f"T_{emb.words[i]}" for i in order], y, source="tgt")
+    return src, tgt, order
+
+
+def pairing_accuracy(result, src, tgt, order):
+    x = src.vectors / np.linalg.norm(src.vectors, axis=1, keepdims=True)
+    y = tgt.vectors / np.linalg.norm(tgt.vectors, axis=1, keepdims=True)
+    best = (apply_mapping(x[order], result.mapping) @ y.T).argmax(axis=1)
+    return 100.0 * (best == np.arange(len(order))).mean()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_similarity_init_recovers_a_rotation_of_real_vectors(small_embeddings, seed):
+    rng = np.random.default_rng(100 + seed)
+    src, tgt, order = rotated_copy(small_embeddings["en"], rng)
+    result = align(src, tgt, AlignConfig(method="similarity", normalize="none", seed=seed, **FAST), progress=False)
+    assert pairing_accuracy(result, src, tgt, order) > 98
+
+
+def test_auto_keeps_the_candidate_with_the_best_criterion(small_embeddings):
+    src, tgt, order = rotated_copy(small_embeddings["fr"], np.random.default_rng(7), n=1500)
+    cfg = AlignConfig(method="auto", candidates="similarity:0,adversarial:0", normalize="none",
+                      adversarial=AdversarialConfig(epochs=1, epoch_size=2048, batch_size=64, dis_hidden=64), **FAST)
+    result = align(src, tgt, cfg, progress=False)
+    assert [c.name for c in result.candidates] == ["similarity:0", "adversarial:0"]
+    best = max(result.candidates, key=lambda c: c.criterion)
+    assert result.chosen == best.name and np.array_equal(result.mapping, best.result.mapping)
+    assert pairing_accuracy(result, src, tgt, order) > 98
+
+
+def test_initial_dictionary_is_rotation_invariant(rng):
+    x = rng.standard_normal((300, 20)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y = x @ random_orthogonal(20, rng).T
+    src_ids, tgt_ids = initial_dictionary(x, y, n=300)
+    assert (src_ids == tgt_ids).mean() > 0.95
+
+
+def test_adversarial_is_deterministic_under_a_seed(rng):
+    x = rng.standard_normal((500, 16)).astype(np.float32)
+    y = rng.standard_normal((500, 16)).astype(np.float32)
+    cfg = AdversarialConfig(epochs=2, epoch_size=640, batch_size=32, dis_hidden=32, log_every=5)
+    a, b = (train_adversarial(x, y, cfg, seed=3, progress=False) for _ in range(2))
+    c = train_adversarial(x, y, cfg, seed=4, progress=False)
+    np.testing.assert_array_equal(a.mapping, b.mapping)
+    assert not np.array_equal(a.mapping, c.mapping)
+    assert len(a.criteria) == 2 and a.history and 0 <= a.history[-1]["dis_acc"] <= 1
+    np.testing.assert_allclose(a.mapping @ a.mapping.T, np.eye(16), atol=0.05)  # kept near-orthogonal
+
+
+def test_presets_parse_and_differ():
+    assert {"fast", "muse", "muse-code", "vecmap", "robust"} <= set(PRESETS)
+    muse = preset("muse")
+    assert muse.method == "adversarial" and muse.adversarial.batch_size == 32 and muse.adversarial.beta == 0.01
+    assert preset("muse-code").adversarial.smoothing == 0.1 and preset("vecmap").selflearn.cutoff == 20000
+    for name in PRESETS:
+        cfg = preset(name)
+        assert cfg.preset == name
+        if cfg.method == "auto":
+            parse_candidates(cfg.candidates)
+    preset("fast").refine.iterations = 99
+    assert preset("fast").refine.iterations != 99  # presets are copied, never mutated
+    with pytest.raises(UmtError, match="unknown preset"):
+        preset("nope")
+    with pytest.raises(UmtError, match="bad candidate"):
+        parse_candidates("similarity:0,gan:1")
+
+
+def test_dimension_mismatch_is_a_clear_error(rng):
+    src = Embeddings(["a", "b"], rng.standard_normal((2, 4)), source="src.vec")
+    tgt = Embeddings(["c", "d"], rng.standard_normal((2, 5)), source="tgt.vec")
+    with pytest.raises(UmtError, match="dimension mismatch: src.vec has 4-d vectors, tgt.vec has 5-d"):
+        align(src, tgt, AlignConfig(method="similarity"), progress=False)
