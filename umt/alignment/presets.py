@@ -39,7 +39,8 @@ PRESETS: dict[str, AlignConfig] = {
                              adversarial=replace(_MUSE_PAPER, smoothing=0.1, beta=0.001, most_frequent=75000,
                                                  lr_decay=0.98),
                              refine=RefineConfig(iterations=5, build="S2T")),
-    "vecmap": AlignConfig(method="similarity", selflearn=SelfLearnConfig(cutoff=20000, interval=50)),
+    "vecmap": AlignConfig(method="similarity", selflearn=SelfLearnConfig(cutoff=20000, interval=50,
+                                                                         schedule="stagnation", final_patience=50)),
     "robust": AlignConfig(method="auto", candidates="similarity:0,similarity:1,similarity:2,adversarial:0"),
 }
 

@@ -52,6 +52,7 @@ class SelfLearnConfig:
     threshold: float = 1e-6
     max_iterations: int = 500
     schedule: str = "fixed"  # "fixed": keep doubles every interval; "stagnation": VecMap's rule
+    final_patience: int = 5  # at keep = 1 the updates are deterministic; Procrustes refinement follows
 
 
 @dataclass
@@ -122,7 +123,8 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np
     result = SelfLearnResult(np.eye(x.shape[1], dtype=np.float32), src_ids, tgt_ids)
     bar = tqdm(total=cfg.max_iterations, desc="self-learning", disable=not progress)
     for it in range(1, cfg.max_iterations + 1):
-        if it - last_improvement > cfg.interval:
+        patience = cfg.interval if keep < 1.0 else min(cfg.interval, cfg.final_patience)
+        if it - last_improvement > patience:
             if keep >= 1.0:
                 end = True
             keep, last_improvement, phase_start = min(1.0, cfg.multiplier * keep), it, it
@@ -134,8 +136,10 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np
             break
         sim = (xc @ torch.from_numpy(w).to(dev).T) @ yc.T  # sources x targets
         sim_t = sim.T.contiguous()  # row operations are much faster than column ones on the CPU
-        knn_fwd, knn_bwd = _topk_mean(sim, cfg.csls_k, 1), _topk_mean(sim_t, cfg.csls_k, 1)
-        objective = float((sim.max(dim=1).values.mean() + sim_t.max(dim=1).values.mean()) / 2)
+        top_fwd = sim.topk(min(cfg.csls_k, n), dim=1).values
+        top_bwd = sim_t.topk(min(cfg.csls_k, n), dim=1).values
+        knn_fwd, knn_bwd = top_fwd.mean(dim=1), top_bwd.mean(dim=1)
+        objective = float((top_fwd[:, 0].mean() + top_bwd[:, 0].mean()) / 2)  # mean best similarity
         # CSLS up to a per-row constant, which does not change a row's argmax.
         fwd = _stochastic_argmax(sim.sub_(knn_bwd[None, :] / 2), keep, gen)
         bwd = _stochastic_argmax(sim_t.sub_(knn_fwd[None, :] / 2), keep, gen)
