@@ -283,7 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         (parser if args.command is None else parser._subparsers._group_actions[0].choices[args.command]).print_help()
         return 0 if args.command is None else 2
+    for old in [h for h in log.handlers if getattr(h, "umt_console", False)]:
+        log.removeHandler(old)
     console = logging.StreamHandler(sys.stderr)
+    console.umt_console = True
     console.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
     console.setLevel(logging.WARNING if args.quiet else logging.INFO)
     log.addHandler(console)

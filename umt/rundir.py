@@ -19,7 +19,11 @@ def start_run(out: str | os.PathLike, params: dict, log_name: str = "run.log") -
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "params.json", {**params, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                                      "argv": sys.argv})
+    for old in [h for h in log.handlers if getattr(h, "umt_run_log", False)]:
+        log.removeHandler(old)  # one run log at a time, also when a notebook starts several runs
+        old.close()
     handler = logging.FileHandler(out / log_name, encoding="utf-8")
+    handler.umt_run_log = True
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
