@@ -274,6 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-rank", type=int, default=15000)
     p.add_argument("--out", required=True, help="output .tsv")
     p.set_defaults(func=cmd_induce)
+
+    from umt.translation.cli import add_commands
+
+    add_commands(sub, EPILOG)
     return parser
 
 

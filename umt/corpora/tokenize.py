@@ -18,18 +18,20 @@ import unicodedata
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'"})
 _TOKEN = re.compile(r"[^\W\d_]+|\d+|'[^\W\d_]+|\S", re.UNICODE)
-_ELISION = re.compile(r"^(?:[^\W\d_]{1,2}|qu)$", re.UNICODE)
+_ELISION = re.compile(r"^(?:[^\W\d_]{1,2}|qu)$", re.UNICODE | re.IGNORECASE)
 
 
-def tokenize(text: str) -> list[str]:
-    """Split ``text`` into lowercased word tokens.
+def tokenize(text: str, lower: bool = True) -> list[str]:
+    """Split ``text`` into word tokens, lowercased unless ``lower=False``.
 
     Examples
     --------
     >>> tokenize("L'homme, qu'il voit: DON'T!")
     ["l'", 'homme', ',', "qu'", 'il', 'voit', ':', 'don', "'t", '!']
     """
-    text = unicodedata.normalize("NFC", text).translate(_APOSTROPHES).lower()
+    text = unicodedata.normalize("NFC", text).translate(_APOSTROPHES)
+    if lower:
+        text = text.lower()
     raw = _TOKEN.findall(text)
     out: list[str] = []
     for tok in raw:

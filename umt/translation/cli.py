@@ -1,0 +1,207 @@
+"""``umt mt prepare|train|evaluate`` and ``umt translate``: the command line of back-translation."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from umt.errors import UmtError
+
+
+def _params(a) -> dict:
+    return {k: v for k, v in vars(a).items() if k != "func"}
+
+
+def _pair(spec: str) -> tuple[str, str]:
+    from umt.corpora.multi30k import check_pair
+
+    src, _, tgt = spec.partition("-")
+    check_pair(src, tgt)
+    return src, tgt
+
+
+def cmd_prepare(a) -> None:
+    from umt.embeddings.io import load_embeddings
+    from umt.rundir import start_run
+    from umt.translation.data import prepare_mt
+
+    src, tgt = _pair(a.pair)
+    start_run(a.out, {"command": "mt prepare", **_params(a)})
+    src_emb = load_embeddings(a.src_emb, max_vocab=a.max_vocab)
+    tgt_emb = load_embeddings(a.tgt_emb, max_vocab=a.max_vocab)
+    info = prepare_mt(src, tgt, a.out, src_emb, tgt_emb, a.mapping, a.data, a.vocab_size, a.heldout)
+    print(f"{a.out}: prepared {info['pair']} (lexicon coverage {info['lexicon']})")
+
+
+def _train_config(a):
+    from umt.translation.model import ModelConfig
+    from umt.translation.train import MTTrainConfig
+
+    model = ModelConfig(dim=a.dim, heads=a.heads, enc_layers=a.layers, dec_layers=a.layers, ff_dim=4 * a.dim,
+                        dropout=a.dropout)
+    return MTTrainConfig(steps=a.steps, batch_size=a.batch_size, lr=a.lr, wbw_steps=a.wbw_steps,
+                         ae_decay_steps=a.ae_decay_steps, eval_every=a.eval_every,
+                         checkpoint_every=a.checkpoint_every, eval_val=a.eval_val, seed=a.seed, device=a.device,
+                         model=model)
+
+
+def cmd_train(a) -> None:
+    from umt.device import use_all_cores
+    from umt.rundir import start_run
+    from umt.translation.data import MTData
+    from umt.translation.train import MTTrainConfig, Trainer
+
+    use_all_cores()
+    data = MTData.load(a.prepared)
+    cfg = _train_config(a)
+    if a.resume:
+        import json
+
+        saved = Path(a.out) / "config.json"
+        if saved.exists():  # a resumed run keeps the settings it started with, except its length
+            cfg = MTTrainConfig.from_dict({**json.loads(saved.read_text()), "steps": a.steps})
+    start_run(a.out, {"command": "mt train", **_params(a)})
+    trainer = Trainer(data, cfg, a.out, resume=a.resume)
+    history = trainer.fit(progress=not a.quiet)
+    last = history[-1]
+    print(f"{a.out}: step {last['step']}, round-trip BLEU {last.get('roundtrip')}, "
+          + ", ".join(f"{k} {v}" for k, v in last.items() if k.startswith("test_") and not k.endswith("tok_lc")))
+
+
+def cmd_evaluate(a) -> None:
+    from umt.fileio import write_json, write_text
+    from umt.translation.data import MTData
+    from umt.translation.evaluate import bleu_scores, translate_lines
+    from umt.translation.train import load_model
+    from umt.translation.vocab import Vocab
+
+    data = MTData.load(a.prepared)
+    model, state = load_model(a.model, a.which)
+    vocab = Vocab(Path(a.model) / "spm.model") if (Path(a.model) / "spm.model").exists() else data.vocab
+    out = Path(a.out or Path(a.model) / f"eval-{a.split}-beam{a.beam}")
+    sets = getattr(data, a.split)
+    metrics = {"model": str(a.model), "step": state.get("step"), "split": a.split, "beam": a.beam}
+    for s, t in ((data.src, data.tgt), (data.tgt, data.src)):
+        hyps = translate_lines(model, vocab, sets[s], s, t, a.beam)
+        wbw = data.wbw[(s, t)].translate(sets[s])
+        metrics[f"{s}-{t}"] = {"model": bleu_scores(hyps, sets[t]), "word_by_word": bleu_scores(wbw, sets[t])}
+        write_text(out / f"{a.split}.{s}-{t}.hyp.txt", "\n".join(hyps) + "\n")
+        m = metrics[f"{s}-{t}"]
+        print(f"{s}->{t}: BLEU {m['model']['bleu']:.2f} (tok/lc {m['model']['bleu_tok_lc']:.2f}), "
+              f"word-by-word {m['word_by_word']['bleu']:.2f}")
+    print(f"sacrebleu signature: {metrics[f'{data.src}-{data.tgt}']['model']['signature']}")
+    write_json(out / "metrics.json", metrics)
+    print(f"results in {out}/metrics.json")
+
+
+def cmd_translate(a) -> None:
+    from umt.config import check_language
+
+    check_language(a.src), check_language(a.tgt)
+    if (a.model is None) == (a.lexicon is None):
+        raise UmtError("give exactly one of --model RUN (neural) or --lexicon TSV (word by word)")
+    if a.lexicon:
+        from umt.translation.wordbyword import WordByWord
+
+        wbw = WordByWord.load(a.lexicon)
+
+        def run(lines):
+            return wbw.translate(lines)
+    else:
+        from umt.translation.evaluate import translate_lines
+        from umt.translation.train import load_model
+        from umt.translation.vocab import Vocab
+
+        model, state = load_model(a.model)
+        pair = state.get("pair", [])
+        if a.src not in pair or a.tgt not in pair:
+            raise UmtError(f"{a.model}: model translates {'-'.join(pair)}, not {a.src}-{a.tgt}")
+        vocab = Vocab(Path(a.model) / "spm.model")
+
+        def run(lines):
+            return translate_lines(model, vocab, lines, a.src, a.tgt, a.beam)
+
+    if a.input:
+        from umt.fileio import read_lines
+
+        lines = list(read_lines(a.input))
+    elif sys.stdin.isatty():
+        print(f"umt translate {a.src}->{a.tgt}: type a sentence, Ctrl-D to quit", file=sys.stderr)
+        while True:
+            try:
+                line = input("> ")
+            except EOFError:
+                return
+            print(run([line])[0] if line.strip() else "")
+    else:
+        lines = [line.rstrip("\n") for line in sys.stdin]
+    outs = run(lines) if lines else []
+    sys.stdout.write("".join(o + "\n" for o in outs))
+
+
+def add_commands(sub, epilog: str) -> None:
+    mt = sub.add_parser("mt", help="unsupervised neural MT: prepare Multi30k, train, evaluate")
+    msub = mt.add_subparsers(dest="mt_command", metavar="ACTION")
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    p = msub.add_parser("prepare", help="split Multi30k, train subwords, induce word-by-word lexicons",
+                        description="Split Multi30k train into disjoint monolingual halves (en from lines 0-14499, "
+                        "fr/de from 14500-28999), train a joint sentencepiece model on them, and induce word-by-word "
+                        "lexicons from cross-lingual embeddings (aligned without supervision unless --mapping is "
+                        "given).", epilog=epilog, formatter_class=fmt)
+    p.add_argument("--pair", default="en-fr", help="en-fr, fr-en, en-de or de-en (default %(default)s)")
+    p.add_argument("--src-emb", required=True, help="source word vectors (trained with the caption half)")
+    p.add_argument("--tgt-emb", required=True, help="target word vectors")
+    p.add_argument("--max-vocab", type=int, default=200000)
+    p.add_argument("--mapping", default=None, help="an `umt align` run directory (default: align now)")
+    p.add_argument("--vocab-size", type=int, default=8000, help="sentencepiece vocabulary (default %(default)s)")
+    p.add_argument("--heldout", type=int, default=500, help="held-out mono sentences per language for selection")
+    p.add_argument("--data", default=None, help="data root (default: $UMT_DATA)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=cmd_prepare)
+
+    p = msub.add_parser("train", help="denoising + iterative back-translation from monolingual text only",
+                        description="Train one shared Transformer for both directions with denoising auto-encoding "
+                        "and on-the-fly back-translation, seeded by word-by-word translations. Model selection by "
+                        "round-trip BLEU on held-out monolingual text; test BLEU is only displayed. Writes "
+                        "checkpoint.pt (every --checkpoint-every steps), best.pt, history.json, bleu.png. "
+                        "Launch with torchrun for several GPUs.", formatter_class=fmt)
+    p.add_argument("--prepared", required=True, help="folder written by `umt mt prepare`")
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--steps", type=int, default=6000)
+    p.add_argument("--batch-size", type=int, default=48, help="sentences per task; 4 tasks per step")
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--wbw-steps", type=int, default=600, help="steps whose back-translations are word by word")
+    p.add_argument("--ae-decay-steps", type=int, default=3000, help="auto-encoding weight 1 -> 0.1 over N steps")
+    p.add_argument("--dim", type=int, default=256)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--layers", type=int, default=3, help="encoder and decoder layers each")
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--checkpoint-every", type=int, default=200)
+    p.add_argument("--eval-val", action="store_true", help="also display validation BLEU during training")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    p.set_defaults(func=cmd_train)
+
+    p = msub.add_parser("evaluate", help="BLEU (sacrebleu) of a trained model and of word-by-word")
+    p.add_argument("--model", required=True, help="run directory of `umt mt train`")
+    p.add_argument("--prepared", required=True, help="folder written by `umt mt prepare`")
+    p.add_argument("--split", choices=("test", "val"), default="test")
+    p.add_argument("--beam", type=int, default=1, help="beam size (1 = greedy)")
+    p.add_argument("--which", choices=("best", "checkpoint"), default="best")
+    p.add_argument("--out", default=None, help="default: MODEL/eval-SPLIT-beamN")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("translate", help="translate stdin or a file, one sentence per line",
+                       description="Translate with a trained model (--model) or word by word (--lexicon). Reads "
+                       "--input or stdin; on a terminal it is interactive.")
+    p.add_argument("--model", default=None, help="run directory of `umt mt train`")
+    p.add_argument("--lexicon", default=None, help="word-by-word table (lexicon.SRC-TGT.tsv of `umt mt prepare`)")
+    p.add_argument("--src", required=True)
+    p.add_argument("--tgt", required=True)
+    p.add_argument("--input", default=None, help="text file (default: stdin)")
+    p.add_argument("--beam", type=int, default=1)
+    p.set_defaults(func=cmd_translate)

@@ -1,0 +1,112 @@
+"""Preparing one language pair for unsupervised MT: data split, subwords, word-by-word lexicons.
+
+``prepare_mt`` writes into a folder:
+
+* the Multi30k monolingual halves and parallel evaluation sets (``umt.corpora.multi30k``);
+* ``spm.model``: a joint sentencepiece model trained on the two monolingual training halves;
+* ``lexicon.SRC-TGT.tsv`` and ``lexicon.TGT-SRC.tsv``: word-by-word tables induced from
+  cross-lingual embeddings aligned without supervision (the ``align`` run is recorded in
+  ``prepare.json``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from umt.corpora.multi30k import check_pair, load_lines, prepare_multi30k
+from umt.errors import UmtError
+from umt.fileio import write_json
+from umt.translation.vocab import Vocab, train_sentencepiece
+from umt.translation.wordbyword import WordByWord, lexicon_from_embeddings, word_counts
+
+log = logging.getLogger("umt")
+
+
+def build_lexicons(src: str, tgt: str, folder: Path, src_emb, tgt_emb, mapping: np.ndarray, normalize: str) -> dict:
+    """Write both word-by-word tables from embeddings and an orthogonal ``src -> tgt`` mapping."""
+    from umt.alignment.procrustes import apply_mapping
+    from umt.alignment.spaces import prepare
+
+    x, y = prepare(src_emb, tgt_emb, normalize)
+    xm = apply_mapping(x, mapping)
+    counts = {lang: word_counts(load_lines(folder / f"train.{lang}.txt")) for lang in (src, tgt)}
+    forward = lexicon_from_embeddings(src_emb.words, xm, tgt_emb.words, y, counts[src], counts[tgt])
+    backward = lexicon_from_embeddings(tgt_emb.words, y, src_emb.words, xm, counts[tgt], counts[src])
+    forward.save(folder / f"lexicon.{src}-{tgt}.tsv")
+    backward.save(folder / f"lexicon.{tgt}-{src}.tsv")
+    info = {}
+    for lang, table in ((src, forward), (tgt, backward)):
+        c = counts[lang]
+        covered = sum(n for w, n in c.items() if w in table.table)
+        info[f"{lang}_token_coverage"] = round(covered / max(sum(c.values()), 1), 4)
+        info[f"{lang}_types"] = len(c)
+    return info
+
+
+def prepare_mt(src: str, tgt: str, out: str | os.PathLike, src_emb, tgt_emb, mapping_dir: str | os.PathLike | None,
+               data=None, vocab_size: int = 8000, heldout: int = 500, progress: bool = True) -> dict:
+    """Everything ``umt mt train`` reads, in ``out``; aligns the embeddings first without a mapping."""
+    from umt.alignment.spaces import load_mapping
+
+    check_pair(src, tgt)
+    out = Path(out)
+    manifest = prepare_multi30k(src, tgt, out, data, heldout)
+    train_sentencepiece([out / f"train.{src}.txt", out / f"train.{tgt}.txt"], out / "spm", vocab_size)
+    if mapping_dir is None:
+        from umt.alignment.align import AlignConfig, align, write_alignment
+
+        cfg = AlignConfig(method="similarity", preset="fast")
+        result = align(src_emb, tgt_emb, cfg, progress)
+        mapping_dir = out / "align"
+        write_alignment(result, src_emb, tgt_emb, mapping_dir)
+    mapping, chain = load_mapping(mapping_dir, src_emb.dim)
+    lex = build_lexicons(src, tgt, out, src_emb, tgt_emb, mapping, chain or "unit,center,unit")
+    info = {"pair": f"{src}-{tgt}", "src_emb": src_emb.source, "tgt_emb": tgt_emb.source,
+            "mapping": str(mapping_dir), "vocab_size": vocab_size, "lexicon": lex, "multi30k": manifest}
+    write_json(out / "prepare.json", info)
+    return info
+
+
+@dataclass
+class MTData:
+    """A prepared pair, loaded: vocabulary, encoded monolingual text, evaluation text, lexicons."""
+
+    src: str
+    tgt: str
+    folder: Path
+    vocab: Vocab
+    train: dict  # lang -> list of id lists
+    train_text: dict  # lang -> list of str
+    heldout: dict  # lang -> list of str
+    test: dict  # lang -> list of str (parallel)
+    val: dict
+    wbw: dict  # (from, to) -> WordByWord
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, max_len: int = 100) -> MTData:
+        import json
+
+        folder = Path(folder)
+        info_path = folder / "prepare.json"
+        if not info_path.exists():
+            raise UmtError(f"{folder}: not a prepared MT folder (no prepare.json; run `umt mt prepare`)")
+        src, tgt = json.loads(info_path.read_text())["pair"].split("-")
+        vocab = Vocab(folder / "spm.model")
+        train_text = {lang: load_lines(folder / f"train.{lang}.txt") for lang in (src, tgt)}
+        return cls(
+            src, tgt, folder, vocab,
+            train={lang: vocab.encode(lines, max_len) for lang, lines in train_text.items()},
+            train_text=train_text,
+            heldout={lang: load_lines(folder / f"heldout.{lang}.txt") for lang in (src, tgt)},
+            test={lang: load_lines(folder / f"test.{lang}.txt") for lang in (src, tgt)},
+            val={lang: load_lines(folder / f"val.{lang}.txt") for lang in (src, tgt)},
+            wbw={(a, b): WordByWord.load(folder / f"lexicon.{a}-{b}.tsv") for a, b in ((src, tgt), (tgt, src))},
+        )
+
+    def other(self, lang: str) -> str:
+        return self.tgt if lang == self.src else self.src

@@ -1,0 +1,226 @@
+r"""One Transformer encoder-decoder shared by both translation directions.
+
+Every token embedding is the sum of a subword embedding (shared by encoder, decoder and the
+output layer, scaled by :math:`\sqrt{d}`), a learned position embedding and a language embedding;
+the decoder starts from the target-language token (``<fr>``), so one model serves en->fr,
+fr->en and both auto-encoders. Layers are pre-norm. The decoder keeps a key/value cache, so
+greedy and beam decoding cost one new position per step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from umt.config import LANGUAGES
+from umt.translation.vocab import EOS, PAD
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int = 8000
+    dim: int = 256
+    heads: int = 4
+    enc_layers: int = 3
+    dec_layers: int = 3
+    ff_dim: int = 1024
+    dropout: float = 0.1
+    max_positions: int = 160
+    n_langs: int = len(LANGUAGES)
+
+
+class Attention(nn.Module):
+    def __init__(self, dim: int, heads: int, dropout: float):
+        super().__init__()
+        self.heads, self.dropout = heads, dropout
+        self.q = nn.Linear(dim, dim)
+        self.kv = nn.Linear(dim, 2 * dim)
+        self.out = nn.Linear(dim, dim)
+
+    def _split(self, t: torch.Tensor) -> torch.Tensor:
+        b, n, d = t.shape
+        return t.view(b, n, self.heads, d // self.heads).transpose(1, 2)
+
+    def forward(self, x, memory=None, mask=None, causal=False, cache: dict | None = None):
+        """Self-attention when ``memory`` is None, else cross-attention to ``memory``.
+
+        ``cache`` (a dict) accumulates past keys/values of self-attention, or holds the projected
+        memory of cross-attention, for step-by-step decoding.
+        """
+        b, n, d = x.shape
+        q = self._split(self.q(x))
+        if memory is None:
+            k, v = (self._split(t) for t in self.kv(x).chunk(2, dim=-1))
+            if cache is not None:
+                if "k" in cache:
+                    k, v = torch.cat([cache["k"], k], 2), torch.cat([cache["v"], v], 2)
+                cache["k"], cache["v"] = k, v
+        elif cache is not None and "k" in cache:
+            k, v = cache["k"], cache["v"]
+        else:
+            k, v = (self._split(t) for t in self.kv(memory).chunk(2, dim=-1))
+            if cache is not None:
+                cache["k"], cache["v"] = k, v
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal and n > 1,
+                                           dropout_p=self.dropout if self.training else 0.0)
+        return self.out(y.transpose(1, 2).reshape(b, n, d))
+
+
+class FeedForward(nn.Sequential):
+    def __init__(self, dim: int, hidden: int, dropout: float):
+        super().__init__(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, dim))
+
+
+class EncoderLayer(nn.Module):
+    def __init__(self, c: ModelConfig):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(c.dim), nn.LayerNorm(c.dim)
+        self.attn = Attention(c.dim, c.heads, c.dropout)
+        self.ff = FeedForward(c.dim, c.ff_dim, c.dropout)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, x, mask):
+        x = x + self.drop(self.attn(self.ln1(x), mask=mask))
+        return x + self.drop(self.ff(self.ln2(x)))
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, c: ModelConfig):
+        super().__init__()
+        self.ln1, self.ln2, self.ln3 = nn.LayerNorm(c.dim), nn.LayerNorm(c.dim), nn.LayerNorm(c.dim)
+        self.self_attn = Attention(c.dim, c.heads, c.dropout)
+        self.cross_attn = Attention(c.dim, c.heads, c.dropout)
+        self.ff = FeedForward(c.dim, c.ff_dim, c.dropout)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, x, memory, memory_mask, cache: dict | None = None):
+        x = x + self.drop(self.self_attn(self.ln1(x), causal=True, cache=None if cache is None else cache["self"]))
+        x = x + self.drop(self.cross_attn(self.ln2(x), memory, memory_mask,
+                                          cache=None if cache is None else cache["cross"]))
+        return x + self.drop(self.ff(self.ln3(x)))
+
+
+class Seq2Seq(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.tok = nn.Embedding(cfg.vocab_size, cfg.dim, padding_idx=PAD)
+        self.pos = nn.Embedding(cfg.max_positions, cfg.dim)
+        self.lang = nn.Embedding(cfg.n_langs, cfg.dim)
+        self.encoder = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.enc_layers))
+        self.decoder = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.dec_layers))
+        self.enc_ln, self.dec_ln = nn.LayerNorm(cfg.dim), nn.LayerNorm(cfg.dim)
+        self.drop = nn.Dropout(cfg.dropout)
+        nn.init.normal_(self.tok.weight, std=cfg.dim ** -0.5)
+        nn.init.normal_(self.pos.weight, std=0.02)
+        nn.init.normal_(self.lang.weight, std=0.02)
+        with torch.no_grad():
+            self.tok.weight[PAD].zero_()
+
+    def _embed(self, ids, lang, offset: int = 0):
+        positions = torch.arange(offset, offset + ids.size(1), device=ids.device)
+        h = self.tok(ids) * math.sqrt(self.cfg.dim) + self.pos(positions)[None] + self.lang(lang)[:, None]
+        return self.drop(h)
+
+    def encode(self, src, src_lang):
+        """Encode ``src`` (B, S) ids of language indices ``src_lang`` (B,); returns memory and mask."""
+        mask = (src != PAD)[:, None, None, :]
+        h = self._embed(src, src_lang)
+        for layer in self.encoder:
+            h = layer(h, mask)
+        return self.enc_ln(h), mask
+
+    def decode(self, tgt_in, tgt_lang, memory, memory_mask, caches=None, offset: int = 0):
+        """Next-token logits (B, T, V) for decoder inputs ``tgt_in`` (B, T)."""
+        h = self._embed(tgt_in, tgt_lang, offset)
+        for i, layer in enumerate(self.decoder):
+            h = layer(h, memory, memory_mask, None if caches is None else caches[i])
+        return self.dec_ln(h) @ self.tok.weight.T
+
+    def forward(self, src, src_lang, tgt_in, tgt_lang):
+        memory, mask = self.encode(src, src_lang)
+        return self.decode(tgt_in, tgt_lang, memory, mask)
+
+    def _new_caches(self):
+        return [{"self": {}, "cross": {}} for _ in self.decoder]
+
+    @torch.no_grad()
+    def greedy(self, src, src_lang, tgt_lang, bos, max_len: int) -> torch.Tensor:
+        """Greedy decoding; returns (B, T) ids, each row ending in EOS then PAD (or cut at max_len)."""
+        memory, mask = self.encode(src, src_lang)
+        caches = self._new_caches()
+        tok = bos[:, None]
+        done = torch.zeros(len(src), dtype=torch.bool, device=src.device)
+        out = []
+        for t in range(min(max_len, self.cfg.max_positions)):
+            nxt = self.decode(tok, tgt_lang, memory, mask, caches, offset=t)[:, -1].argmax(-1)
+            nxt = nxt.masked_fill(done, PAD)
+            out.append(nxt)
+            done |= nxt == EOS
+            if done.all():
+                break
+            tok = nxt[:, None]
+        return torch.stack(out, 1)
+
+    @torch.no_grad()
+    def beam_search(self, src, src_lang, tgt_lang, bos, max_len: int, beam: int = 4,
+                    length_penalty: float = 1.0) -> list[list[int]]:
+        r"""Beam search; a finished hypothesis scores :math:`\log p(y|x) / |y|^{\alpha}`."""
+        b, k = len(src), beam
+        memory, mask = self.encode(src, src_lang)
+        memory, mask = memory.repeat_interleave(k, 0), mask.repeat_interleave(k, 0)
+        lang = tgt_lang.repeat_interleave(k)
+        caches = self._new_caches()
+        tok = bos.repeat_interleave(k)[:, None]
+        scores = torch.full((b, k), float("-inf"), device=src.device)
+        scores[:, 0] = 0.0
+        seqs = torch.zeros((b * k, 0), dtype=torch.long, device=src.device)
+        finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(b)]
+        steps = min(max_len, self.cfg.max_positions)
+        for t in range(steps):
+            logp = F.log_softmax(self.decode(tok, lang, memory, mask, caches, offset=t)[:, -1].float(), -1)
+            vocab = logp.size(-1)
+            cand = (scores.view(-1, 1) + logp).view(b, k * vocab)
+            top, idx = cand.topk(2 * k, dim=1)
+            top, idx = top.tolist(), idx.tolist()
+            new_scores = torch.full((b, k), float("-inf"), device=src.device)
+            select = torch.zeros(b * k, dtype=torch.long, device=src.device)
+            new_tok = torch.full((b * k,), PAD, dtype=torch.long, device=src.device)
+            for i in range(b):
+                filled = 0
+                done = len(finished[i]) >= k
+                for rank, (s, j) in enumerate(zip(top[i], idx[i])):
+                    if done or filled == k or s == float("-inf"):
+                        break
+                    beam_j, word = divmod(j, vocab)
+                    if word == EOS or t == steps - 1:
+                        if rank >= k:  # as in fairseq: only an end within the top k may finish a hypothesis
+                            continue
+                        hyp = seqs[i * k + beam_j].tolist() + ([] if word == EOS else [word])
+                        finished[i].append((s / max(len(hyp) + 1, 1) ** length_penalty, hyp))
+                        continue
+                    select[i * k + filled] = i * k + beam_j
+                    new_tok[i * k + filled] = word
+                    new_scores[i, filled] = s
+                    filled += 1
+                if len(finished[i]) >= k:
+                    new_scores[i] = float("-inf")
+            if all(len(f) >= k for f in finished):
+                break
+            scores = new_scores
+            seqs = torch.cat([seqs[select], new_tok[:, None]], 1)
+            for cache in caches:
+                cache["self"]["k"] = cache["self"]["k"][select]
+                cache["self"]["v"] = cache["self"]["v"][select]
+            tok = new_tok[:, None]
+        return [max(f)[1] if f else [] for f in finished]
+
+
+def sequence_loss(logits: torch.Tensor, target: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:
+    """Mean cross-entropy per target token, padding ignored."""
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), target.reshape(-1), ignore_index=PAD,
+                           label_smoothing=smoothing)

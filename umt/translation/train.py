@@ -1,0 +1,333 @@
+r"""Unsupervised NMT: denoising auto-encoding + on-the-fly back-translation (Lample et al. 2018a).
+
+Each step trains one shared model on four tasks at once, concatenated into a single batch:
+
+.. math::
+
+    \mathcal{L} = \lambda_{ae}(t)\,[\ell(x|C(x)) + \ell(y|C(y))] + \ell(x|\hat y(x)) + \ell(y|\hat x(y))
+
+where :math:`C` is the noise of ``umt.translation.noise``, :math:`\hat y(x)` is the current model's
+greedy translation of :math:`x` (no gradient through it) and :math:`\lambda_{ae}` decays linearly
+from ``ae_weight_start`` to ``ae_weight_end``. For the first ``wbw_steps`` steps the back-translations
+come from the word-by-word lexicon instead of the model, which is how the first round is seeded.
+
+Model selection is unsupervised: round-trip BLEU (x -> y -> x) on held-out monolingual sentences.
+Test and validation BLEU are computed for display and plots only.
+
+Every random draw of step ``t`` (batches, noise, dropout) is seeded by ``(seed, t)``, so a run
+resumed from a checkpoint continues exactly as if it had never stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from umt.config import LANGUAGES
+from umt.errors import UmtError
+from umt.fileio import atomic_path, write_json
+from umt.translation.data import MTData
+from umt.translation.evaluate import bleu_scores, max_output_len, pad_batch, strip_output, translate_lines
+from umt.translation.model import ModelConfig, Seq2Seq
+from umt.translation.noise import NoiseConfig, add_noise
+from umt.translation.vocab import EOS, PAD
+
+log = logging.getLogger("umt")
+
+
+@dataclass
+class MTTrainConfig:
+    """Training schedule. ``batch_size`` sentences per task (four tasks per step)."""
+
+    steps: int = 6000
+    batch_size: int = 48
+    lr: float = 5e-4
+    warmup: int = 400
+    label_smoothing: float = 0.1
+    clip: float = 1.0
+    ae_weight_start: float = 1.0
+    ae_weight_end: float = 0.1
+    ae_decay_steps: int = 3000
+    wbw_steps: int = 600
+    max_len: int = 60
+    eval_every: int = 500
+    checkpoint_every: int = 200
+    eval_test: bool = True
+    eval_val: bool = False
+    seed: int = 0
+    device: str | None = None
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> MTTrainConfig:
+        d = dict(d)
+        d["noise"] = NoiseConfig(**d.get("noise", {}))
+        d["model"] = ModelConfig(**d.get("model", {}))
+        return cls(**d)
+
+
+def _distributed() -> tuple[int, int, int]:
+    """(rank, local_rank, world_size) from torchrun's environment; (0, 0, 1) otherwise."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")), world
+
+
+class Trainer:
+    """Owns the model, optimiser, run directory and history of one training run."""
+
+    def __init__(self, data: MTData, cfg: MTTrainConfig, out: str | os.PathLike, resume: bool = False):
+        self.data, self.cfg, self.out = data, cfg, Path(out)
+        self.rank, local_rank, self.world = _distributed()
+        if self.world > 1 and not torch.distributed.is_initialized():
+            backend = "nccl" if torch.cuda.is_available() else "gloo"
+            torch.distributed.init_process_group(backend)
+        if cfg.device:
+            self.device = torch.device(cfg.device)
+        elif torch.cuda.is_available():
+            self.device = torch.device("cuda", local_rank if self.world > 1 else 0)
+        else:
+            self.device = torch.device("cpu")
+        cfg.model.vocab_size = len(data.vocab)
+        torch.manual_seed(cfg.seed)
+        self.model = Seq2Seq(cfg.model).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), eps=1e-9)
+        self.net = self.model
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = DistributedDataParallel(self.model, device_ids=ids)
+        self.step = 0
+        self.history: list[dict] = []
+        self.best_roundtrip = -1.0
+        self.ckpt = self.out / "checkpoint.pt"
+        if resume:
+            if not self.ckpt.exists():
+                raise UmtError(f"{self.ckpt}: no checkpoint to resume from")
+            self._load(self.ckpt)
+        elif self.ckpt.exists():
+            raise UmtError(f"{self.out}: holds a checkpoint already; pass --resume to continue it or pick a new --out")
+
+    # ----- checkpoints -----
+    def _state(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step,
+                "config": asdict(self.cfg), "history": self.history, "best_roundtrip": self.best_roundtrip,
+                "pair": [self.data.src, self.data.tgt], "vocab": str(self.data.vocab.path)}
+
+    def save(self, path: Path | None = None) -> None:
+        if self.rank != 0:
+            return
+        with atomic_path(path or self.ckpt) as tmp:
+            torch.save(self._state(), tmp)
+
+    def _load(self, path: Path) -> None:
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=False)
+        except Exception as e:  # noqa: BLE001 - any unreadable checkpoint is one clear error
+            raise UmtError(f"{path}: cannot read checkpoint ({e})") from None
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step, self.history, self.best_roundtrip = state["step"], state["history"], state["best_roundtrip"]
+        log.info("resumed %s at step %d", path, self.step)
+
+    # ----- one step -----
+    def _rng(self, *keys: int) -> np.random.Generator:
+        return np.random.default_rng([self.cfg.seed, self.rank, self.step, *keys])
+
+    def lr_at(self, step: int) -> float:
+        return self.cfg.lr * min(1.0, (step + 1) / max(self.cfg.warmup, 1))
+
+    def ae_weight(self, step: int) -> float:
+        c = self.cfg
+        frac = min(1.0, step / max(c.ae_decay_steps, 1))
+        return c.ae_weight_start + frac * (c.ae_weight_end - c.ae_weight_start)
+
+    def _back_translate(self, lang: str, idx: np.ndarray) -> list[list[int]]:
+        """Translations of the training sentences ``idx`` of ``lang`` into the other language."""
+        other = self.data.other(lang)
+        vocab = self.data.vocab
+        if self.step < self.cfg.wbw_steps:
+            lines = self.data.wbw[(lang, other)].translate([self.data.train_text[lang][i] for i in idx])
+            return vocab.encode(lines, self.cfg.max_len)
+        seqs = [self.data.train[lang][i] for i in idx]
+        batch = pad_batch([s + [EOS] for s in seqs], self.device)
+        n = len(seqs)
+        self.model.eval()
+        out = self.model.greedy(batch, torch.full((n,), LANGUAGES.index(lang), device=self.device),
+                                torch.full((n,), LANGUAGES.index(other), device=self.device),
+                                torch.full((n,), vocab.lang_id(other), device=self.device),
+                                min(max_output_len(batch.size(1)), self.cfg.max_len))
+        self.model.train()
+        return [strip_output(r)[: self.cfg.max_len] or [vocab.blank_id] for r in out.tolist()]
+
+    def make_batch(self) -> list[tuple]:
+        """The four tasks of this step as (source ids, source lang, target ids, target lang, task)."""
+        c, d = self.cfg, self.data
+        examples = []
+        for k, lang in enumerate((d.src, d.tgt)):
+            pool = d.train[lang]
+            ae_idx = self._rng(k, 0).choice(len(pool), size=c.batch_size, replace=len(pool) < c.batch_size)
+            noise_rng = self._rng(k, 1)
+            for i in ae_idx:
+                noisy = add_noise(pool[i], c.noise, d.vocab.word_start, d.vocab.blank_id, noise_rng)
+                examples.append((noisy, lang, pool[i], lang, f"ae_{lang}"))
+            bt_idx = self._rng(k, 2).choice(len(pool), size=c.batch_size, replace=len(pool) < c.batch_size)
+            for i, y in zip(bt_idx, self._back_translate(lang, bt_idx)):
+                examples.append((y, d.other(lang), pool[i], lang, f"bt_{lang}"))
+        return examples
+
+    def train_step(self) -> dict:
+        """One optimiser step; returns the loss of each task."""
+        torch.manual_seed(self.cfg.seed * 1_000_003 + self.step * 7919 + self.rank)
+        examples = self.make_batch()
+        dev = self.device
+        src = pad_batch([e[0] + [EOS] for e in examples], dev)
+        tgt_in = pad_batch([[self.data.vocab.lang_id(e[3])] + e[2] for e in examples], dev)
+        tgt_out = pad_batch([e[2] + [EOS] for e in examples], dev)
+        src_lang = torch.tensor([LANGUAGES.index(e[1]) for e in examples], device=dev)
+        tgt_lang = torch.tensor([LANGUAGES.index(e[3]) for e in examples], device=dev)
+        logits = self.net(src, src_lang, tgt_in, tgt_lang)
+        tok_loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), tgt_out.reshape(-1),
+                                   ignore_index=PAD, label_smoothing=self.cfg.label_smoothing,
+                                   reduction="none").view_as(tgt_out)
+        mask = (tgt_out != PAD).float()
+        tasks = [e[4] for e in examples]
+        ae_w = self.ae_weight(self.step)
+        total, losses = 0.0, {}
+        for task in dict.fromkeys(tasks):
+            rows = torch.tensor([t == task for t in tasks], device=dev)
+            task_loss = (tok_loss[rows] * mask[rows]).sum() / mask[rows].sum().clamp(min=1)
+            losses[task] = float(task_loss.detach())
+            total = total + (ae_w if task.startswith("ae") else 1.0) * task_loss
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr_at(self.step)
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        if self.cfg.clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip)
+        self.optimizer.step()
+        self.step += 1
+        losses["loss"] = float(total.detach())
+        losses["tokens"] = int(mask.sum())
+        return losses
+
+    # ----- evaluation -----
+    def evaluate(self, beam: int = 1) -> dict:
+        """Round-trip BLEU on held-out monolingual text (selection) and parallel BLEU (display)."""
+        d, m = self.data, self.model
+        row: dict = {"step": self.step}
+        rts = []
+        for lang in (d.src, d.tgt):
+            other = d.other(lang)
+            there = translate_lines(m, d.vocab, d.heldout[lang], lang, other, beam, self.cfg.max_len)
+            back = translate_lines(m, d.vocab, there, other, lang, beam, self.cfg.max_len)
+            rt = bleu_scores(back, d.heldout[lang])["bleu"]
+            row[f"roundtrip_{lang}"] = rt
+            rts.append(rt)
+        row["roundtrip"] = round(float(np.mean(rts)), 2)
+        for split, enabled in (("test", self.cfg.eval_test), ("val", self.cfg.eval_val)):
+            if not enabled:
+                continue
+            sets = getattr(d, split)
+            for a, b in ((d.src, d.tgt), (d.tgt, d.src)):
+                hyps = translate_lines(m, d.vocab, sets[a], a, b, beam, self.cfg.max_len)
+                scores = bleu_scores(hyps, sets[b])
+                row[f"{split}_{a}-{b}"] = scores["bleu"]
+                row[f"{split}_{a}-{b}_tok_lc"] = scores["bleu_tok_lc"]
+        return row
+
+    def wordbyword_baseline(self) -> dict:
+        d = self.data
+        row: dict = {"step": 0, "system": "word-by-word"}
+        for split in ("test", "val"):
+            sets = getattr(d, split)
+            for a, b in ((d.src, d.tgt), (d.tgt, d.src)):
+                scores = bleu_scores(d.wbw[(a, b)].translate(sets[a]), sets[b])
+                row[f"{split}_{a}-{b}"] = scores["bleu"]
+                row[f"{split}_{a}-{b}_tok_lc"] = scores["bleu_tok_lc"]
+        rts = []
+        for lang in (d.src, d.tgt):
+            other = d.other(lang)
+            back = d.wbw[(other, lang)].translate(d.wbw[(lang, other)].translate(d.heldout[lang]))
+            rts.append(bleu_scores(back, d.heldout[lang])["bleu"])
+            row[f"roundtrip_{lang}"] = rts[-1]
+        row["roundtrip"] = round(float(np.mean(rts)), 2)
+        return row
+
+    def _record(self, row: dict) -> None:
+        self.history.append(row)
+        if self.rank == 0:
+            write_json(self.out / "history.json", self.history)
+
+    # ----- the loop -----
+    def fit(self, progress: bool = True) -> list[dict]:
+        from tqdm import tqdm
+
+        c = self.cfg
+        self.out.mkdir(parents=True, exist_ok=True)
+        write_json(self.out / "config.json", asdict(c))
+        if self.rank == 0:
+            import shutil
+
+            with atomic_path(self.out / "spm.model") as tmp:  # the run directory translates on its own
+                shutil.copyfile(self.data.vocab.path, tmp)
+        if not self.history and self.rank == 0:
+            baseline = self.wordbyword_baseline()
+            log.info("word-by-word baseline: %s", json.dumps(baseline))
+            self._record(baseline)
+        bar = tqdm(total=c.steps, initial=self.step, desc="mt train", unit="step", disable=not progress or self.rank)
+        t0, tokens = time.time(), 0
+        while self.step < c.steps:
+            losses = self.train_step()
+            tokens += losses["tokens"]
+            bar.update(1)
+            bar.set_postfix(loss=f"{losses['loss']:.2f}", ae=f"{self.ae_weight(self.step):.2f}",
+                            tok_s=f"{tokens / max(time.time() - t0, 1e-9):.0f}")
+            done = self.step == c.steps
+            if self.rank == 0 and (self.step % c.eval_every == 0 or done):
+                row = self.evaluate()
+                row.update({k: round(v, 4) for k, v in losses.items() if k != "tokens"})
+                row["seconds"] = round(time.time() - t0, 1)
+                self._record(row)
+                log.info("step %d: %s", self.step, json.dumps(row))
+                if row["roundtrip"] > self.best_roundtrip:
+                    self.best_roundtrip = row["roundtrip"]
+                    with atomic_path(self.out / "best.pt") as tmp:
+                        torch.save({"model": self.model.state_dict(), "config": asdict(c), "step": self.step,
+                                    "pair": [self.data.src, self.data.tgt], "roundtrip": row["roundtrip"]}, tmp)
+            if self.step % c.checkpoint_every == 0 or done:
+                self.save()
+        bar.close()
+        if self.rank == 0:
+            from umt.translation.plots import plot_bleu
+
+            plot_bleu(self.history, self.data.src, self.data.tgt, self.out / "bleu.png")
+        return self.history
+
+
+def load_model(run: str | os.PathLike, which: str = "best", device=None) -> tuple[Seq2Seq, dict]:
+    """A trained model from a run directory (``best.pt`` by default, else ``checkpoint.pt``)."""
+    run = Path(run)
+    path = run / f"{which}.pt" if run.is_dir() else run
+    if run.is_dir() and not path.exists():
+        path = run / "checkpoint.pt"
+    if not path.exists():
+        raise UmtError(f"{run}: no trained model (best.pt or checkpoint.pt)")
+    try:
+        state = torch.load(path, map_location=device or "cpu", weights_only=False)
+        cfg = MTTrainConfig.from_dict(state["config"])
+    except Exception as e:  # noqa: BLE001
+        raise UmtError(f"{path}: cannot read model ({e})") from None
+    model = Seq2Seq(cfg.model)
+    model.load_state_dict(state["model"])
+    model.eval()
+    return model.to(device or "cpu"), state

@@ -1,0 +1,86 @@
+"""Word-by-word translation with an induced bilingual lexicon: the seed of back-translation."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from umt.corpora.tokenize import tokenize
+from umt.errors import UmtError
+from umt.fileio import atomic_path, read_lines
+
+_NO_SPACE_BEFORE = re.compile(r" ([.,!?;:)\]}%])")
+_NO_SPACE_AFTER = re.compile(r"([(\[{]) ")
+_ELIDED = re.compile(r"(\b\w{1,2}'|\bqu') ", re.IGNORECASE)
+
+
+def detokenize(tokens: list[str]) -> str:
+    """Join tokens with the spacing of ordinary prose (no space before ``.``, after ``l'``)."""
+    text = " ".join(tokens)
+    text = _NO_SPACE_BEFORE.sub(r"\1", text)
+    text = _NO_SPACE_AFTER.sub(r"\1", text)
+    return _ELIDED.sub(r"\1", text)
+
+
+@dataclass
+class WordByWord:
+    """A source-word -> target-word table; unknown words are copied (names, numbers)."""
+
+    table: dict[str, str]
+
+    def translate_line(self, line: str) -> str:
+        out = []
+        for tok in tokenize(line, lower=False):
+            word = self.table.get(tok.lower(), tok)
+            if tok[:1].isupper() and word[:1].islower():
+                word = word[:1].upper() + word[1:]
+            out.append(word)
+        text = detokenize(out)
+        return text[:1].upper() + text[1:] if line[:1].isupper() else text
+
+    def translate(self, lines: list[str]) -> list[str]:
+        return [self.translate_line(line) for line in lines]
+
+    def save(self, path: str | os.PathLike) -> None:
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            for s, t in sorted(self.table.items()):
+                f.write(f"{s}\t{t}\n")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> WordByWord:
+        table = {}
+        for n, line in enumerate(read_lines(path), 1):
+            parts = line.split("\t")
+            if len(parts) < 2:
+                raise UmtError(f"{path}:{n}: expected 'source<TAB>target', got {line[:40]!r}")
+            if parts[0] != "source":
+                table[parts[0]] = parts[1]
+        if not table:
+            raise UmtError(f"{path}: empty lexicon")
+        return cls(table)
+
+
+def word_counts(lines: list[str]) -> Counter:
+    return Counter(t for line in lines for t in tokenize(line) if any(c.isalnum() for c in t))
+
+
+def lexicon_from_embeddings(src_words: list[str], src_vecs: np.ndarray, tgt_words: list[str], tgt_vecs: np.ndarray,
+                            src_counts: Counter, tgt_counts: Counter, csls_k: int = 10) -> WordByWord:
+    """Translate every word of the source text to its CSLS-best target word of the target text.
+
+    ``src_vecs`` are already mapped into the target space (unit rows). Both sides are restricted to
+    the words that occur in the monolingual training text (``*_counts``), which keeps the lexicon
+    in the domain of the sentences to translate; no bilingual data is read.
+    """
+    from umt.retrieval.scoring import Retriever
+
+    s_idx = [i for i, w in enumerate(src_words) if w in src_counts and not w.isdigit()]  # numbers are copied
+    t_idx = [j for j, w in enumerate(tgt_words) if w in tgt_counts]
+    if not s_idx or not t_idx:
+        raise UmtError("no word of the monolingual text has a vector: cannot build a lexicon")
+    _, ids = Retriever(src_vecs[s_idx], tgt_vecs[t_idx], "csls", csls_k).search(None, 1)
+    return WordByWord({src_words[i]: tgt_words[t_idx[j]] for i, j in zip(s_idx, ids[:, 0])})
