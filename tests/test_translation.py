@@ -222,3 +222,23 @@ def test_cli_mt_evaluate_writes_metrics(prepared, tmp_path, capsys):
     metrics = json.loads((out / "eval-test-beam2" / "metrics.json").read_text())
     assert metrics["en-fr"]["word_by_word"]["bleu"] > 50
     assert "nrefs:1" in metrics["en-fr"]["model"]["signature"]
+
+
+def test_mt_table_experiment_writes_its_table(prepared, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from umt.translation.data import MTData
+    from umt.translation.train import Trainer
+
+    run = tmp_path / "run"
+    Trainer(MTData.load(prepared), _tiny_config(), run).fit(progress=False)
+    script = Path(__file__).resolve().parents[1] / "experiments" / "mt_table.py"
+    out = tmp_path / "mt"
+    subprocess.run([sys.executable, str(script), "--runs", str(run), "--out", str(out)], check=True,
+                   capture_output=True)
+    rows = json.loads((tmp_path / "mt.json").read_text())
+    assert [r["stage"] for r in rows] == ["word-by-word", "step 3", "step 6"]
+    assert sum(r["selected"] for r in rows) == 1
+    assert "en-fr BLEU" in (tmp_path / "mt.md").read_text()

@@ -134,16 +134,21 @@ class Seq2Seq(nn.Module):
             h = layer(h, mask)
         return self.enc_ln(h), mask
 
-    def decode(self, tgt_in, tgt_lang, memory, memory_mask, caches=None, offset: int = 0):
-        """Next-token logits (B, T, V) for decoder inputs ``tgt_in`` (B, T)."""
+    def decode(self, tgt_in, tgt_lang, memory, memory_mask, caches=None, offset: int = 0, select=None):
+        """Next-token logits (B, T, V) for decoder inputs ``tgt_in`` (B, T).
+
+        With a boolean ``select`` (B, T), only the selected positions are projected onto the
+        vocabulary (N, V): the output layer is the costliest matmul, and padding needs none.
+        """
         h = self._embed(tgt_in, tgt_lang, offset)
         for i, layer in enumerate(self.decoder):
             h = layer(h, memory, memory_mask, None if caches is None else caches[i])
-        return self.dec_ln(h) @ self.tok.weight.T
+        h = self.dec_ln(h)
+        return (h if select is None else h[select]) @ self.tok.weight.T
 
-    def forward(self, src, src_lang, tgt_in, tgt_lang):
+    def forward(self, src, src_lang, tgt_in, tgt_lang, select=None):
         memory, mask = self.encode(src, src_lang)
-        return self.decode(tgt_in, tgt_lang, memory, mask)
+        return self.decode(tgt_in, tgt_lang, memory, mask, select=select)
 
     def _new_caches(self):
         return [{"self": {}, "cross": {}} for _ in self.decoder]

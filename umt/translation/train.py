@@ -195,17 +195,18 @@ class Trainer:
         tgt_out = pad_batch([e[2] + [EOS] for e in examples], dev)
         src_lang = torch.tensor([LANGUAGES.index(e[1]) for e in examples], device=dev)
         tgt_lang = torch.tensor([LANGUAGES.index(e[3]) for e in examples], device=dev)
-        logits = self.net(src, src_lang, tgt_in, tgt_lang)
-        tok_loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), tgt_out.reshape(-1),
-                                   ignore_index=PAD, label_smoothing=self.cfg.label_smoothing,
-                                   reduction="none").view_as(tgt_out)
-        mask = (tgt_out != PAD).float()
-        tasks = [e[4] for e in examples]
+        select = tgt_out != PAD
+        logits = self.net(src, src_lang, tgt_in, tgt_lang, select)
+        tok_loss = F.cross_entropy(logits.float(), tgt_out[select], label_smoothing=self.cfg.label_smoothing,
+                                   reduction="none")
+        task_of_row = [e[4] for e in examples]
+        names = list(dict.fromkeys(task_of_row))
+        row_task = torch.tensor([names.index(t) for t in task_of_row], device=dev)
+        tok_task = row_task[:, None].expand_as(tgt_out)[select]
         ae_w = self.ae_weight(self.step)
         total, losses = 0.0, {}
-        for task in dict.fromkeys(tasks):
-            rows = torch.tensor([t == task for t in tasks], device=dev)
-            task_loss = (tok_loss[rows] * mask[rows]).sum() / mask[rows].sum().clamp(min=1)
+        for n, task in enumerate(names):
+            task_loss = tok_loss[tok_task == n].mean()
             losses[task] = float(task_loss.detach())
             total = total + (ae_w if task.startswith("ae") else 1.0) * task_loss
         for group in self.optimizer.param_groups:
@@ -217,7 +218,7 @@ class Trainer:
         self.optimizer.step()
         self.step += 1
         losses["loss"] = float(total.detach())
-        losses["tokens"] = int(mask.sum())
+        losses["tokens"] = int(select.sum())
         return losses
 
     # ----- evaluation -----
