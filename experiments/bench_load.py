@@ -41,7 +41,7 @@ def main() -> None:
         t = time.perf_counter()
         load_embeddings(Path(tmp) / "native")
         t_native = time.perf_counter() - t
-    result = {"words": len(emb), "dim": emb.dim, "seconds_vec": round(t_vec, 2), "seconds_native": round(t_native, 2)}
+    result = {"words": len(emb), "dim": emb.dim, "seconds_vec": round(t_vec, 4), "seconds_native": round(t_native, 4)}
     print(f"load .vec {len(emb)} x {emb.dim}: {t_vec:.2f} s   native: {t_native:.2f} s")
     if a.out:
         Path(a.out).write_text(json.dumps(result, indent=2) + "\n")

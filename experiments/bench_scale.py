@@ -1,7 +1,8 @@
 """Benchmark: time and peak memory of loading, retrieval and unsupervised alignment by vocabulary size.
 
 Synthetic vectors (a random space and a noisy rotation of it, rows shuffled) stand in for real
-ones at sizes beyond the real vocabularies. Prints one line per size and writes OUT.json / OUT.md.
+ones at sizes beyond the real vocabularies. Prints one line per size and writes OUT.json, OUT.md
+and OUT.png (seconds of each stage and peak memory against vocabulary size).
 Targets (issue 3): a full unsupervised run (fast preset + refinement) within 5 minutes and
 4 GiB at 200k x 200k on 2 cores.
 
@@ -22,6 +23,7 @@ import numpy as np
 from umt.alignment import align
 from umt.alignment.presets import preset
 from umt.embeddings import Embeddings, load_embeddings, save_vec
+from umt.fileio import atomic_path, write_json, write_text
 from umt.retrieval import Retriever
 
 
@@ -75,12 +77,38 @@ def main() -> None:
         row["peak_rss_gib"] = round(peak_rss_gib(), 2)
         rows.append(row)
         print(json.dumps(row), flush=True)
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(f"{a.out}.json").write_text(json.dumps(rows, indent=1) + "\n")
+        write_outputs(rows, a.out)
+
+
+def write_outputs(rows: list[dict], out: str) -> None:
+    write_json(f"{out}.json", rows)
     keys = list(rows[0])
     md = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     md += ["| " + " | ".join(str(r.get(k, "")) for k in keys) + " |" for r in rows]
-    Path(f"{a.out}.md").write_text("\n".join(md) + "\n")
+    write_text(f"{out}.md", "\n".join(md) + "\n")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    words = [r["words"] for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    for key, label in (("load_vec_s", "load .vec"), ("init_s", "unsupervised init"), ("refine_s", "refinement"),
+                       ("align_s", "alignment total"), ("csls_1500_queries_s", "CSLS, 1,500 queries")):
+        if key in rows[0]:
+            left.plot(words, [r[key] for r in rows], marker="o", label=label)
+    left.set_xlabel("words per language")
+    left.set_ylabel("seconds")
+    left.legend(fontsize=8)
+    left.grid(alpha=0.3)
+    right.plot(words, [r["peak_rss_gib"] for r in rows], marker="o")
+    right.set_xlabel("words per language")
+    right.set_ylabel("peak resident memory (GiB)")
+    right.grid(alpha=0.3)
+    fig.tight_layout()
+    with atomic_path(f"{out}.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

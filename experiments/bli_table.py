@@ -3,16 +3,21 @@
 Each row aligns one pair with one configuration and seed, then scores it on the MUSE test split
 (``SRC-TGT.5000-6500.txt``). Unsupervised configurations never read a dictionary: the test
 dictionary is read only after training, to score; ``supervised`` reads the ``0-5000`` split.
-Writes ``OUT.json`` and ``OUT.md`` (a Markdown table) and prints one JSON line per run.
+Writes ``OUT.json``, ``OUT.md`` (a Markdown table with a per-method summary over seeds) and, with
+more than one seed, ``OUT.png`` (CSLS P@1 of every seed per pair and method); prints one JSON
+line per run. The two tables of the README:
 
     python experiments/bli_table.py --emb-root runs/emb --dict-root $UMT_DATA/dictionaries \
-        --pairs en-fr,fr-en --configs supervised,fast --seeds 0,1 --out results/bli
+        --configs supervised,identical,fast,adversarial,robust --out results/bli
+    python experiments/bli_table.py --emb-root runs/emb --dict-root $UMT_DATA/dictionaries \
+        --configs fast --seeds 0-9 --out results/seeds
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +26,9 @@ from umt.alignment import AlignConfig, RefineConfig, align, apply_mapping, prepa
 from umt.alignment.presets import preset
 from umt.alignment.similarity_init import SelfLearnConfig
 from umt.embeddings import load_embeddings
+from umt.errors import UmtError
 from umt.evaluation import load_dictionary, precision_at_k
+from umt.fileio import atomic_path, write_json, write_text
 
 CONFIGS = {
     "supervised": lambda: AlignConfig(method="procrustes", refine=RefineConfig(iterations=3)),
@@ -44,7 +51,17 @@ CONFIGS = {
     "fixed10k-i50": lambda: replace(preset("fast"), method="similarity", selflearn=SelfLearnConfig(
         cutoff=10000, interval=50, schedule="fixed", max_iterations=3000)),
     "adversarial": lambda: replace(preset("fast"), method="adversarial"),
+    "robust": lambda: preset("robust"),
 }
+
+
+def parse_seeds(spec: str) -> list[int]:
+    """``"0,3"`` or ``"0-9"`` (inclusive) or a mix of both."""
+    seeds = []
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        seeds += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
+    return seeds
 
 
 def main() -> None:
@@ -52,17 +69,20 @@ def main() -> None:
     ap.add_argument("--emb-root", required=True, help="folder with one umt embedding folder per language")
     ap.add_argument("--dict-root", required=True, help="folder with SRC-TGT.5000-6500.txt test dictionaries")
     ap.add_argument("--pairs", default="en-fr,fr-en,en-de,de-en")
-    ap.add_argument("--configs", default="fast")
-    ap.add_argument("--seeds", default="0")
+    ap.add_argument("--configs", default="fast", help=f"comma list of: {', '.join(CONFIGS)}")
+    ap.add_argument("--seeds", default="0", help="comma list or range, e.g. 0-9")
     ap.add_argument("--max-vocab", type=int, default=200000)
     ap.add_argument("--time-budget", type=float, default=1e9, help="start no new run after this many seconds")
     ap.add_argument("--device", default=None)
     ap.add_argument("--out", required=True, help="output prefix: writes OUT.json and OUT.md")
     a = ap.parse_args()
+    unknown = [c for c in a.configs.split(",") if c not in CONFIGS]
+    if unknown:
+        ap.error(f"unknown method {', '.join(unknown)}: choose from {', '.join(CONFIGS)}")
     t_start = time.time()
     rows = []
     cache = {}
-    jobs = [(name, seed, pair) for name in a.configs.split(",") for seed in map(int, a.seeds.split(","))
+    jobs = [(name, seed, pair) for name in a.configs.split(",") for seed in parse_seeds(a.seeds)
             for pair in a.pairs.split(",")]
     for name, seed, pair in jobs:
         s, t = pair.split("-")
@@ -94,7 +114,7 @@ def main() -> None:
 def write_table(rows: list[dict], out: str) -> None:
     """``out.json`` with every run and ``out.md`` with one line per run and a per-config summary."""
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(f"{out}.json").write_text(json.dumps(rows, indent=1) + "\n")
+    write_json(f"{out}.json", rows)
     lines = ["| pair | method | seed | NN P@1 | CSLS P@1 | P@5 | P@10 | covered | criterion | seconds |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (r["pair"], r["config"] != "supervised", r["config"], r["seed"])):
@@ -107,8 +127,34 @@ def write_table(rows: list[dict], out: str) -> None:
     lines += ["", "| pair | method | runs | CSLS P@1 min | mean | max |", "|---|---|---|---|---|---|"]
     for (pair, config), p1 in sorted(groups.items()):
         lines.append(f"| {pair} | {config} | {len(p1)} | {min(p1):.1f} | {sum(p1) / len(p1):.1f} | {max(p1):.1f} |")
-    Path(f"{out}.md").write_text("\n".join(lines) + "\n")
+    write_text(f"{out}.md", "\n".join(lines) + "\n")
+    if any(len(p1) > 1 for p1 in groups.values()):
+        plot_seeds(groups, f"{out}.png")
+
+
+def plot_seeds(groups: dict, path: str) -> None:
+    """One column of dots per (pair, method): a failed seed shows as a dot far below the others."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = sorted(groups)
+    fig, ax = plt.subplots(figsize=(max(4, 1.2 * len(keys)), 3.5))
+    for i, key in enumerate(keys):
+        ax.scatter([i] * len(groups[key]), groups[key], alpha=0.7)
+    ax.set_xticks(range(len(keys)), [f"{p}\n{c}" for p, c in keys], fontsize=8)
+    ax.set_ylabel("CSLS P@1 (one dot per seed)")
+    ax.set_ylim(bottom=0)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except UmtError as e:
+        sys.exit(f"bli_table: {e}")

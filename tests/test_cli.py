@@ -68,3 +68,24 @@ def test_bad_input_is_one_clear_line(pair_files, args, expected):
 def test_help_explains_itself():
     proc = subprocess.run([sys.executable, "-m", "umt.cli", "align", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "--eval-dict" in proc.stdout and "identical" in proc.stdout
+
+
+def test_main_command_runs_end_to_end_on_a_tiny_slice(data_root, tmp_path, capsys):
+    """`umt run` in a tiny configuration: vectors -> three alignments -> report with sample translations."""
+    out, cache = tmp_path / "run", tmp_path / "cache"
+    args = ["-q", "run", "--data", str(data_root), "--lines", "2000", "--dim", "16", "--epoch", "1",
+            "--refine", "1", "--cache", str(cache), "--out", str(out)]
+    assert main(args) == 0
+    report = capsys.readouterr().out
+    summary = json.loads((out / "results.json").read_text())
+    assert len(summary["results"]) == 3
+    assert sum(not r["supervised"] for r in summary["results"].values()) == 2  # unsupervised + identical
+    for r in summary["results"].values():
+        assert 0 <= r["csls_p1"] <= 100 and r["n_queries"] > 0
+    samples = summary["word_by_word"]
+    assert len(samples) == 5 and all(s["word_by_word"] and s["reference"] for s in samples)
+    assert samples[0]["source"] in report and "CSLS P@1" in report
+    cached = sorted(p.name for p in cache.iterdir())
+    assert len(cached) == 2  # one vector folder per language, reused by the next run
+    assert main(args) == 0
+    assert sorted(p.name for p in cache.iterdir()) == cached

@@ -242,3 +242,99 @@ def test_mt_table_experiment_writes_its_table(prepared, tmp_path):
     assert [r["stage"] for r in rows] == ["word-by-word", "step 3", "step 6"]
     assert sum(r["selected"] for r in rows) == 1
     assert "en-fr BLEU" in (tmp_path / "mt.md").read_text()
+
+
+# ----- cross-lingual subword initialisation -----
+
+class _PieceVocab:
+    """A hand-made piece inventory with greedy longest-match segmentation (sentencepiece's interface)."""
+
+    def __init__(self, pieces):
+        self.pieces = ["<pad>", "<unk>", "<s>", "</s>", "<blank>"] + pieces
+        self.special = {4}
+        self.sp = self
+        self.blank_id = 4
+
+    def __len__(self):
+        return len(self.pieces)
+
+    def id_to_piece(self, i):
+        return self.pieces[i]
+
+    def is_unknown(self, i):
+        return i == 1
+
+    def encode(self, word):
+        text, ids = "\u2581" + word, []
+        while text:
+            best = max((p for p in self.pieces[5:] if text.startswith(p)), key=len, default=None)
+            ids.append(self.pieces.index(best) if best else 1)
+            text = text[len(best):] if best else text[1:]
+        return ids
+
+
+def test_subword_vectors_carry_word_vectors_to_pieces():
+    from collections import Counter
+
+    from umt.translation.subword_init import project_to_width, subword_vectors
+
+    en, fr = ["man", "dog", "dogs"], ["homme", "chien", "chiens"]
+    vocab = _PieceVocab(["\u2581man", "\u2581homme", "\u2581dog", "\u2581chien", "s", "\u2581zzz"])
+    rng = np.random.default_rng(0)
+    shared = rng.standard_normal((3, 12))
+    shared /= np.linalg.norm(shared, axis=1, keepdims=True)
+    # Translations share one vector, as after a perfect alignment; "dogs" is seen 3 times, "dog" once.
+    vectors, covered = subword_vectors(vocab, [(en, shared, Counter({"man": 1, "dog": 1, "dogs": 3})),
+                                               (fr, shared, Counter({"homme": 1, "chien": 1, "chiens": 1}))])
+    piece = {p: i for i, p in enumerate(vocab.pieces)}
+    for word, row in (("man", 0), ("homme", 0), ("dog", 1), ("chien", 1)):
+        np.testing.assert_allclose(vectors[piece["\u2581" + word]], shared[row], atol=1e-6)  # whole word wins
+    # "s" is only ever part of a word: the count-weighted mean of "dogs" (3) and "chiens" (1).
+    np.testing.assert_allclose(vectors[piece["s"]], shared[2], atol=1e-6)
+    assert covered.tolist() == [False] * 5 + [True] * 5 + [False]  # specials and the unused piece stay random
+    low = project_to_width(vectors, covered, 4)
+    np.testing.assert_allclose(np.linalg.norm(low[covered], axis=1), 1.0, atol=1e-5)
+    assert not low[~covered].any()
+    assert low[piece["\u2581man"]] @ low[piece["\u2581homme"]] > 0.999  # translations stay together
+    assert low[piece["\u2581man"]] @ low[piece["\u2581dog"]] < 0.99
+
+
+def test_trainer_starts_from_subword_vectors(prepared, tmp_path):
+    from umt.translation.data import MTData
+    from umt.translation.subword_init import project_to_width, save_subword_vectors
+    from umt.translation.train import Trainer
+
+    data = MTData.load(prepared)
+    n = len(data.vocab)
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((n, 16)).astype(np.float32)
+    covered = np.zeros(n, dtype=bool)
+    covered[10:30] = True
+    save_subword_vectors(prepared / "subword_vectors.npz", vectors, covered)
+    try:
+        trainer = Trainer(data, _tiny_config(), tmp_path / "run")
+        random = Trainer(data, _tiny_config(init_embeddings=False), tmp_path / "run2")
+    finally:
+        (prepared / "subword_vectors.npz").unlink()
+    expected = project_to_width(vectors, covered, 32)
+    got = trainer.model.tok.weight.detach().numpy()
+    np.testing.assert_allclose(got[10:30], expected[10:30], atol=1e-6)
+    np.testing.assert_allclose(got[40:], random.model.tok.weight.detach().numpy()[40:])  # the rest untouched
+
+
+def test_conditional_code_length_of_a_uniform_model(prepared):
+    """With every logit zero each token costs exactly log2 V bits: L(Y|X) = (tokens + ends) log2 V."""
+    from umt.translation.evaluate import conditional_code_length
+
+    vocab = Vocab(prepared / "spm.model")
+    model = Seq2Seq(ModelConfig(vocab_size=len(vocab), dim=16, heads=2, enc_layers=1, dec_layers=1, ff_dim=32))
+    with torch.no_grad():
+        model.dec_ln.weight.zero_()
+        model.dec_ln.bias.zero_()
+    sources = ["A man runs.", "The dog sits on the grass."]
+    targets = ["Un homme court.", "Le chien est assis sur l'herbe."]
+    code = conditional_code_length(model, vocab, sources, targets, "en", "fr", batch_size=1)
+    tokens = sum(len(ids) + 1 for ids in vocab.encode(targets))
+    assert code["bits"] == pytest.approx(tokens * np.log2(len(vocab)), rel=1e-5)
+    assert code["chars"] == sum(len(t) + 1 for t in targets)
+    assert code["bpc"] == pytest.approx(code["bits"] / code["chars"])

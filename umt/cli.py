@@ -154,7 +154,7 @@ def cmd_run(a) -> None:
     from umt.rundir import start_run
 
     src, _, tgt = a.pair.partition("-")
-    cfg = PipelineConfig(src=src, tgt=tgt, full=a.full, data=a.data, cache=a.cache,
+    cfg = PipelineConfig(src=src, tgt=tgt, full=a.full, lines=a.lines, data=a.data, cache=a.cache,
                          embed=EmbedTrainConfig(dim=a.dim, epoch=a.epoch), refine_iterations=a.refine)
     from umt.config import check_language
 
@@ -258,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--pair", default="en-fr", help="language pair, e.g. en-fr, de-en (default %(default)s)")
     p.add_argument("--full", action="store_true", help="train on the whole corpora (about 10 minutes a language)")
+    p.add_argument("--lines", type=int, default=None,
+                   help="lines read from each corpus instead of the default slice (ignored with --full)")
     p.add_argument("--dim", type=int, default=300)
     p.add_argument("--epoch", type=int, default=5)
     p.add_argument("--refine", type=int, default=3, help="refinement iterations (default %(default)s)")

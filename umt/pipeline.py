@@ -31,17 +31,21 @@ class PipelineConfig:
     src: str = "en"
     tgt: str = "fr"
     full: bool = False  # whole corpora instead of the default slice
+    lines: int | None = None  # lines per corpus instead of DEFAULT_LINES (quick checks)
     embed: EmbedTrainConfig = field(default_factory=EmbedTrainConfig)
     refine_iterations: int = 3
     max_vocab: int = 200000
     data: str | None = None
     cache: str = "runs/cache"
+    sample_sentences: int = 5  # Multi30k test captions translated word by word in the report
+    sample_target_words: int = 50000  # target words a caption word may translate to
 
 
 def cached_embeddings(lang: str, cfg: PipelineConfig, progress: bool = True) -> Embeddings:
     """Train (or reuse) vectors for ``lang`` with ``cfg.embed`` on the configured slice."""
     corpus = mono_corpus(lang, cfg.data)
-    embed = EmbedTrainConfig(**{**asdict(cfg.embed), "max_lines": None if cfg.full else DEFAULT_LINES[lang]})
+    lines = None if cfg.full else cfg.lines or DEFAULT_LINES[lang]
+    embed = EmbedTrainConfig(**{**asdict(cfg.embed), "max_lines": lines})
     key = hashlib.sha1(json.dumps([lang, str(corpus.resolve()), asdict(embed)], sort_keys=True).encode()).hexdigest()
     folder = Path(cfg.cache) / f"emb-{lang}-{key[:10]}"
     if (folder / "meta.json").exists():
@@ -72,11 +76,39 @@ def run_pipeline(cfg: PipelineConfig, out: str | Path, progress: bool = True) ->
         result = align(src, tgt, acfg, progress)
         results[name] = write_alignment(result, src, tgt, run_dir, str(test))
         results[name]["run"] = str(run_dir)
+    unsupervised = next(r for r in results.values() if not r["supervised"])
     summary = {"pair": f"{cfg.src}-{cfg.tgt}", "src_words": len(src), "tgt_words": len(tgt),
-               "seconds": round(time.time() - t0, 1), "config": asdict(cfg), "results": results}
+               "seconds": round(time.time() - t0, 1), "config": asdict(cfg), "results": results,
+               "word_by_word": sample_translations(src, tgt, Path(unsupervised["run"]), cfg)}
     write_json(out / "results.json", summary)
     write_text(out / "report.md", format_report(summary, out))
     return summary
+
+
+def sample_translations(src: Embeddings, tgt: Embeddings, run: Path, cfg: PipelineConfig) -> list[dict]:
+    """Word-by-word translations of a few Multi30k test captions with the unsupervised mapping.
+
+    The references are shown beside them only to read; nothing here feeds back into the mapping.
+    """
+    from umt.alignment import apply_mapping, prepare
+    from umt.alignment.spaces import load_mapping
+    from umt.corpora.multi30k import read_split
+    from umt.errors import UmtError
+    from umt.translation.wordbyword import lexicon_from_embeddings, word_counts
+
+    try:
+        sources = read_split("test_2016_flickr", cfg.src, cfg.data)[:cfg.sample_sentences]
+        references = read_split("test_2016_flickr", cfg.tgt, cfg.data)[:cfg.sample_sentences]
+    except UmtError as e:
+        log.warning("no sample translations: %s", e)
+        return []
+    mapping, chain = load_mapping(run, src.dim)
+    x, y = prepare(src, tgt, chain or "unit,center,unit")
+    targets = dict.fromkeys(tgt.words[:cfg.sample_target_words], 1)
+    lexicon = lexicon_from_embeddings(src.words, apply_mapping(x, mapping), tgt.words, y, word_counts(sources),
+                                      targets)
+    return [{"source": s, "word_by_word": t, "reference": r}
+            for s, t, r in zip(sources, lexicon.translate(sources), references)]
 
 
 def format_report(summary: dict, out: Path) -> str:
@@ -93,5 +125,9 @@ def format_report(summary: dict, out: Path) -> str:
     lines += ["", f"Test dictionary {summary['pair']}.5000-6500 (MUSE protocol: out-of-vocabulary pairs dropped).",
               f"Most confident pairs of the unsupervised lexicon ({lex}):", ""]
     lines += ["    " + " -> ".join(row.split("\t")[:2]) for row in sample]
+    if summary.get("word_by_word"):
+        lines += ["", "Word-by-word translation of Multi30k test captions with that lexicon (reference below):", ""]
+        for row in summary["word_by_word"]:
+            lines += [f"    {row['source']}", f"  > {row['word_by_word']}", f"  = {row['reference']}", ""]
     lines += ["", f"Everything is in {out}/ (results.json, one run directory per method)."]
     return "\n".join(lines) + "\n"

@@ -6,7 +6,9 @@
 * ``spm.model``: a joint sentencepiece model trained on the two monolingual training halves;
 * ``lexicon.SRC-TGT.tsv`` and ``lexicon.TGT-SRC.tsv``: word-by-word tables induced from
   cross-lingual embeddings aligned without supervision (the ``align`` run is recorded in
-  ``prepare.json``).
+  ``prepare.json``);
+* ``subword_vectors.npz``: the same cross-lingual vectors carried over to the sentencepiece pieces,
+  to initialise the model's embeddings (``umt.translation.subword_init``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 from umt.corpora.multi30k import check_pair, load_lines, prepare_multi30k
 from umt.errors import UmtError
 from umt.fileio import write_json
+from umt.translation.subword_init import save_subword_vectors, subword_vectors
 from umt.translation.vocab import Vocab, train_sentencepiece
 from umt.translation.wordbyword import WordByWord, lexicon_from_embeddings, word_counts
 
@@ -28,7 +31,7 @@ log = logging.getLogger("umt")
 
 
 def build_lexicons(src: str, tgt: str, folder: Path, src_emb, tgt_emb, mapping: np.ndarray, normalize: str) -> dict:
-    """Write both word-by-word tables from embeddings and an orthogonal ``src -> tgt`` mapping."""
+    """Write both word-by-word tables and the subword vectors from an orthogonal ``src -> tgt`` map."""
     from umt.alignment.procrustes import apply_mapping
     from umt.alignment.spaces import prepare
 
@@ -39,12 +42,16 @@ def build_lexicons(src: str, tgt: str, folder: Path, src_emb, tgt_emb, mapping: 
     backward = lexicon_from_embeddings(tgt_emb.words, y, src_emb.words, xm, counts[tgt], counts[src])
     forward.save(folder / f"lexicon.{src}-{tgt}.tsv")
     backward.save(folder / f"lexicon.{tgt}-{src}.tsv")
+    vectors, pieces_covered = subword_vectors(Vocab(folder / "spm.model"),
+                                              [(src_emb.words, xm, counts[src]), (tgt_emb.words, y, counts[tgt])])
+    save_subword_vectors(folder / "subword_vectors.npz", vectors, pieces_covered)
     info = {}
     for lang, table in ((src, forward), (tgt, backward)):
         c = counts[lang]
         covered = sum(n for w, n in c.items() if w in table.table)
         info[f"{lang}_token_coverage"] = round(covered / max(sum(c.values()), 1), 4)
         info[f"{lang}_types"] = len(c)
+    info["subword_pieces_initialised"] = int(pieces_covered.sum())
     return info
 
 

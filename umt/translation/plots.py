@@ -13,10 +13,16 @@ from umt.fileio import atomic_path  # noqa: E402
 
 
 def plot_bleu(history: list[dict], src: str, tgt: str, path: str | os.PathLike, split: str = "test") -> None:
-    """Test BLEU per direction against training steps; the word-by-word baseline as dashed lines."""
+    """Test BLEU per direction against training steps; the word-by-word baseline as dashed lines.
+
+    When the history holds code lengths (``test_SRC-TGT_bpc``, :math:`L(Y|X)` in bits per
+    character), a third panel shows them falling as the source comes to explain the target.
+    """
     baseline = next((r for r in history if r.get("system") == "word-by-word"), {})
     rows = [r for r in history if r.get("system") is None]
-    fig, (ax, ax_rt) = plt.subplots(1, 2, figsize=(10, 3.8))
+    with_bits = any(f"{split}_{src}-{tgt}_bpc" in r for r in rows)
+    fig, axes = plt.subplots(1, 3 if with_bits else 2, figsize=(15 if with_bits else 10, 3.8))
+    ax, ax_rt = axes[0], axes[1]
     for (a, b), color in zip(((src, tgt), (tgt, src)), ("tab:blue", "tab:orange")):
         key = f"{split}_{a}-{b}"
         pts = [(r["step"], r[key]) for r in rows if key in r]
@@ -33,6 +39,14 @@ def plot_bleu(history: list[dict], src: str, tgt: str, path: str | os.PathLike, 
         ax_rt.axhline(baseline["roundtrip"], ls="--", color="tab:green", alpha=0.7, label="word-by-word")
     ax_rt.set(xlabel="training step", ylabel="round-trip BLEU (held-out mono)", title="Unsupervised selection metric")
     ax_rt.legend(fontsize=8)
+    if with_bits:
+        for (a, b), color in zip(((src, tgt), (tgt, src)), ("tab:blue", "tab:orange")):
+            key = f"{split}_{a}-{b}_bpc"
+            pts = [(r["step"], r[key]) for r in rows if key in r]
+            if pts:
+                axes[2].plot(*zip(*pts), marker="o", color=color, label=f"L({b}|{a})")
+        axes[2].set(xlabel="training step", ylabel="bits per character", title="Code length of the reference")
+        axes[2].legend(fontsize=8)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)

@@ -35,7 +35,14 @@ from umt.config import LANGUAGES
 from umt.errors import UmtError
 from umt.fileio import atomic_path, write_json
 from umt.translation.data import MTData
-from umt.translation.evaluate import bleu_scores, max_output_len, pad_batch, strip_output, translate_lines
+from umt.translation.evaluate import (
+    bleu_scores,
+    conditional_code_length,
+    max_output_len,
+    pad_batch,
+    strip_output,
+    translate_lines,
+)
 from umt.translation.model import ModelConfig, Seq2Seq
 from umt.translation.noise import NoiseConfig, add_noise
 from umt.translation.vocab import EOS, PAD
@@ -62,6 +69,7 @@ class MTTrainConfig:
     checkpoint_every: int = 200
     eval_test: bool = True
     eval_val: bool = False
+    init_embeddings: bool = True
     seed: int = 0
     device: str | None = None
     noise: NoiseConfig = field(default_factory=NoiseConfig)
@@ -98,7 +106,10 @@ class Trainer:
             self.device = torch.device("cpu")
         cfg.model.vocab_size = len(data.vocab)
         torch.manual_seed(cfg.seed)
-        self.model = Seq2Seq(cfg.model).to(self.device)
+        self.model = Seq2Seq(cfg.model)
+        if cfg.init_embeddings and not resume:
+            self._init_embeddings()
+        self.model.to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), eps=1e-9)
         self.net = self.model
         if self.world > 1:
@@ -116,6 +127,23 @@ class Trainer:
             self._load(self.ckpt)
         elif self.ckpt.exists():
             raise UmtError(f"{self.out}: holds a checkpoint already; pass --resume to continue it or pick a new --out")
+
+    def _init_embeddings(self) -> None:
+        from umt.translation.subword_init import load_subword_vectors, project_to_width
+
+        path = self.data.folder / "subword_vectors.npz"
+        if not path.exists():
+            log.warning("%s: missing, token embeddings start random (re-run `umt mt prepare` to create it)", path)
+            return
+        vectors, covered = load_subword_vectors(path)
+        if len(vectors) != self.cfg.model.vocab_size:
+            raise UmtError(f"{path}: {len(vectors)} rows for a vocabulary of {self.cfg.model.vocab_size}")
+        init = torch.from_numpy(project_to_width(vectors, covered, self.cfg.model.dim))
+        with torch.no_grad():
+            rows = torch.from_numpy(covered)
+            self.model.tok.weight[rows] = init[rows]
+        log.info("token embeddings: %d of %d pieces start from cross-lingual vectors", int(covered.sum()),
+                 len(covered))
 
     # ----- checkpoints -----
     def _state(self) -> dict:
@@ -244,6 +272,9 @@ class Trainer:
                 scores = bleu_scores(hyps, sets[b])
                 row[f"{split}_{a}-{b}"] = scores["bleu"]
                 row[f"{split}_{a}-{b}_tok_lc"] = scores["bleu_tok_lc"]
+                # L(Y|X) in bits per character of Y: how much of the reference the source explains.
+                code = conditional_code_length(m, d.vocab, sets[a], sets[b], a, b)
+                row[f"{split}_{a}-{b}_bpc"] = round(code["bpc"], 4)
         return row
 
     def wordbyword_baseline(self) -> dict:

@@ -1,0 +1,99 @@
+"""Every experiment script runs in a tiny configuration and writes its table (and plot)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from synthetic import random_orthogonal
+
+from umt.embeddings import Embeddings, save_embeddings
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+
+def run_script(name: str, *args: str) -> str:
+    done = subprocess.run([sys.executable, str(EXPERIMENTS / name), *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def letters(i: int) -> str:
+    """``i`` spelled in base 26 with the letters a-z (the identical-strings seed skips digits)."""
+    word = ""
+    while True:
+        i, r = divmod(i, 26)
+        word += "abcdefghijklmnopqrstuvwxyz"[r]
+        if i == 0:
+            return word
+
+
+@pytest.fixture(scope="module")
+def synthetic_languages(tmp_path_factory):
+    """Two 'languages': a clustered space and a noisy rotation of it, with MUSE-style dictionaries.
+
+    One word in ten is spelled the same on both sides (numbers, names), so the identical-strings
+    seed has something to start from.
+    """
+    root = tmp_path_factory.mktemp("bli")
+    rng = np.random.default_rng(0)
+    n, dim = 3000, 40
+    basis = rng.standard_normal((16, dim))
+    x = rng.standard_normal((n, 16)) @ basis + 0.3 * rng.standard_normal((n, dim))
+    y = x @ random_orthogonal(dim, rng).T + 0.02 * rng.standard_normal((n, dim))
+    src_words = [f"s{letters(i)}" for i in range(n)]
+    tgt_words = [f"s{letters(i)}" if i % 10 == 0 else f"t{letters(i)}" for i in range(n)]
+    save_embeddings(Embeddings(src_words, x.astype(np.float32)), root / "emb" / "en")
+    save_embeddings(Embeddings(tgt_words, y.astype(np.float32)), root / "emb" / "fr")
+    dicts = root / "dicts"
+    dicts.mkdir()
+    for name, rows in (("0-5000", range(0, 2000)), ("5000-6500", range(2000, 2500))):
+        (dicts / f"en-fr.{name}.txt").write_text("".join(f"{src_words[i]} {tgt_words[i]}\n" for i in rows))
+    return root
+
+
+def test_bli_table_writes_table_summary_and_seed_plot(synthetic_languages, tmp_path):
+    root = synthetic_languages
+    out = tmp_path / "bli"
+    stdout = run_script("bli_table.py", "--emb-root", str(root / "emb"), "--dict-root", str(root / "dicts"),
+                        "--pairs", "en-fr", "--configs", "supervised,identical,fast", "--seeds", "0-1",
+                        "--out", str(out))
+    rows = json.loads(out.with_suffix(".json").read_text())
+    assert len(rows) == len(stdout.strip().splitlines()) == 6
+    by_config = {r["config"]: r for r in rows}
+    assert by_config["supervised"]["supervised"] and not by_config["fast"]["supervised"]
+    # The rotation is exact up to small noise: every method must recover it.
+    assert min(r["csls_p1"] for r in rows) > 90
+    table = out.with_suffix(".md").read_text()
+    assert "| en-fr | fast | 2 |" in table  # the per-method summary over the two seeds
+    assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bli_table_rejects_unknown_method(synthetic_languages, tmp_path):
+    root = synthetic_languages
+    done = subprocess.run([sys.executable, str(EXPERIMENTS / "bli_table.py"), "--emb-root", str(root / "emb"),
+                           "--dict-root", str(root / "dicts"), "--pairs", "en-fr", "--configs", "nosuch",
+                           "--out", str(tmp_path / "x")], capture_output=True, text=True)
+    assert done.returncode != 0 and "nosuch" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_scale_benchmark_writes_table_and_plot(tmp_path):
+    out = tmp_path / "scale"
+    run_script("bench_scale.py", "--sizes", "1500,3000", "--dim", "32", "--out", str(out))
+    rows = json.loads(out.with_suffix(".json").read_text())
+    assert [r["words"] for r in rows] == [1500, 3000]
+    assert all(r["p1_true_pairing"] > 90 for r in rows)  # the synthetic rotation is found at every size
+    assert all(r["align_s"] > 0 and r["peak_rss_gib"] > 0 for r in rows)
+    assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    assert "| words |" in out.with_suffix(".md").read_text()
+
+
+def test_load_benchmark_reports_both_formats(tmp_path):
+    out = tmp_path / "load.json"
+    run_script("bench_load.py", "--words", "2000", "--dim", "20", "--out", str(out))
+    result = json.loads(out.read_text())
+    assert result["words"] == 2000 and result["dim"] == 20
+    assert result["seconds_vec"] > 0 and result["seconds_native"] > 0
