@@ -87,5 +87,9 @@ def test_main_command_runs_end_to_end_on_a_tiny_slice(data_root, tmp_path, capsy
     assert samples[0]["source"] in report and "CSLS P@1" in report
     cached = sorted(p.name for p in cache.iterdir())
     assert len(cached) == 2  # one vector folder per language, reused by the next run
+    written = {p: p.stat().st_mtime_ns for p in out.glob("*/mapping.npy")}
+    assert len(written) == 3
     assert main(args) == 0
     assert sorted(p.name for p in cache.iterdir()) == cached
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*/mapping.npy")} == written  # alignments reused
+    assert json.loads((out / "results.json").read_text())["results"] == summary["results"]

@@ -99,3 +99,20 @@ def test_fasttext_bin(tmp_path):
     np.testing.assert_allclose(emb["cat"], model.get_word_vector("cat"))
     with pytest.raises(UmtError, match="not a readable fastText model"):
         load_embeddings(write(tmp_path / "junk.bin", "not a model"))
+
+
+def test_fasttext_divergence_is_one_clear_error(tmp_path, monkeypatch):
+    import fasttext
+
+    from umt.embeddings.train import EmbedTrainConfig, train_embeddings
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat on the mat\n" * 50, encoding="utf-8")
+
+    def diverge(*args, **kwargs):
+        raise RuntimeError("Encountered NaN.")
+
+    monkeypatch.setattr(fasttext, "train_unsupervised", diverge)
+    with pytest.raises(UmtError, match="diverged to NaN"):
+        train_embeddings(corpus, tmp_path / "out", EmbedTrainConfig(dim=8, minn=0, maxn=0), progress=False)
+    assert not (tmp_path / "out" / "corpus.tok.txt").exists()  # the temporary corpus is cleaned up

@@ -62,6 +62,12 @@ def train_embeddings(corpus: str | os.PathLike, out: str | os.PathLike, cfg: Emb
             ws=cfg.window, neg=cfg.neg, minn=cfg.minn, maxn=cfg.maxn, lr=cfg.lr, thread=threads,
             bucket=cfg.bucket, verbose=2 if progress else 0,
         )
+    except RuntimeError as e:
+        if "NaN" not in str(e):
+            raise
+        raise UmtError(f"{corpus}: fastText training diverged to NaN (dim={cfg.dim}, lr={cfg.lr}, "
+                       f"n-grams {cfg.minn}-{cfg.maxn}); word-only vectors are prone to it, keep character "
+                       "n-grams or lower the learning rate") from None
     finally:
         tokens_path.unlink(missing_ok=True)
     words, counts = model.get_words(include_freq=True, on_unicode_error="replace")
