@@ -54,3 +54,11 @@ def small_embeddings(data_root, tmp_path_factory):
         train_embeddings(data_root / "mono" / f"{lang}.txt.gz", folder, cfg, progress=False)
         out[lang] = load_embeddings(folder)
     return out
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory):
+    """A tiny prepared en-fr pair from a toy grammar (see ``synthetic.write_prepared_pair``)."""
+    from synthetic import write_prepared_pair
+
+    return write_prepared_pair(tmp_path_factory.mktemp("mtprep"))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from test_translation import EN, FR, toy_sentences
+from synthetic import EN, FR, toy_sentences
 
 from umt.errors import UmtError
 from umt.fileio import write_text
@@ -64,3 +64,48 @@ def test_a_trained_model_compresses_its_language_and_not_the_other(toy, tmp_path
     assert code_length(loaded, vocab, held["fr"], "fr")["bpc"] == pytest.approx(own, rel=1e-6)
     with pytest.raises(UmtError, match="language model"):
         load_language_model(tmp_path / "missing.pt")
+
+
+def test_info_command_reports_explained_bits_and_joint_saving(prepared, tmp_path, capsys):
+    """`umt info` on the tiny prepared pair, with a tiny back-translation model."""
+    import json
+
+    from test_translation import _tiny_config
+
+    from umt.cli import main
+    from umt.translation.data import MTData
+    from umt.translation.train import Trainer
+
+    folder = prepared
+    run = tmp_path / "run"
+    Trainer(MTData.load(folder), _tiny_config(steps=30, eval_every=30, checkpoint_every=30), run).fit(progress=False)
+    out = tmp_path / "info"
+    args = ["-q", "info", "--prepared", str(folder), "--model", str(run), "--out", str(out), "--lm-steps", "40",
+            "--lm-dim", "32", "--lm-layers", "1", "--lm-batch-size", "16"]
+    assert main(args) == 0
+    report = json.loads((out / "info.json").read_text())
+    for direction in ("en-fr", "fr-en"):
+        m = report[direction]
+        assert m["L(Y)"] > 0 and m["L(Y|X)"] > 0
+        assert m["explained"] == pytest.approx(m["L(Y)"] - m["L(Y|X)"], abs=2e-4)
+    assert report["joint_lm_parameters"] == pytest.approx(2 * report["single_lm_parameters"], rel=0.15)
+    assert report["joint_saving_bpc"] == pytest.approx(report["heldout_separate_bpc"] - report["heldout_joint_bpc"],
+                                                       abs=2e-4)
+    assert "L(Y|X)" in capsys.readouterr().out
+    models = sorted(p.name for p in out.glob("lm.*.pt"))
+    assert models == ["lm.en+fr.pt", "lm.en.pt", "lm.fr.pt"]
+    stamps = [p.stat().st_mtime_ns for p in sorted(out.glob("lm.*.pt"))]
+    assert main(args) == 0  # the language models are reused, not retrained
+    assert [p.stat().st_mtime_ns for p in sorted(out.glob("lm.*.pt"))] == stamps
+
+
+def test_parameter_count_and_width_matching():
+    from dataclasses import replace
+
+    from umt.information.report import lm_parameters, width_for_parameters
+
+    cfg = ModelConfig(vocab_size=500, dim=48, heads=4, enc_layers=2, dec_layers=0, ff_dim=192)
+    assert lm_parameters(cfg) == LanguageModel(cfg).n_parameters()
+    wide = width_for_parameters(cfg, 2 * lm_parameters(cfg))
+    assert wide % 4 == 0
+    assert lm_parameters(replace(cfg, dim=wide, ff_dim=4 * wide)) == pytest.approx(2 * lm_parameters(cfg), rel=0.05)

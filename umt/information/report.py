@@ -1,0 +1,114 @@
+r"""Bits of Y explained by X, and joint against separate language models, for one trained pair.
+
+For a prepared pair (``umt mt prepare``) and a back-translation run (``umt mt train``):
+
+* :math:`L(Y)`: a language model trained on the target's monolingual training half only;
+* :math:`L(Y|X)`: the translation model's teacher-forced code length of the Multi30k test
+  references given their sources (parallel text read for evaluation only);
+* :math:`L(Y) - L(Y|X)`: bits per character of Y that X explains;
+* joint against separate: one language model of both languages, with as many parameters as the
+  two single-language models together, against those two; held-out monolingual code length of
+  X and Y in each case. The joint model wins when the languages share structure it can reuse.
+
+All figures are bits per character of raw text (``umt.information.lm``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from umt.fileio import write_json, write_text
+from umt.information.lm import (
+    LMTrainConfig,
+    code_length,
+    load_language_model,
+    save_language_model,
+    train_language_model,
+)
+from umt.translation.data import MTData
+
+log = logging.getLogger("umt")
+
+
+def lm_parameters(cfg) -> int:
+    """Parameters of ``LanguageModel(cfg)``: embeddings, ``enc_layers`` pre-norm layers, final norm."""
+    d, f = cfg.dim, cfg.ff_dim
+    layer = 2 * 2 * d + (4 * d * d + 4 * d) + (2 * d * f + f + d)
+    return cfg.vocab_size * d + cfg.max_positions * d + cfg.enc_layers * layer + 2 * d
+
+
+def width_for_parameters(cfg, target: int) -> int:
+    """The model width (a multiple of the head count, feed-forward 4x) closest to ``target`` parameters."""
+    return min(range(cfg.heads, 8 * cfg.dim, cfg.heads),
+               key=lambda d: abs(lm_parameters(replace(cfg, dim=d, ff_dim=4 * d)) - target))
+
+
+def _cached_lm(path: Path, data: MTData, langs: tuple[str, ...], cfg: LMTrainConfig, progress: bool):
+    if path.exists():
+        return load_language_model(path)[0]
+    model = train_language_model(data.vocab, {lang: data.train_text[lang] for lang in langs}, cfg, progress=progress)
+    save_language_model(model, path, langs=list(langs))
+    return model
+
+
+def information_report(prepared: str | os.PathLike, mt_run: str | os.PathLike | None, out: str | os.PathLike,
+                       lm: LMTrainConfig | None = None, progress: bool = True) -> dict:
+    """Train (or reuse) the language models in ``out`` and write ``info.json`` and ``info.md``."""
+    data = MTData.load(prepared)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    lm = lm or LMTrainConfig()
+    lm.model.vocab_size = len(data.vocab)
+    pair = (data.src, data.tgt)
+    single = {lang: _cached_lm(out / f"lm.{lang}.pt", data, (lang,), lm, progress) for lang in pair}
+    size = single[data.src].n_parameters()
+    joint_dim = width_for_parameters(lm.model, 2 * size)
+    joint_cfg = replace(lm, model=replace(lm.model, dim=joint_dim, ff_dim=4 * joint_dim))
+    joint = _cached_lm(out / f"lm.{data.src}+{data.tgt}.pt", data, pair, joint_cfg, progress)
+    report: dict = {"pair": f"{data.src}-{data.tgt}", "units": "bits per character",
+                    "single_lm_parameters": size, "joint_lm_parameters": joint.n_parameters()}
+    held = {lang: code_length(single[lang], data.vocab, data.heldout[lang], lang) for lang in pair}
+    held_joint = {lang: code_length(joint, data.vocab, data.heldout[lang], lang) for lang in pair}
+    chars = sum(held[lang]["chars"] for lang in pair)
+    report["heldout_separate_bpc"] = sum(held[lang]["bits"] for lang in pair) / chars
+    report["heldout_joint_bpc"] = sum(held_joint[lang]["bits"] for lang in pair) / chars
+    report["joint_saving_bpc"] = report["heldout_separate_bpc"] - report["heldout_joint_bpc"]
+    if mt_run is not None:
+        from umt.translation.evaluate import conditional_code_length
+        from umt.translation.train import load_model
+
+        model, _ = load_model(mt_run)
+        for a, b in (pair, pair[::-1]):
+            ly = code_length(single[b], data.vocab, data.test[b], b)["bpc"]
+            lyx = conditional_code_length(model, data.vocab, data.test[a], data.test[b], a, b)["bpc"]
+            report[f"{a}-{b}"] = {"L(Y)": ly, "L(Y|X)": lyx, "explained": ly - lyx}
+    report = _rounded(report)
+    write_json(out / "info.json", report)
+    write_text(out / "info.md", format_report(report, pair))
+    return report
+
+
+def _rounded(d):
+    if isinstance(d, dict):
+        return {k: _rounded(v) for k, v in d.items()}
+    return round(d, 4) if isinstance(d, float) else d
+
+
+def format_report(r: dict, pair: tuple[str, str]) -> str:
+    a, b = pair
+    lines = [f"# Information view, {r['pair']} (bits per character, Multi30k)", ""]
+    if f"{a}-{b}" in r:
+        lines += ["| direction | L(Y) | L(Y|X) | explained L(Y) - L(Y|X) |", "|---|---|---|---|"]
+        for x, y in (pair, pair[::-1]):
+            m = r[f"{x}-{y}"]
+            lines.append(f"| {x}->{y} | {m['L(Y)']:.3f} | {m['L(Y|X)']:.3f} | {m['explained']:.3f} |")
+        lines.append("")
+    lines += ["| held-out monolingual text | bits per character |", "|---|---|",
+              f"| two single-language models ({r['single_lm_parameters']:,} parameters each) | "
+              f"{r['heldout_separate_bpc']:.4f} |",
+              f"| one joint model ({r['joint_lm_parameters']:,} parameters) | {r['heldout_joint_bpc']:.4f} |",
+              f"| saving of the joint model | {r['joint_saving_bpc']:.4f} |"]
+    return "\n".join(lines) + "\n"
