@@ -32,13 +32,15 @@ def table_rows(run: Path) -> list[dict]:
     rows = []
     best = max((r for r in history if r.get("system") is None), key=lambda r: r["roundtrip"], default=None)
     for r in history:
-        directions = sorted({k[5:] for k in r if k.startswith("test_") and not k.endswith("_tok_lc")})
+        directions = sorted({k[5:] for k in r if k.startswith("test_") and not k.endswith(("_tok_lc", "_bpc"))})
         row = {"run": str(run), "stage": r.get("system") or f"step {r['step']}", "step": r["step"],
                "roundtrip": r.get("roundtrip"), "selected": r is best, "seconds": r.get("seconds"),
                "steps_total": config.get("steps")}
         for d in directions:
             row[d] = r[f"test_{d}"]
             row[f"{d}_tok_lc"] = r.get(f"test_{d}_tok_lc")
+            if f"test_{d}_bpc" in r:
+                row[f"{d}_bpc"] = r[f"test_{d}_bpc"]  # L(Y|X), bits per character of the reference
         rows.append(row)
     return rows
 

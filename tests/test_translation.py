@@ -303,3 +303,21 @@ def test_conditional_code_length_of_a_uniform_model(prepared):
     assert code["bits"] == pytest.approx(tokens * np.log2(len(vocab)), rel=1e-5)
     assert code["chars"] == sum(len(t) + 1 for t in targets)
     assert code["bpc"] == pytest.approx(code["bits"] / code["chars"])
+
+
+def test_mt_corpus_command_appends_only_the_languages_half(data_root, tmp_path, capsys):
+    import gzip
+
+    from umt.corpora.multi30k import mono_split, read_split
+
+    out = tmp_path / "fr.txt.gz"
+    assert main(["-q", "mt", "corpus", "--lang", "fr", "--out", str(out), "--repeat", "2", "--mono-lines", "100",
+                 "--data", str(data_root)]) == 0
+    with gzip.open(out, "rt", encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    assert len(lines) == 100 + 2 * 14000
+    tail = lines[100:]
+    captions = read_split("train", "fr", data_root)
+    half = [captions[i] for i in mono_split("fr").train_range]
+    assert tail == half + half  # two copies of the French half, nothing of the English half's lines
+    assert "umt embed train" in capsys.readouterr().out

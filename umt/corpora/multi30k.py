@@ -114,7 +114,7 @@ def load_lines(path: str | os.PathLike) -> list[str]:
 
 
 def write_embedding_corpus(lang: str, dst: str | os.PathLike, data=None, repeat: int = 5,
-                           heldout: int = 500) -> dict:
+                           heldout: int = 500, mono_lines: int | None = None) -> dict:
     """Concatenate the shared mono corpus with ``repeat`` copies of this language's caption half.
 
     14.5k captions alone are far too little text for word vectors, and 19th-century fiction lacks
@@ -131,7 +131,7 @@ def write_embedding_corpus(lang: str, dst: str | os.PathLike, data=None, repeat:
     captions = [captions[i] for i in split.train_range]
     n_mono = 0
     with atomic_path(dst) as tmp, gzip.open(tmp, "wt", encoding="utf-8") as f:
-        for line in read_lines(mono_corpus(lang, data)):
+        for line in read_lines(mono_corpus(lang, data), mono_lines):
             f.write(line + "\n")
             n_mono += 1
         for _ in range(repeat):

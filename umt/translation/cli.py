@@ -21,6 +21,16 @@ def _pair(spec: str) -> tuple[str, str]:
     return src, tgt
 
 
+def cmd_corpus(a) -> None:
+    from umt.config import check_language
+    from umt.corpora.multi30k import write_embedding_corpus
+
+    check_language(a.lang)
+    info = write_embedding_corpus(a.lang, a.out, a.data, a.repeat, a.heldout, a.mono_lines)
+    print(f"{a.out}: {info['mono_lines']} mono lines + {info['caption_repeat']} x {info['caption_lines']} captions "
+          f"of the {a.lang} training half; train vectors with `umt embed train --lang {a.lang} --corpus {a.out}`")
+
+
 def cmd_prepare(a) -> None:
     from umt.embeddings.io import load_embeddings
     from umt.rundir import start_run
@@ -144,6 +154,18 @@ def add_commands(sub, epilog: str) -> None:
     mt = sub.add_parser("mt", help="unsupervised neural MT: prepare Multi30k, train, evaluate")
     msub = mt.add_subparsers(dest="mt_command", metavar="ACTION")
     fmt = argparse.RawDescriptionHelpFormatter
+
+    p = msub.add_parser("corpus", help="text for the lexicon's word vectors: mono corpus + caption half",
+                        description="Write the shared monolingual corpus of LANG followed by --repeat copies of "
+                        "its Multi30k training half (only the half LANG may train on), gzipped: the corpus for "
+                        "`umt embed train` whose vectors `umt mt prepare` aligns.")
+    p.add_argument("--lang", required=True, help="en, fr or de")
+    p.add_argument("--out", required=True, help="output file (.txt.gz)")
+    p.add_argument("--repeat", type=int, default=5, help="copies of the caption half (default %(default)s)")
+    p.add_argument("--heldout", type=int, default=500, help="held-out captions left out (as in prepare)")
+    p.add_argument("--mono-lines", type=int, default=None, help="read only the first N lines of the mono corpus")
+    p.add_argument("--data", default=None, help="data root (default: $UMT_DATA)")
+    p.set_defaults(func=cmd_corpus)
 
     p = msub.add_parser("prepare", help="split Multi30k, train subwords, induce word-by-word lexicons",
                         description="Split Multi30k train into disjoint monolingual halves (en from lines 0-14499, "
