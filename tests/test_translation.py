@@ -321,3 +321,20 @@ def test_mt_corpus_command_appends_only_the_languages_half(data_root, tmp_path, 
     half = [captions[i] for i in mono_split("fr").train_range]
     assert tail == half + half  # two copies of the French half, nothing of the English half's lines
     assert "umt embed train" in capsys.readouterr().out
+
+
+def test_true_case_restores_german_nouns_but_not_sentence_starts():
+    from umt.translation.wordbyword import true_case
+
+    casing = true_case(["Ein Hund läuft über die Wiese.", "Der Hund schläft.", "Die Katze sieht den Hund.",
+                        "Ein Mann und ein Hund."])
+    assert casing["hund"] == "Hund" and casing["wiese"] == "Wiese"
+    assert casing["ein"] == "ein"  # "Ein" starts sentences only; inside them it is lowercase
+    assert "der" not in casing  # seen only sentence-initially: no evidence, the lexicon keeps its form
+    assert WordByWord({"dog": casing["hund"]}).translate_line("The dog.") == "The Hund."
+
+
+def test_word_by_word_takes_case_from_the_table_not_the_source():
+    wbw = WordByWord({"der": "the", "hund": "dog", "sieht": "sees", "berlin": "Berlin"})
+    assert wbw.translate_line("Der Hund sieht Berlin.") == "The dog sees Berlin."
+    assert wbw.translate_line("Der Hund sieht Paris.") == "The dog sees Paris."  # unknown: copied

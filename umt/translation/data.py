@@ -25,7 +25,7 @@ from umt.errors import UmtError
 from umt.fileio import write_json
 from umt.translation.subword_init import save_subword_vectors, subword_vectors
 from umt.translation.vocab import Vocab, train_sentencepiece
-from umt.translation.wordbyword import WordByWord, lexicon_from_embeddings, word_counts
+from umt.translation.wordbyword import WordByWord, lexicon_from_embeddings, true_case, word_counts
 
 log = logging.getLogger("umt")
 
@@ -40,6 +40,9 @@ def build_lexicons(src: str, tgt: str, folder: Path, src_emb, tgt_emb, mapping: 
     counts = {lang: word_counts(load_lines(folder / f"train.{lang}.txt")) for lang in (src, tgt)}
     forward = lexicon_from_embeddings(src_emb.words, xm, tgt_emb.words, y, counts[src], counts[tgt])
     backward = lexicon_from_embeddings(tgt_emb.words, y, src_emb.words, xm, counts[tgt], counts[src])
+    for table, lang in ((forward, tgt), (backward, src)):  # vectors are lowercase, the text is not
+        casing = true_case(load_lines(folder / f"train.{lang}.txt"))
+        table.table = {s: casing.get(t, t) for s, t in table.table.items()}
     forward.save(folder / f"lexicon.{src}-{tgt}.tsv")
     backward.save(folder / f"lexicon.{tgt}-{src}.tsv")
     vectors, pieces_covered = subword_vectors(Vocab(folder / "spm.model"),

@@ -35,10 +35,9 @@ class WordByWord:
     def translate_line(self, line: str) -> str:
         out = []
         for tok in tokenize(line, lower=False):
-            word = self.table.get(tok.lower(), tok)
-            if tok[:1].isupper() and word[:1].islower():
-                word = word[:1].upper() + word[1:]
-            out.append(word)
+            # The table's spelling wins (true-cased from the target text): a capitalised German
+            # noun is not a reason to capitalise its English translation. Unknown words are copied.
+            out.append(self.table.get(tok.lower(), tok))
         text = detokenize(out)
         return text[:1].upper() + text[1:] if line[:1].isupper() else text
 
@@ -62,6 +61,19 @@ class WordByWord:
         if not table:
             raise UmtError(f"{path}: empty lexicon")
         return cls(table)
+
+
+def true_case(lines: list[str]) -> dict[str, str]:
+    """Each lowercased word's most frequent spelling inside sentences (not sentence-initial).
+
+    German capitalises its nouns: a lexicon built on lowercased vectors must give ``Hund``, not
+    ``hund``, or cased BLEU counts every noun as wrong.
+    """
+    spellings: dict[str, Counter] = {}
+    for line in lines:
+        for tok in tokenize(line, lower=False)[1:]:
+            spellings.setdefault(tok.lower(), Counter())[tok] += 1
+    return {w: c.most_common(1)[0][0] for w, c in spellings.items()}
 
 
 def word_counts(lines: list[str]) -> Counter:
