@@ -317,7 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pair", default="en-fr", help="language pair, e.g. en-fr, de-en (default %(default)s)")
     p.add_argument("--full", action="store_true",
                    help="published-quality vectors: 300-d fastText with character n-grams, 5 epochs (about 10 "
-                   "minutes a language) instead of quick 100-d vectors with 5-grams, 3 epochs (about 2 minutes a language)")
+                   "minutes a language) instead of quick 100-d vectors with 5-grams, 3 epochs (about 2 minutes "
+                   "a language)")
     p.add_argument("--lines", type=int, default=None, help="read only the first N lines of each corpus")
     p.add_argument("--dim", type=int, default=None, help="vector size (default 100, or 300 with --full)")
     p.add_argument("--epoch", type=int, default=None, help="fastText epochs (default 3, or 5 with --full)")
