@@ -46,6 +46,23 @@ def test_align_then_evaluate(pair_files, capsys):
     assert rc == 0 and len(lines) == 51 and all(a[1:] == b[1:] for a, b, _ in (x.split("\t") for x in lines[1:]))
 
 
+def test_align_check_passes_a_rotation_and_warns_on_an_unrelated_space(pair_files, rng, capsys):
+    t = pair_files
+    common = ["-q", "align", "--method", "similarity", "--check", "--src-emb", str(t / "src.vec")]
+    assert main([*common, "--tgt-emb", str(t / "tgt"), "--eval-dict", str(t / "test.txt"), "--out", str(t / "ok")]) == 0
+    metrics = json.loads((t / "ok" / "metrics.json").read_text())
+    assert metrics["verdict"] == "ok" and metrics["agreement"] > 0.9 and metrics["csls_p1"] > 95
+    assert [c["name"] for c in metrics["candidates"]] == ["similarity:0", "similarity:1"]
+    assert "independent initialisations agree" in capsys.readouterr().out
+    # a target with nothing in common with the source: two seeds settle in different optima
+    save_embeddings(Embeddings([f"v{i}" for i in range(500)], rng.standard_normal((500, 24)).astype(np.float32)),
+                    t / "unrelated")
+    assert main([*common, "--tgt-emb", str(t / "unrelated"), "--out", str(t / "bad")]) == 0
+    metrics = json.loads((t / "bad" / "metrics.json").read_text())
+    assert metrics["verdict"] == "failed" and metrics["agreement"] < 0.5
+    assert "warning: this alignment failed" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("args, expected", [
     (["evaluate", "--src-emb", "{t}/missing.vec", "--tgt-emb", "{t}/tgt", "--dict", "{t}/test.txt"], "not found"),
     (["evaluate", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/bad.vec", "--dict", "{t}/test.txt"], "bad.vec:2"),

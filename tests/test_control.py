@@ -1,5 +1,6 @@
 """The structureless control corpus keeps word counts and sentence lengths, destroys co-occurrence."""
 
+import gzip
 from collections import Counter
 
 import numpy as np
@@ -53,3 +54,13 @@ def test_control_corpus_command(tmp_path, capsys):
     assert tokens["the"] == 3 and tokens["cat"] == 1
     assert main(["-q", "corpus", "control", "--lang", "xx", "--corpus", str(src), "--out", str(out)]) == 2
     assert "xx" in capsys.readouterr().err
+
+
+def test_control_corpus_named_gz_is_gzipped(tmp_path):
+    src = tmp_path / "raw.txt"
+    src.write_text("Le chat dort.\nUn chien court.\n", encoding="utf-8")
+    out = tmp_path / "control.txt.gz"
+    assert main(["-q", "corpus", "control", "--lang", "fr", "--corpus", str(src), "--out", str(out)]) == 0
+    with gzip.open(out, "rt", encoding="utf-8") as f:
+        words = [w for w in f.read().split() if w.isalpha()]
+    assert Counter(words) == Counter("le chat dort un chien court".split())

@@ -66,3 +66,30 @@ def test_criterion_ranks_good_mapping_above_bad(toy_pair, tmp_path):
     d.write_text("".join(f"s{i} t{i}\n" for i in range(0, 400, 3)))
     m = evaluate_mapping(src, tgt, d, w, normalize="none")
     assert m["csls_p1"] == 100.0 and m["criterion"] == pytest.approx(good, abs=1e-3)
+
+
+def test_failure_rule_passes_a_good_mapping_and_flags_random_ones(toy_pair):
+    from synthetic import random_orthogonal
+
+    from umt.evaluation.criterion import (
+        AGREEMENT_FAILED_BELOW,
+        alignment_verdict,
+        random_rotation_criterion,
+        translation_agreement,
+    )
+
+    src, tgt, w = toy_pair
+    rng = np.random.default_rng(5)
+    x, y = src.vectors, tgt.vectors
+    # a second good run: the same map up to a small perturbation
+    w2, _ = np.linalg.qr(w + 0.01 * rng.standard_normal(w.shape))
+    w2 *= np.sign(np.sum(w2 * w, axis=0))
+    good = translation_agreement(x, y, w, w2)
+    r1, r2 = random_orthogonal(x.shape[1], rng), random_orthogonal(x.shape[1], rng)
+    bad = translation_agreement(x, y, r1, r2)
+    assert good > 0.95 and bad < 0.05
+    assert alignment_verdict(good) == "ok" and alignment_verdict(bad) == "failed"
+    assert alignment_verdict(None) == "unchecked"
+    assert 0 < AGREEMENT_FAILED_BELOW < 1
+    # a random rotation's criterion is well below the true map's
+    assert random_rotation_criterion(x, y) < mean_csls_cosine(x @ w.T, y) - 0.3

@@ -47,6 +47,10 @@ def synthetic_languages(tmp_path_factory):
     tgt_words = [f"s{letters(i)}" if i % 10 == 0 else f"t{letters(i)}" for i in range(n)]
     save_embeddings(Embeddings(src_words, x.astype(np.float32)), root / "emb" / "en")
     save_embeddings(Embeddings(tgt_words, y.astype(np.float32)), root / "emb" / "fr")
+    # the control: the same target words over a structureless cloud (nothing to match)
+    z = rng.standard_normal((16, dim))
+    control = rng.standard_normal((n, 16)) @ z + 0.3 * rng.standard_normal((n, dim))
+    save_embeddings(Embeddings(tgt_words, control.astype(np.float32)), root / "emb" / "fr_control")
     dicts = root / "dicts"
     dicts.mkdir()
     for name, rows in (("0-5000", range(0, 2000)), ("5000-6500", range(2000, 2500))):
@@ -97,3 +101,42 @@ def test_load_benchmark_reports_both_formats(tmp_path):
     result = json.loads(out.read_text())
     assert result["words"] == 2000 and result["dim"] == 20
     assert result["seconds_vec"] > 0 and result["seconds_native"] > 0
+
+
+def test_failure_rule_passes_the_real_pair_and_flags_the_control(synthetic_languages, tmp_path):
+    root = synthetic_languages
+    out = tmp_path / "rule"
+    run_script("failure_rule.py", "--emb-root", str(root / "emb"), "--dict-root", str(root / "dicts"),
+               "--pairs", "en-fr,en-fr_control", "--interval", "5", "--out", str(out))
+    rows = {r["tgt"]: r for r in json.loads(out.with_suffix(".json").read_text())}
+    assert rows["fr"]["verdict"] == "ok" and rows["fr"]["csls_p1"] > 90
+    assert rows["fr_control"]["verdict"] == "failed" and rows["fr_control"]["csls_p1"] < 5
+    assert rows["fr_control"]["supervised_csls_p1"] < 20  # nothing to learn, even with a dictionary
+    assert "**failed**" in out.with_suffix(".md").read_text()
+    assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_info_table_collects_explained_bits_curves_and_control(prepared, tmp_path):
+    from umt.cli import main
+
+    run = tmp_path / "en-fr" / "train"
+    assert main(["-q", "mt", "train", "--prepared", str(prepared), "--out", str(run), "--steps", "20",
+                 "--batch-size", "8", "--dim", "32", "--heads", "2", "--layers", "1", "--eval-every", "10",
+                 "--wbw-steps", "4", "--ae-decay-steps", "10", "--device", "cpu"]) == 0
+    rule = tmp_path / "rule.json"
+    rule.write_text(json.dumps([{"src": "en", "tgt": "fr_control", "criterion": 0.44, "agreement": 0.01,
+                                 "verdict": "failed", "csls_p1": 0.0, "supervised_csls_p1": 0.1}]))
+    out = tmp_path / "info"
+    stdout = run_script("info_table.py", "--runs", str(run), "--info-root", str(tmp_path / "lm"), "--rule", str(rule),
+                        "--lm-steps", "20", "--lm-dim", "32", "--lm-layers", "1", "--lm-batch-size", "8",
+                        "--out", str(out))
+    report = json.loads(out.with_suffix(".json").read_text())
+    directions = {r["direction"]: r for r in report["directions"]}
+    assert set(directions) == {"en-fr", "fr-en"}
+    for r in directions.values():
+        assert r["explained"] == pytest.approx(r["L(Y)"] - r["L(Y|X)"], abs=2e-3)
+        assert r["first_step"] == 10 and r["L(Y|X)_first"] > 0  # the curve comes from the run's history
+    assert report["joint_vs_separate"][0]["pair"] == "en-fr"
+    assert "fr_control" in stdout and "**failed**" in stdout
+    assert (tmp_path / "lm" / "en-fr" / "info.json").exists()
+    assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"

@@ -88,6 +88,8 @@ def test_info_command_reports_explained_bits_and_joint_saving(prepared, tmp_path
         m = report[direction]
         assert m["L(Y)"] > 0 and m["L(Y|X)"] > 0
         assert m["explained"] == pytest.approx(m["L(Y)"] - m["L(Y|X)"], abs=2e-4)
+        assert m["L(Y|X')"] > 0 and m["L(Y|X')"] != m["L(Y|X)"]  # the mismatched sources were really read
+        assert m["explained_vs_mismatched"] == pytest.approx(m["L(Y|X')"] - m["L(Y|X)"], abs=2e-4)
     assert report["joint_lm_parameters"] == pytest.approx(2 * report["single_lm_parameters"], rel=0.15)
     assert report["joint_saving_bpc"] == pytest.approx(report["heldout_separate_bpc"] - report["heldout_joint_bpc"],
                                                        abs=2e-4)

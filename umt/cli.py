@@ -135,6 +135,7 @@ def cmd_align(a) -> None:
                                                   build=a.build or cfg.refine.build, max_rank=a.max_rank))
     if a.candidates:
         cfg = replace(cfg, candidates=a.candidates)
+    cfg = replace(cfg, check=a.check)
     eval_dict = _resolve_dict(a.eval_dict, a.data)
     src, tgt = _load_pair(a)
     start_run(a.out, {"command": "align", **_params(a)})
@@ -197,6 +198,14 @@ def _print_metrics(out, m: dict) -> None:
               f" CSLS P@1 counting misses {m['csls_p1_all']:.1f}  | criterion {m['criterion']:.4f}")
     elif "criterion" in m:
         print(f"criterion {m['criterion']:.4f}")
+    if m.get("verdict") == "failed":
+        print(f"warning: this alignment failed: independent initialisations agree on only "
+              f"{100 * m['agreement']:.0f}% of the frequent words' translations (a real alignment: most of "
+              f"them); the two corpora may be too small or too different for distribution matching",
+              file=sys.stderr)
+    elif m.get("verdict") == "ok":
+        print(f"check: independent initialisations agree on {100 * m['agreement']:.0f}% of the frequent "
+              f"words' translations")
     print(f"results in {out}/metrics.json")
 
 
@@ -285,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a published recipe in one flag: fast (default), muse, muse-code, vecmap, robust")
     p.add_argument("--candidates", default=None,
                    help="for auto: comma-separated INIT:SEED, e.g. similarity:0,adversarial:0")
+    p.add_argument("--check", action="store_true",
+                   help="failure check for a single initialisation: also run its next seed (twice the time) "
+                        "and warn when the two runs disagree on the frequent words' translations; auto and "
+                        "the robust preset check without it")
     _add_pair_args(p)
     p.add_argument("--dict", default=None, help="seed dictionary for procrustes, or 'identical'")
     p.add_argument("--eval-dict", default=None, help="evaluate the result on this dictionary")

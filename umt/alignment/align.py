@@ -19,6 +19,7 @@ from umt.alignment.unsupervised import Candidate, parse_candidates, run_candidat
 from umt.embeddings.io import save_vec
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
+from umt.evaluation.criterion import alignment_verdict, translation_agreement
 from umt.fileio import write_json
 from umt.retrieval.lexicon import Lexicon, write_lexicon_tsv
 
@@ -38,6 +39,11 @@ class AlignConfig:
     ``adversarial`` are unsupervised initialisations, and ``auto`` runs the ``candidates``
     (``INIT:SEED`` items, seeds offset by ``seed``) and keeps the best by the unsupervised criterion.
     Every method ends with ``refine`` (Procrustes refinement selected by the criterion).
+
+    Failure detection: when two or more initialisations run (``auto``, or ``check`` with a single
+    one, which adds the next seed), the kept map's translations are compared with the others'
+    (:func:`umt.evaluation.criterion.translation_agreement`); independent runs that do not agree
+    mean the distributions did not determine the map, and the alignment is reported as failed.
     """
 
     method: str = "similarity"
@@ -50,6 +56,7 @@ class AlignConfig:
     seed: int = 0
     device: str | None = None
     preset: str | None = None
+    check: bool = False  # one initialisation only: also run its next seed, to measure agreement
 
 
 @dataclass
@@ -62,6 +69,12 @@ class AlignResult:
     supervised: bool
     candidates: list[Candidate] = field(default_factory=list)
     chosen: str = ""
+    agreement: float | None = None  # best agreement of the kept map with another initialisation's
+
+    @property
+    def verdict(self) -> str:
+        """``"ok"``, ``"failed"`` or ``"unchecked"``; supervised maps are not judged."""
+        return "supervised" if self.supervised else alignment_verdict(self.agreement)
 
 
 def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig, progress: bool = True) -> AlignResult:
@@ -72,12 +85,19 @@ def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig, progress: bool = T
     x, y = prepare(src, tgt, cfg.normalize)
     if cfg.method in ("auto", "similarity", "adversarial"):
         specs = parse_candidates(cfg.candidates) if cfg.method == "auto" else [(cfg.method, 0)]
+        if cfg.check and len(specs) == 1:
+            specs.append((specs[0][0], specs[0][1] + 1))
         candidates = [run_candidate(x, y, init, seed + cfg.seed, cfg.adversarial, cfg.selflearn, cfg.refine,
                                     cfg.device, progress) for init, seed in specs]
         best = select_best(candidates)
         log.info("chose %s (criterion %.4f) among %s", best.name, best.criterion, [c.name for c in candidates])
-        return AlignResult(best.result.mapping, best.result.lexicon, best.result.criteria, time.time() - t0, cfg,
-                           supervised=False, candidates=candidates, chosen=best.name)
+        agreement = max((translation_agreement(x, y, best.result.mapping, c.result.mapping, device=cfg.device)
+                         for c in candidates if c is not best), default=None)
+        result = AlignResult(best.result.mapping, best.result.lexicon, best.result.criteria, time.time() - t0, cfg,
+                             supervised=False, candidates=candidates, chosen=best.name, agreement=agreement)
+        if agreement is not None:
+            log.info("agreement with another initialisation: %.3f (%s)", agreement, result.verdict)
+        return result
     spec = "identical" if cfg.method == "identical" else cfg.dict
     if not spec:
         raise UmtError("--method procrustes needs a seed dictionary: --dict FILE or --dict identical")
@@ -99,7 +119,9 @@ def write_alignment(result: AlignResult, src: Embeddings, tgt: Embeddings, out: 
     x, y = prepare(src, tgt, cfg.normalize)
     metrics = {"method": cfg.method, "preset": cfg.preset, "supervised": result.supervised,
                "seconds": round(result.seconds, 1), "criterion_history": [round(c, 5) for c in result.criteria],
-               "lexicon_pairs": len(result.lexicon)}
+               "lexicon_pairs": len(result.lexicon), "verdict": result.verdict}
+    if result.agreement is not None:
+        metrics["agreement"] = round(result.agreement, 4)
     if result.candidates:
         metrics["chosen"] = result.chosen
         metrics["candidates"] = [{"name": c.name, "criterion": round(c.criterion, 5), "init_seconds":

@@ -16,6 +16,7 @@ encode frequency only; distribution matching against a real language must fail o
 
 from __future__ import annotations
 
+import gzip
 import os
 
 import numpy as np
@@ -47,7 +48,8 @@ def write_control_corpus(src: str | os.PathLike, dst: str | os.PathLike, max_lin
     if not sentences:
         raise UmtError(f"{src}: corpus holds no text")
     control = shuffle_tokens(sentences, seed)
-    with atomic_path(dst) as tmp, open(tmp, "w", encoding="utf-8") as f:
+    opener = gzip.open if str(dst).endswith(".gz") else open  # the name promises the format
+    with atomic_path(dst) as tmp, opener(tmp, "wt", encoding="utf-8") as f:
         for s in control:
             f.write(" ".join(s) + "\n")
     return {"lines": len(control), "tokens": sum(len(s) for s in control), "seed": seed, "source": str(src)}

@@ -6,6 +6,9 @@ For a prepared pair (``umt mt prepare``) and a back-translation run (``umt mt tr
 * :math:`L(Y|X)`: the translation model's teacher-forced code length of the Multi30k test
   references given their sources (parallel text read for evaluation only);
 * :math:`L(Y) - L(Y|X)`: bits per character of Y that X explains;
+* :math:`L(Y|X') - L(Y|X)`, with :math:`X'` the source of another test sentence: the same
+  estimate with the model's own language-model ability cancelled out, so it is near zero for a
+  model that ignores its input and for sources unrelated to their targets (the pairing control);
 * joint against separate: one language model of both languages, with as many parameters as the
   two single-language models together, against those two; held-out monolingual code length of
   X and Y in each case. The joint model wins when the languages share structure it can reuse.
@@ -84,7 +87,10 @@ def information_report(prepared: str | os.PathLike, mt_run: str | os.PathLike | 
         for a, b in (pair, pair[::-1]):
             ly = code_length(single[b], data.vocab, data.test[b], b)["bpc"]
             lyx = conditional_code_length(model, data.vocab, data.test[a], data.test[b], a, b)["bpc"]
-            report[f"{a}-{b}"] = {"L(Y)": ly, "L(Y|X)": lyx, "explained": ly - lyx}
+            mismatched = data.test[a][1:] + data.test[a][:1]  # every target with another sentence's source
+            lyx_other = conditional_code_length(model, data.vocab, mismatched, data.test[b], a, b)["bpc"]
+            report[f"{a}-{b}"] = {"L(Y)": ly, "L(Y|X)": lyx, "explained": ly - lyx, "L(Y|X')": lyx_other,
+                                  "explained_vs_mismatched": lyx_other - lyx}
     report = _rounded(report)
     write_json(out / "info.json", report)
     write_text(out / "info.md", format_report(report, pair))
@@ -101,10 +107,13 @@ def format_report(r: dict, pair: tuple[str, str]) -> str:
     a, b = pair
     lines = [f"# Information view, {r['pair']} (bits per character, Multi30k)", ""]
     if f"{a}-{b}" in r:
-        lines += ["| direction | L(Y) | L(Y|X) | explained L(Y) - L(Y|X) |", "|---|---|---|---|"]
+        lines += ["| direction | L(Y) | L(Y|X) | explained L(Y) - L(Y|X) | L(Y|X'), X' another sentence's "
+                  "source | explained L(Y|X') - L(Y|X) |", "|---|---|---|---|---|---|"]
         for x, y in (pair, pair[::-1]):
             m = r[f"{x}-{y}"]
-            lines.append(f"| {x}->{y} | {m['L(Y)']:.3f} | {m['L(Y|X)']:.3f} | {m['explained']:.3f} |")
+            other = m["L(Y|X')"]
+            lines.append(f"| {x}->{y} | {m['L(Y)']:.3f} | {m['L(Y|X)']:.3f} | {m['explained']:.3f} | "
+                         f"{other:.3f} | {m['explained_vs_mismatched']:.3f} |")
         lines.append("")
     lines += ["| held-out monolingual text | bits per character |", "|---|---|",
               f"| two single-language models ({r['single_lm_parameters']:,} parameters each) | "
