@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from dataclasses import replace
@@ -128,20 +129,40 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default=None)
     ap.add_argument("--out", required=True, help="output prefix: writes OUT.json, OUT.md, OUT.png")
     a = ap.parse_args(argv)
-    rows = []
-    for pair in a.pairs.split(","):
-        src_tag, _, tgt_tag = pair.partition("-")
-        if not tgt_tag:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    pairs = a.pairs.split(",")
+    for pair in pairs:
+        if not pair.partition("-")[2]:
             ap.error(f"bad pair {pair!r}: expected SRC-TGT")
+    done = {f"{r['src']}-{r['tgt']}" for r in read_rows(a.out)}
+    for pair in pairs:
+        if pair in done:  # resume: a pair already in OUT.json is kept, not rerun
+            logging.info("%s: already in %s.json", pair, a.out)
+            continue
+        src_tag, _, tgt_tag = pair.partition("-")
         row = run_pair(src_tag, tgt_tag, Path(a.emb_root), Path(a.dict_root), a.preset, a.max_vocab, a.device,
                        a.interval)
-        rows.append(row)
         print(json.dumps(row), flush=True)
+        # merge with what is on disk now, so that runs of other pairs into the same OUT add up
+        rows = {f"{r['src']}-{r['tgt']}": r for r in read_rows(a.out)}
+        rows[pair] = row
+        order = pairs + [k for k in rows if k not in pairs]
+        rows = [rows[k] for k in order if k in rows]
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         write_json(f"{a.out}.json", rows)
         write_text(f"{a.out}.md", markdown(rows))
         plot(rows, f"{a.out}.png")
     return 0
+
+
+def read_rows(out: str) -> list[dict]:
+    path = Path(f"{out}.json")
+    if not path.exists():
+        return []
+    try:
+        return json.loads(path.read_text())
+    except ValueError:
+        raise UmtError(f"{path}: not a table written by failure_rule.py (remove it to start afresh)") from None
 
 
 if __name__ == "__main__":

@@ -31,10 +31,17 @@ def table_rows(run: Path) -> list[dict]:
     config = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
     rows = []
     best = max((r for r in history if r.get("system") is None), key=lambda r: r["roundtrip"], default=None)
+    offset, last = 0.0, 0.0  # "seconds" restarts from 0 when a run is resumed: accumulate the segments
     for r in history:
+        selected = r is best
+        if r.get("seconds") is not None:
+            if r["seconds"] < last:
+                offset += last
+            last = r["seconds"]
+            r = {**r, "seconds": round(offset + r["seconds"], 1)}
         directions = sorted({k[5:] for k in r if k.startswith("test_") and not k.endswith(("_tok_lc", "_bpc"))})
         row = {"run": str(run), "stage": r.get("system") or f"step {r['step']}", "step": r["step"],
-               "roundtrip": r.get("roundtrip"), "selected": r is best, "seconds": r.get("seconds"),
+               "roundtrip": r.get("roundtrip"), "selected": selected, "seconds": r.get("seconds"),
                "steps_total": config.get("steps")}
         for d in directions:
             row[d] = r[f"test_{d}"]

@@ -114,6 +114,10 @@ def test_failure_rule_passes_the_real_pair_and_flags_the_control(synthetic_langu
     assert rows["fr_control"]["supervised_csls_p1"] < 20  # nothing to learn, even with a dictionary
     assert "**failed**" in out.with_suffix(".md").read_text()
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    # a second call resumes: pairs already in the table are kept, not rerun
+    again = run_script("failure_rule.py", "--emb-root", str(root / "emb"), "--dict-root", str(root / "dicts"),
+                       "--pairs", "en-fr,en-fr_control", "--interval", "5", "--out", str(out))
+    assert again.strip() == "" and len(json.loads(out.with_suffix(".json").read_text())) == 2
 
 
 def test_info_table_collects_explained_bits_curves_and_control(prepared, tmp_path):

@@ -209,6 +209,26 @@ def test_mt_table_experiment_writes_its_table(prepared, tmp_path):
     assert "en-fr BLEU" in (tmp_path / "mt.md").read_text()
 
 
+def test_mt_table_adds_up_the_time_of_a_resumed_run(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "mt_table", Path(__file__).resolve().parents[1] / "experiments" / "mt_table.py")
+    mt_table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mt_table)
+    run = tmp_path / "run"
+    run.mkdir()
+    history = [{"step": 0, "system": "word-by-word", "test_en-fr": 5.0, "roundtrip": 30.0},
+               {"step": 200, "test_en-fr": 6.0, "roundtrip": 10.0, "seconds": 600.0},
+               {"step": 400, "test_en-fr": 9.0, "roundtrip": 20.0, "seconds": 1200.0},
+               {"step": 600, "test_en-fr": 12.0, "roundtrip": 25.0, "seconds": 500.0}]  # resumed after 400
+    (run / "history.json").write_text(json.dumps(history))
+    rows = mt_table.table_rows(run)
+    assert [r["seconds"] for r in rows] == [None, 600.0, 1200.0, 1700.0]
+    assert [r["selected"] for r in rows] == [False, False, False, True]
+
+
 # ----- cross-lingual subword initialisation -----
 
 class _PieceVocab:
