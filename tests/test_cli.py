@@ -110,3 +110,13 @@ def test_main_command_runs_end_to_end_on_a_tiny_slice(data_root, tmp_path, capsy
     assert sorted(p.name for p in cache.iterdir()) == cached
     assert {p: p.stat().st_mtime_ns for p in out.glob("*/mapping.npy")} == written  # alignments reused
     assert json.loads((out / "results.json").read_text())["results"] == summary["results"]
+
+
+def test_embed_train_passes_the_character_ngram_range(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the cat sat on the mat with the other cat\n" * 200, encoding="utf-8")
+    out = tmp_path / "emb"
+    assert main(["-q", "embed", "train", "--lang", "en", "--corpus", str(corpus), "--out", str(out), "--dim", "8",
+                 "--epoch", "1", "--min-count", "1", "--minn", "5", "--maxn", "5", "--threads", "1"]) == 0
+    config = json.loads((out / "meta.json").read_text())["config"]
+    assert (config["minn"], config["maxn"], config["dim"]) == (5, 5, 8)

@@ -76,8 +76,8 @@ def cmd_embed_train(a) -> None:
     from umt.rundir import start_run
 
     corpus = a.corpus or mono_corpus(a.lang, a.data)
-    cfg = EmbedTrainConfig(dim=a.dim, epoch=a.epoch, min_count=a.min_count, window=a.window,
-                           threads=a.threads, max_lines=a.max_lines, max_vocab=a.max_vocab)
+    cfg = EmbedTrainConfig(dim=a.dim, epoch=a.epoch, min_count=a.min_count, window=a.window, minn=a.minn,
+                           maxn=a.maxn, threads=a.threads, max_lines=a.max_lines, max_vocab=a.max_vocab)
     start_run(a.out, {"command": "embed train", "lang": a.lang, "corpus": str(corpus), **vars(cfg)})
     emb = train_embeddings(corpus, a.out, cfg)
     print(f"{a.out}: {len(emb)} words x {emb.dim} dims")
@@ -264,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epoch", type=int, default=5)
     p.add_argument("--min-count", type=int, default=5)
     p.add_argument("--window", type=int, default=5)
+    p.add_argument("--minn", type=int, default=3, help="shortest character n-gram (umt run's quick vectors: 5)")
+    p.add_argument("--maxn", type=int, default=6, help="longest character n-gram (umt run's quick vectors: 5)")
     p.add_argument("--threads", type=int, default=0, help="0 = every core (default)")
     p.add_argument("--max-lines", type=int, default=None, help="read only the first N lines of the corpus")
     p.add_argument("--max-vocab", type=int, default=None, help="keep only the N most frequent words")
