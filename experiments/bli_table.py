@@ -28,7 +28,7 @@ from umt.alignment.similarity_init import SelfLearnConfig
 from umt.embeddings import load_embeddings
 from umt.errors import UmtError
 from umt.evaluation import load_dictionary, precision_at_k
-from umt.fileio import atomic_path, write_json, write_text
+from umt.fileio import save_png, write_json, write_text
 
 CONFIGS = {
     "supervised": lambda: AlignConfig(method="procrustes", refine=RefineConfig(iterations=3)),
@@ -148,9 +148,7 @@ def plot_seeds(groups: dict, path: str) -> None:
     ax.set_ylim(bottom=0)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    save_png(fig, path, dpi=120)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ from umt.evaluation.criterion import (  # noqa: E402
     AGREEMENT_FAILED_BELOW,
     random_rotation_criterion,
 )
-from umt.fileio import atomic_path, write_json, write_text  # noqa: E402
+from umt.fileio import save_png, write_json, write_text  # noqa: E402
 
 
 def language(tag: str) -> str:
@@ -111,9 +111,7 @@ def plot(rows: list[dict], path: str) -> None:
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    save_png(fig, path, dpi=120)
 
 
 def main(argv=None) -> int:

@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from umt.errors import UmtError  # noqa: E402
-from umt.fileio import atomic_path, write_json, write_text  # noqa: E402
+from umt.fileio import save_png, write_json, write_text  # noqa: E402
 from umt.information.lm import LMTrainConfig  # noqa: E402
 from umt.information.report import information_report  # noqa: E402
 from umt.translation.model import ModelConfig  # noqa: E402
@@ -111,9 +111,7 @@ def plot(curves: list[tuple[list[dict], list[dict]]], path: str) -> None:
         for ax in (ax_bits, ax_bleu):
             ax.grid(alpha=0.3)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_png(fig, path, dpi=110)
 
 
 def main(argv=None) -> int:

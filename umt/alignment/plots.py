@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: runs on servers and in CI
 import matplotlib.pyplot as plt  # noqa: E402
 
-from umt.fileio import atomic_path  # noqa: E402
+from umt.fileio import save_png  # noqa: E402
 
 
 def plot_training_curves(candidates, path: str | os.PathLike) -> None:
@@ -40,6 +40,4 @@ def plot_training_curves(candidates, path: str | os.PathLike) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_png(fig, path, dpi=110)

@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: runs on servers and in CI
 import matplotlib.pyplot as plt  # noqa: E402
 
-from umt.fileio import atomic_path  # noqa: E402
+from umt.fileio import save_png  # noqa: E402
 
 
 def plot_bleu(history: list[dict], src: str, tgt: str, path: str | os.PathLike, split: str = "test") -> None:
@@ -48,6 +48,4 @@ def plot_bleu(history: list[dict], src: str, tgt: str, path: str | os.PathLike, 
         axes[2].set(xlabel="training step", ylabel="bits per character", title="Code length of the reference")
         axes[2].legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_png(fig, path, dpi=110)
