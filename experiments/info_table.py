@@ -45,34 +45,39 @@ def run_rows(run: Path, info_root: Path, lm: LMTrainConfig) -> tuple[list[dict],
     if not stages:
         raise UmtError(f"{run / 'history.json'}: no evaluation recorded yet")
     selected = max(stages, key=lambda r: r["roundtrip"])
-    info = information_report(prepared, run, info_root / run.parent.name, lm, progress=True)
+    manifest = Path(prepared) / "manifest.json"
+    control = json.loads(manifest.read_text()).get("control") if manifest.exists() else None
+    # The control's joint model would say nothing about shared structure: only real pairs get one.
+    info = information_report(prepared, run, info_root / run.parent.name, lm, progress=True, joint=control is None)
     rows = []
     for key, m in info.items():
         if not isinstance(m, dict) or "L(Y|X)" not in m:
             continue
         with_bits = [r for r in stages if f"test_{key}_bpc" in r]
-        rows.append({"run": str(run), "direction": key, "selected_step": selected["step"],
+        rows.append({"run": str(run), "direction": key, "control": control, "selected_step": selected["step"],
                      "bleu": selected[f"test_{key}"], **m,
                      "first_step": with_bits[0]["step"] if with_bits else None,
                      "L(Y|X)_first": with_bits[0][f"test_{key}_bpc"] if with_bits else None})
     joint = {k: info[k] for k in ("pair", "single_lm_parameters", "joint_lm_parameters", "heldout_separate_bpc",
-                                  "heldout_joint_bpc", "joint_saving_bpc")}
+                                  "heldout_joint_bpc", "joint_saving_bpc")} if control is None else None
     return rows, joint, history
 
 
 def markdown(rows: list[dict], joints: list[dict], rule: list[dict]) -> str:
     out = ["Bits per character of the Multi30k test references (`test_2016_flickr`); the parallel test set is "
-           "read for evaluation only.", "",
+           "read for evaluation only. A control run learned its target language from that language's "
+           "monolingual half with every token dealt at random into captions (`umt mt prepare --control-target`).", "",
            "| direction | BLEU (selected step) | L(Y) | L(Y|X) | explained L(Y) - L(Y|X) | L(Y|X') - L(Y|X) | "
            "L(Y|X) at the first evaluation |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         first = (f"{r['L(Y|X)_first']:.3f} (step {r['first_step']})" if r["L(Y|X)_first"] is not None
                  else "not recorded")
-        out.append(f"| {r['direction']} | {r['bleu']:.2f} (step {r['selected_step']}) | {r['L(Y)']:.3f} | "
+        label = r["direction"].replace("-", "->") + (" **(control)**" if r.get("control") else "")
+        out.append(f"| {label} | {r['bleu']:.2f} (step {r['selected_step']}) | {r['L(Y)']:.3f} | "
                    f"{r['L(Y|X)']:.3f} | **{r['explained']:.3f}** | {r['explained_vs_mismatched']:.3f} | {first} |")
     out += ["", "| pair | two single-language models | one joint model (same total size) | saving |",
             "|---|---|---|---|"]
-    for j in joints:
+    for j in filter(None, joints):
         out.append(f"| {j['pair']} | {j['heldout_separate_bpc']:.4f} | {j['heldout_joint_bpc']:.4f} | "
                    f"{j['joint_saving_bpc']:.4f} |")
     if rule:
@@ -104,8 +109,9 @@ def plot(curves: list[tuple[list[dict], list[dict]]], path: str) -> None:
             ax_bits.axhline(r["L(Y)"], color=colour, ls="--", alpha=0.7, label=f"L({tgt}), language model")
             ax_bleu.plot([s["step"] for s in stages], [s[f"test_{d}"] for s in stages], marker="o", color=colour,
                          label=f"{d}")
-        ax_bits.set(xlabel="training step", ylabel="bits per character", title="Code length of the reference")
-        ax_bleu.set(xlabel="training step", ylabel="test BLEU", title="BLEU (sacrebleu)")
+        name = rows[0]["run"] + (" (control)" if rows[0].get("control") else "") if rows else ""
+        ax_bits.set(xlabel="training step", ylabel="bits per character", title=f"Code length of the reference, {name}")
+        ax_bleu.set(xlabel="training step", ylabel="test BLEU", title=f"BLEU (sacrebleu), {name}")
         ax_bits.legend(fontsize=7)
         ax_bleu.legend(fontsize=7)
         for ax in (ax_bits, ax_bleu):

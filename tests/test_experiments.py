@@ -121,26 +121,44 @@ def test_failure_rule_passes_the_real_pair_and_flags_the_control(synthetic_langu
 
 
 def test_info_table_collects_explained_bits_curves_and_control(prepared, tmp_path):
-    from umt.cli import main
+    import shutil
 
-    run = tmp_path / "en-fr" / "train"
-    assert main(["-q", "mt", "train", "--prepared", str(prepared), "--out", str(run), "--steps", "20",
-                 "--batch-size", "8", "--dim", "32", "--heads", "2", "--layers", "1", "--eval-every", "10",
-                 "--wbw-steps", "4", "--ae-decay-steps", "10", "--device", "cpu"]) == 0
+    from umt.cli import main
+    from umt.corpora.control import shuffle_tokens
+
+    control_data = tmp_path / "control-data"  # the target half dealt at random, as --control-target does
+    shutil.copytree(prepared, control_data)
+    for name in ("train.fr.txt", "heldout.fr.txt"):
+        lines = (control_data / name).read_text(encoding="utf-8").split("\n")[:-1]
+        dealt = shuffle_tokens([line.split() for line in lines])
+        (control_data / name).write_text("\n".join(" ".join(t) for t in dealt) + "\n", encoding="utf-8")
+    (control_data / "manifest.json").write_text(json.dumps({"pair": "en-fr", "control": "fr structureless"}))
+    runs = []
+    for data, name in ((prepared, "en-fr"), (control_data, "en-fr-control")):
+        runs.append(tmp_path / name / "train")
+        assert main(["-q", "mt", "train", "--prepared", str(data), "--out", str(runs[-1]), "--steps", "20",
+                     "--batch-size", "8", "--dim", "32", "--heads", "2", "--layers", "1", "--eval-every", "10",
+                     "--wbw-steps", "4", "--ae-decay-steps", "10", "--device", "cpu"]) == 0
     rule = tmp_path / "rule.json"
     rule.write_text(json.dumps([{"src": "en", "tgt": "fr_control", "criterion": 0.44, "agreement": 0.01,
                                  "verdict": "failed", "csls_p1": 0.0, "supervised_csls_p1": 0.1}]))
     out = tmp_path / "info"
-    stdout = run_script("info_table.py", "--runs", str(run), "--info-root", str(tmp_path / "lm"), "--rule", str(rule),
-                        "--lm-steps", "20", "--lm-dim", "32", "--lm-layers", "1", "--lm-batch-size", "8",
-                        "--out", str(out))
+    stdout = run_script("info_table.py", "--runs", ",".join(map(str, runs)), "--info-root", str(tmp_path / "lm"),
+                        "--rule", str(rule), "--lm-steps", "20", "--lm-dim", "32", "--lm-layers", "1",
+                        "--lm-batch-size", "8", "--out", str(out))
     report = json.loads(out.with_suffix(".json").read_text())
-    directions = {r["direction"]: r for r in report["directions"]}
-    assert set(directions) == {"en-fr", "fr-en"}
-    for r in directions.values():
+    real = {r["direction"]: r for r in report["directions"] if not r["control"]}
+    control = {r["direction"]: r for r in report["directions"] if r["control"]}
+    assert set(real) == set(control) == {"en-fr", "fr-en"}
+    for r in report["directions"]:
         assert r["explained"] == pytest.approx(r["L(Y)"] - r["L(Y|X)"], abs=2e-3)
         assert r["first_step"] == 10 and r["L(Y|X)_first"] > 0  # the curve comes from the run's history
-    assert report["joint_vs_separate"][0]["pair"] == "en-fr"
+    # the control's target language model learned from structureless text: it codes real French worse
+    assert control["fr-en"]["L(Y)"] == pytest.approx(real["fr-en"]["L(Y)"], rel=0.3)
+    assert control["en-fr"]["L(Y)"] > real["en-fr"]["L(Y)"]
+    assert report["joint_vs_separate"][0]["pair"] == "en-fr" and report["joint_vs_separate"][1] is None
+    assert "en->fr **(control)**" in stdout
     assert "fr_control" in stdout and "**failed**" in stdout
     assert (tmp_path / "lm" / "en-fr" / "info.json").exists()
+    assert not list((tmp_path / "lm" / "en-fr-control").glob("lm.en+fr.pt"))  # no joint model for a control
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"

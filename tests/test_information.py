@@ -99,6 +99,11 @@ def test_info_command_reports_explained_bits_and_joint_saving(prepared, tmp_path
     stamps = [p.stat().st_mtime_ns for p in sorted(out.glob("lm.*.pt"))]
     assert main(args) == 0  # the language models are reused, not retrained
     assert [p.stat().st_mtime_ns for p in sorted(out.glob("lm.*.pt"))] == stamps
+    joint_state = torch.load(out / "lm.en+fr.pt", weights_only=False)
+    assert joint_state["training"]["steps"] == 2 * 40  # as many sentences of each language as a single model
+    args[args.index("--lm-steps") + 1] = "20"
+    assert main(args) == 0  # other settings: the stale models are trained again
+    assert all(a != b for a, b in zip(stamps, [p.stat().st_mtime_ns for p in sorted(out.glob("lm.*.pt"))]))
 
 
 def test_parameter_count_and_width_matching():

@@ -69,6 +69,27 @@ def test_multi30k_halves_are_disjoint(data_root, tmp_path):
     assert len(held) == 500 and manifest["mono"]["en"]["heldout_lines"] == [en_range[1], en_range[1] + 500]
 
 
+def test_control_target_half_keeps_words_and_lengths_but_not_captions(data_root, tmp_path):
+    from collections import Counter
+
+    from umt.corpora.multi30k import prepare_multi30k
+
+    prepare_multi30k("en", "fr", tmp_path / "real", data_root)
+    manifest = prepare_multi30k("en", "fr", tmp_path / "control", data_root, control_target=True)
+    assert "control" in manifest
+
+    def lines(kind, name):
+        return (tmp_path / kind / name).read_text(encoding="utf-8").splitlines()
+
+    assert lines("real", "train.en.txt") == lines("control", "train.en.txt")  # the source stays real
+    assert lines("real", "test.fr.txt") == lines("control", "test.fr.txt")  # evaluation stays real
+    real = lines("real", "train.fr.txt") + lines("real", "heldout.fr.txt")
+    control = lines("control", "train.fr.txt") + lines("control", "heldout.fr.txt")
+    assert [len(s.split()) for s in real] == [len(s.split()) for s in control]
+    assert Counter(w for s in real for w in s.split()) == Counter(w for s in control for w in s.split())
+    assert len(set(real) & set(control)) < 10  # hardly a caption survives
+
+
 def test_pairs_from_the_same_half_are_refused(tmp_path):
     from umt.corpora.multi30k import check_pair
     from umt.errors import UmtError

@@ -75,20 +75,31 @@ def _sha16(lines: list[str]) -> str:
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
 
 
-def prepare_multi30k(src: str, tgt: str, out: str | os.PathLike, data=None, heldout: int = 500) -> dict:
+def prepare_multi30k(src: str, tgt: str, out: str | os.PathLike, data=None, heldout: int = 500,
+                     control_target: bool = False) -> dict:
     """Write the monolingual halves and the parallel evaluation sets of one pair into ``out``.
 
     Files: ``train.{L}.txt`` and ``heldout.{L}.txt`` (monolingual), ``{val,test}.{L}.txt``
-    (parallel, evaluation only) and ``manifest.json`` (line ranges and checksums).
+    (parallel, evaluation only) and ``manifest.json`` (line ranges and checksums). With
+    ``control_target`` the target's monolingual half (training and held-out lines) is made
+    structureless, every token dealt back at random into captions of the original lengths
+    (:func:`umt.corpora.control.shuffle_tokens`); the parallel evaluation sets stay real.
     """
+    from umt.corpora.control import shuffle_tokens
+
     check_pair(src, tgt)
     out = Path(out)
     manifest: dict = {"pair": f"{src}-{tgt}", "protocol": "Lample et al. 2018a disjoint halves", "mono": {}}
+    if control_target:
+        manifest["control"] = f"{tgt} monolingual half token-shuffled (structureless); evaluation sets real"
     for lang in (src, tgt):
         split = mono_split(lang, heldout)
         lines = read_split("train", lang, data)
         train = [lines[i] for i in split.train_range]
         held = [lines[i] for i in split.heldout_range]
+        if control_target and lang == tgt:
+            dealt = shuffle_tokens([line.split() for line in train + held])
+            train, held = [" ".join(t) for t in dealt[:len(train)]], [" ".join(t) for t in dealt[len(train):]]
         write_text(out / f"train.{lang}.txt", "\n".join(train) + "\n")
         write_text(out / f"heldout.{lang}.txt", "\n".join(held) + "\n")
         manifest["mono"][lang] = {

@@ -10,7 +10,8 @@ For a prepared pair (``umt mt prepare``) and a back-translation run (``umt mt tr
   estimate with the model's own language-model ability cancelled out, so it is near zero for a
   model that ignores its input and for sources unrelated to their targets (the pairing control);
 * joint against separate: one language model of both languages, with as many parameters as the
-  two single-language models together, against those two; held-out monolingual code length of
+  two single-language models together and as many training sentences of each language as each of
+  them (so twice the steps for a pair), against those two; held-out monolingual code length of
   X and Y in each case. The joint model wins when the languages share structure it can reuse.
 
 All figures are bits per character of raw text (``umt.information.lm``).
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from umt.fileio import write_json, write_text
@@ -50,16 +51,25 @@ def width_for_parameters(cfg, target: int) -> int:
 
 
 def _cached_lm(path: Path, data: MTData, langs: tuple[str, ...], cfg: LMTrainConfig, progress: bool):
+    """The language model in ``path`` if it was trained with ``cfg``; else train (and keep) it."""
+    training = {"steps": cfg.steps, "batch_size": cfg.batch_size, "lr": cfg.lr, "seed": cfg.seed,
+                "model": asdict(cfg.model)}
     if path.exists():
-        return load_language_model(path)[0]
+        model, state = load_language_model(path)
+        if state.get("training") == training:
+            return model
+        log.info("%s was trained with other settings: training it again", path)
     model = train_language_model(data.vocab, {lang: data.train_text[lang] for lang in langs}, cfg, progress=progress)
-    save_language_model(model, path, langs=list(langs))
+    save_language_model(model, path, langs=list(langs), training=training)
     return model
 
 
 def information_report(prepared: str | os.PathLike, mt_run: str | os.PathLike | None, out: str | os.PathLike,
-                       lm: LMTrainConfig | None = None, progress: bool = True) -> dict:
-    """Train (or reuse) the language models in ``out`` and write ``info.json`` and ``info.md``."""
+                       lm: LMTrainConfig | None = None, progress: bool = True, joint: bool = True) -> dict:
+    """Train (or reuse) the language models in ``out`` and write ``info.json`` and ``info.md``.
+
+    ``joint=False`` skips the joint language model (and the joint-against-separate figures).
+    """
     data = MTData.load(prepared)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -68,17 +78,19 @@ def information_report(prepared: str | os.PathLike, mt_run: str | os.PathLike | 
     pair = (data.src, data.tgt)
     single = {lang: _cached_lm(out / f"lm.{lang}.pt", data, (lang,), lm, progress) for lang in pair}
     size = single[data.src].n_parameters()
-    joint_dim = width_for_parameters(lm.model, 2 * size)
-    joint_cfg = replace(lm, model=replace(lm.model, dim=joint_dim, ff_dim=4 * joint_dim))
-    joint = _cached_lm(out / f"lm.{data.src}+{data.tgt}.pt", data, pair, joint_cfg, progress)
-    report: dict = {"pair": f"{data.src}-{data.tgt}", "units": "bits per character",
-                    "single_lm_parameters": size, "joint_lm_parameters": joint.n_parameters()}
-    held = {lang: code_length(single[lang], data.vocab, data.heldout[lang], lang) for lang in pair}
-    held_joint = {lang: code_length(joint, data.vocab, data.heldout[lang], lang) for lang in pair}
-    chars = sum(held[lang]["chars"] for lang in pair)
-    report["heldout_separate_bpc"] = sum(held[lang]["bits"] for lang in pair) / chars
-    report["heldout_joint_bpc"] = sum(held_joint[lang]["bits"] for lang in pair) / chars
-    report["joint_saving_bpc"] = report["heldout_separate_bpc"] - report["heldout_joint_bpc"]
+    report: dict = {"pair": f"{data.src}-{data.tgt}", "units": "bits per character", "single_lm_parameters": size}
+    if joint:
+        joint_dim = width_for_parameters(lm.model, 2 * size)
+        joint_cfg = replace(lm, steps=lm.steps * len(pair),
+                            model=replace(lm.model, dim=joint_dim, ff_dim=4 * joint_dim))
+        joint_lm = _cached_lm(out / f"lm.{data.src}+{data.tgt}.pt", data, pair, joint_cfg, progress)
+        report["joint_lm_parameters"] = joint_lm.n_parameters()
+        held = {lang: code_length(single[lang], data.vocab, data.heldout[lang], lang) for lang in pair}
+        held_joint = {lang: code_length(joint_lm, data.vocab, data.heldout[lang], lang) for lang in pair}
+        chars = sum(held[lang]["chars"] for lang in pair)
+        report["heldout_separate_bpc"] = sum(held[lang]["bits"] for lang in pair) / chars
+        report["heldout_joint_bpc"] = sum(held_joint[lang]["bits"] for lang in pair) / chars
+        report["joint_saving_bpc"] = report["heldout_separate_bpc"] - report["heldout_joint_bpc"]
     if mt_run is not None:
         from umt.translation.evaluate import conditional_code_length
         from umt.translation.train import load_model
@@ -115,6 +127,8 @@ def format_report(r: dict, pair: tuple[str, str]) -> str:
             lines.append(f"| {x}->{y} | {m['L(Y)']:.3f} | {m['L(Y|X)']:.3f} | {m['explained']:.3f} | "
                          f"{other:.3f} | {m['explained_vs_mismatched']:.3f} |")
         lines.append("")
+    if "heldout_joint_bpc" not in r:
+        return "\n".join(lines) + "\n"
     lines += ["| held-out monolingual text | bits per character |", "|---|---|",
               f"| two single-language models ({r['single_lm_parameters']:,} parameters each) | "
               f"{r['heldout_separate_bpc']:.4f} |",

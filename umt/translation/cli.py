@@ -40,7 +40,8 @@ def cmd_prepare(a) -> None:
     start_run(a.out, {"command": "mt prepare", **_params(a)})
     src_emb = load_embeddings(a.src_emb, max_vocab=a.max_vocab)
     tgt_emb = load_embeddings(a.tgt_emb, max_vocab=a.max_vocab)
-    info = prepare_mt(src, tgt, a.out, src_emb, tgt_emb, a.mapping, a.data, a.vocab_size, a.heldout)
+    info = prepare_mt(src, tgt, a.out, src_emb, tgt_emb, a.mapping, a.data, a.vocab_size, a.heldout,
+                      control_target=a.control_target)
     print(f"{a.out}: prepared {info['pair']} (lexicon coverage {info['lexicon']})")
 
 
@@ -179,6 +180,9 @@ def add_commands(sub, epilog: str) -> None:
     p.add_argument("--mapping", default=None, help="an `umt align` run directory (default: align now)")
     p.add_argument("--vocab-size", type=int, default=8000, help="sentencepiece vocabulary (default %(default)s)")
     p.add_argument("--heldout", type=int, default=500, help="held-out mono sentences per language for selection")
+    p.add_argument("--control-target", action="store_true",
+                   help="structureless control: deal the target half's tokens at random into captions "
+                        "(unigrams and lengths kept, co-occurrence destroyed); test sets stay real")
     p.add_argument("--data", default=None, help="data root (default: $UMT_DATA)")
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_prepare)

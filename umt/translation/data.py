@@ -59,13 +59,14 @@ def build_lexicons(src: str, tgt: str, folder: Path, src_emb, tgt_emb, mapping: 
 
 
 def prepare_mt(src: str, tgt: str, out: str | os.PathLike, src_emb, tgt_emb, mapping_dir: str | os.PathLike | None,
-               data=None, vocab_size: int = 8000, heldout: int = 500, progress: bool = True) -> dict:
+               data=None, vocab_size: int = 8000, heldout: int = 500, progress: bool = True,
+               control_target: bool = False) -> dict:
     """Everything ``umt mt train`` reads, in ``out``; aligns the embeddings first without a mapping."""
     from umt.alignment.spaces import load_mapping
 
     check_pair(src, tgt)
     out = Path(out)
-    manifest = prepare_multi30k(src, tgt, out, data, heldout)
+    manifest = prepare_multi30k(src, tgt, out, data, heldout, control_target)
     train_sentencepiece([out / f"train.{src}.txt", out / f"train.{tgt}.txt"], out / "spm", vocab_size)
     if mapping_dir is None:
         from umt.alignment.align import AlignConfig, align, write_alignment
