@@ -34,7 +34,8 @@ from umt.information.report import information_report  # noqa: E402
 from umt.translation.model import ModelConfig  # noqa: E402
 
 
-def run_rows(run: Path, info_root: Path, lm: LMTrainConfig) -> tuple[list[dict], dict, list[dict]]:
+def run_rows(run: Path, info_root: Path, lm: LMTrainConfig,
+             joint_pairs: set[str] | None = None) -> tuple[list[dict], dict | None, list[dict]]:
     """Rows per direction, the joint-vs-separate figures and the run's history."""
     for name in ("params.json", "history.json"):
         if not (run / name).exists():
@@ -48,7 +49,9 @@ def run_rows(run: Path, info_root: Path, lm: LMTrainConfig) -> tuple[list[dict],
     manifest = Path(prepared) / "manifest.json"
     control = json.loads(manifest.read_text()).get("control") if manifest.exists() else None
     # The control's joint model would say nothing about shared structure: only real pairs get one.
-    info = information_report(prepared, run, info_root / run.parent.name, lm, progress=True, joint=control is None)
+    pair = json.loads((Path(prepared) / "prepare.json").read_text()).get("pair")
+    joint = control is None and (joint_pairs is None or pair in joint_pairs)
+    info = information_report(prepared, run, info_root / run.parent.name, lm, progress=True, joint=joint)
     rows = []
     for key, m in info.items():
         if not isinstance(m, dict) or "L(Y|X)" not in m:
@@ -59,7 +62,7 @@ def run_rows(run: Path, info_root: Path, lm: LMTrainConfig) -> tuple[list[dict],
                      "first_step": with_bits[0]["step"] if with_bits else None,
                      "L(Y|X)_first": with_bits[0][f"test_{key}_bpc"] if with_bits else None})
     joint = {k: info[k] for k in ("pair", "single_lm_parameters", "joint_lm_parameters", "heldout_separate_bpc",
-                                  "heldout_joint_bpc", "joint_saving_bpc")} if control is None else None
+                                  "heldout_joint_bpc", "joint_saving_bpc")} if joint else None
     return rows, joint, history
 
 
@@ -125,6 +128,8 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", required=True, help="comma-separated `umt mt train` run directories")
     ap.add_argument("--info-root", default="runs/info", help="where the language models are trained and kept")
     ap.add_argument("--rule", default=None, help="JSON written by experiments/failure_rule.py")
+    ap.add_argument("--joint", default=None,
+                    help="comma-separated pairs that get the joint language model (default: every real pair)")
     ap.add_argument("--lm-steps", type=int, default=LMTrainConfig.steps)
     ap.add_argument("--lm-dim", type=int, default=256, help="width of each single-language model")
     ap.add_argument("--lm-layers", type=int, default=3)
@@ -135,9 +140,9 @@ def main(argv=None) -> int:
     for run in a.runs.split(","):
         model = ModelConfig(dim=a.lm_dim, heads=4, enc_layers=a.lm_layers, dec_layers=0, ff_dim=4 * a.lm_dim)
         lm = LMTrainConfig(steps=a.lm_steps, batch_size=a.lm_batch_size, model=model)
-        r, joint, history = run_rows(Path(run), Path(a.info_root), lm)
+        r, joint, history = run_rows(Path(run), Path(a.info_root), lm, set(a.joint.split(",")) if a.joint else None)
         rows += r
-        joints.append(joint)
+        joints.append(joint if joint and joint["pair"] not in {j["pair"] for j in joints if j} else None)
         curves.append((history, r))
     rule = json.loads(Path(a.rule).read_text()) if a.rule else []
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
