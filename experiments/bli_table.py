@@ -80,10 +80,13 @@ def main() -> None:
     if unknown:
         ap.error(f"unknown method {', '.join(unknown)}: choose from {', '.join(CONFIGS)}")
     t_start = time.time()
-    rows = []
+    # Resumable: the runs already in OUT.json are kept, not run again (a table can grow over sessions).
+    previous = Path(f"{a.out}.json")
+    rows = json.loads(previous.read_text()) if previous.exists() else []
+    done = {(r["config"], r["seed"], r["pair"]) for r in rows}
     cache = {}
     jobs = [(name, seed, pair) for name in a.configs.split(",") for seed in parse_seeds(a.seeds)
-            for pair in a.pairs.split(",")]
+            for pair in a.pairs.split(",") if (name, seed, pair) not in done]
     for name, seed, pair in jobs:
         s, t = pair.split("-")
         for lang in (s, t):

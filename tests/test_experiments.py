@@ -73,6 +73,12 @@ def test_bli_table_writes_table_summary_and_seed_plot(synthetic_languages, tmp_p
     table = out.with_suffix(".md").read_text()
     assert "| en-fr | fast | 2 |" in table  # the per-method summary over the two seeds
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    # resumable: a wider seed range runs only the new seeds and keeps the earlier rows
+    more = run_script("bli_table.py", "--emb-root", str(root / "emb"), "--dict-root", str(root / "dicts"),
+                      "--pairs", "en-fr", "--configs", "fast", "--seeds", "0-2", "--out", str(out))
+    assert [json.loads(line)["seed"] for line in more.strip().splitlines()] == [2]
+    assert len(json.loads(out.with_suffix(".json").read_text())) == 7
+    assert "| en-fr | fast | 3 |" in out.with_suffix(".md").read_text()
 
 
 def test_bli_table_rejects_unknown_method(synthetic_languages, tmp_path):
