@@ -60,7 +60,8 @@ def test_unsupervised_alignment_on_real_corpora(small_embeddings, data_root, tmp
         for i, line in enumerate(f):
             if 25000 <= i < 50000:
                 out.write(line)
-    train_embeddings(half, tmp_path / "en_b", EmbedTrainConfig(dim=100, epoch=5, min_count=3), progress=False)
+    train_embeddings(half, tmp_path / "en_b", EmbedTrainConfig(dim=100, epoch=5, min_count=3, threads=1),
+                     progress=False)
     src = small_embeddings["en"]
     other = load_embeddings(tmp_path / "en_b")
     tgt = other.with_vectors(other.vectors @ random_orthogonal(other.dim, np.random.default_rng(5)).T)
