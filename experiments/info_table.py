@@ -137,12 +137,14 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="results/info", help="writes OUT.json, OUT.md, OUT.png")
     a = ap.parse_args(argv)
     rows, joints, curves = [], [], []
+    joint_pairs = set(a.joint.split(",")) if a.joint else None
     for run in a.runs.split(","):
         model = ModelConfig(dim=a.lm_dim, heads=4, enc_layers=a.lm_layers, dec_layers=0, ff_dim=4 * a.lm_dim)
         lm = LMTrainConfig(steps=a.lm_steps, batch_size=a.lm_batch_size, model=model)
-        r, joint, history = run_rows(Path(run), Path(a.info_root), lm, set(a.joint.split(",")) if a.joint else None)
+        r, joint, history = run_rows(Path(run), Path(a.info_root), lm, joint_pairs)
         rows += r
-        joints.append(joint if joint and joint["pair"] not in {j["pair"] for j in joints if j} else None)
+        listed = joint is not None and any(j and j["pair"] == joint["pair"] for j in joints)
+        joints.append(None if listed else joint)  # a pair's joint figures once, however many runs it has
         curves.append((history, r))
     rule = json.loads(Path(a.rule).read_text()) if a.rule else []
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from umt.config import check_language, data_file
+from umt.corpora.control import shuffle_tokens
 from umt.errors import UmtError
 from umt.fileio import read_lines, write_json, write_text
 
@@ -85,8 +86,6 @@ def prepare_multi30k(src: str, tgt: str, out: str | os.PathLike, data=None, held
     structureless, every token dealt back at random into captions of the original lengths
     (:func:`umt.corpora.control.shuffle_tokens`); the parallel evaluation sets stay real.
     """
-    from umt.corpora.control import shuffle_tokens
-
     check_pair(src, tgt)
     out = Path(out)
     manifest: dict = {"pair": f"{src}-{tgt}", "protocol": "Lample et al. 2018a disjoint halves", "mono": {}}
