@@ -168,3 +168,20 @@ def test_info_table_collects_explained_bits_curves_and_control(prepared, tmp_pat
     assert (tmp_path / "lm" / "en-fr" / "info.json").exists()
     assert not list((tmp_path / "lm" / "en-fr-control").glob("lm.en+fr.pt"))  # no joint model for a control
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_gap_diagnosis_compares_unsupervised_and_supervised_basins(synthetic_languages, tmp_path):
+    root = synthetic_languages
+    out = tmp_path / "gap"
+    stdout = run_script("gap_diagnosis.py", "--emb-root", str(root / "emb"), "--dict-root", str(root / "dicts"),
+                        "--pair", "en-fr", "--refine", "2", "--cutoff", "1500", "--max-rank", "2000",
+                        "--criterion-words", "1500", "--out", str(out))
+    report = json.loads(out.with_suffix(".json").read_text())
+    rows = {r["map"]: r for r in report["rows"]}
+    assert len(rows) == 5 and len(report["refinement_curves"]["unsupervised"]) == 3
+    # a noisy rotation: the distributions determine the map, both basins are the same good one
+    assert rows["unsupervised map (no dictionary)"]["csls_p1"] > 90
+    assert rows["supervised Procrustes (0-5000)"]["csls_p1"] > 90
+    assert abs(rows["unsupervised map (no dictionary)"]["objective"]
+               - rows["self-learning from the supervised dictionary"]["objective"]) < 0.01
+    assert "| supervised + 2 refinements |" in out.with_suffix(".md").read_text() and "CSLS P@1" in stdout
