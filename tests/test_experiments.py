@@ -79,6 +79,12 @@ def test_bli_table_writes_table_summary_and_seed_plot(synthetic_languages, tmp_p
     assert [json.loads(line)["seed"] for line in more.strip().splitlines()] == [2]
     assert len(json.loads(out.with_suffix(".json").read_text())) == 7
     assert "| en-fr | fast | 3 |" in out.with_suffix(".md").read_text()
+    assert "| 3 of 3 |" in out.with_suffix(".md").read_text()  # every seed within 2 points of the best
+    # nothing left to run: the table is rewritten from OUT.json alone
+    out.with_suffix(".md").unlink()
+    assert run_script("bli_table.py", "--emb-root", str(root / "emb"), "--dict-root", str(root / "dicts"),
+                      "--pairs", "en-fr", "--configs", "fast", "--seeds", "0-2", "--out", str(out)) == ""
+    assert "| en-fr | fast | 3 |" in out.with_suffix(".md").read_text()
 
 
 def test_bli_table_rejects_unknown_method(synthetic_languages, tmp_path):
