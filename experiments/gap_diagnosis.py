@@ -27,25 +27,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from umt.alignment import AlignConfig, align, apply_mapping, load_mapping, prepare, procrustes  # noqa: E402
-from umt.alignment.procrustes import RefineConfig  # noqa: E402
-from umt.alignment.similarity_init import SelfLearnConfig, self_learning  # noqa: E402
+from umt.alignment import AlignConfig, RefineConfig, align, apply_mapping, load_mapping, prepare, procrustes  # noqa: E402
+from umt.alignment.similarity_init import SelfLearnConfig, self_learning, self_learning_objective  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
 from umt.evaluation.bli import precision_at_k  # noqa: E402
 from umt.evaluation.criterion import mean_csls_cosine  # noqa: E402
 from umt.evaluation.dictionaries import load_dictionary  # noqa: E402
 from umt.fileio import write_json, write_text  # noqa: E402
 from umt.retrieval.lexicon import induce_lexicon  # noqa: E402
-
-
-def selflearning_objective(x: np.ndarray, y: np.ndarray, w: np.ndarray, cutoff: int) -> float:
-    """Mean best cosine among the ``cutoff`` most frequent words, averaged over both directions."""
-    sim = torch.from_numpy(apply_mapping(x[:cutoff], w)) @ torch.from_numpy(y[:cutoff]).T
-    return float((sim.max(dim=1).values.mean() + sim.max(dim=0).values.mean()) / 2)
 
 
 def main() -> None:
@@ -74,7 +66,7 @@ def main() -> None:
         mapped = apply_mapping(x, w)
         return {"csls_p1": precision_at_k(mapped, y, test, ("csls",))["csls_p1"],
                 "criterion": round(mean_csls_cosine(mapped, y, a.criterion_words), 4),
-                "objective": round(selflearning_objective(x, y, w, a.cutoff), 4)}
+                "objective": round(self_learning_objective(x, y, w, a.cutoff), 4)}
 
     def refinement_curve(w: np.ndarray) -> list[dict]:
         curve = [measure(w)]

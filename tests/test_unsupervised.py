@@ -9,7 +9,7 @@ from synthetic import random_orthogonal
 from umt.alignment import AlignConfig, RefineConfig, align, apply_mapping
 from umt.alignment.adversarial import AdversarialConfig, train_adversarial
 from umt.alignment.presets import PRESETS, preset
-from umt.alignment.similarity_init import SelfLearnConfig, initial_dictionary
+from umt.alignment.similarity_init import SelfLearnConfig, initial_dictionary, self_learning_objective
 from umt.alignment.unsupervised import parse_candidates
 from umt.embeddings import Embeddings
 from umt.errors import UmtError
@@ -62,6 +62,15 @@ def test_initial_dictionary_is_rotation_invariant(rng):
     y = x @ random_orthogonal(20, rng).T
     src_ids, tgt_ids = initial_dictionary(x, y, n=300)
     assert (src_ids == tgt_ids).mean() > 0.95
+
+
+def test_self_learning_objective_peaks_at_the_true_rotation(rng):
+    x = rng.standard_normal((500, 20)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    r = random_orthogonal(20, rng)
+    y = x @ r.T
+    assert self_learning_objective(x, y, r, cutoff=500) == pytest.approx(1.0, abs=1e-5)
+    assert self_learning_objective(x, y, np.eye(20, dtype=np.float32), cutoff=500) < 0.9
 
 
 def test_adversarial_is_deterministic_under_a_seed(rng):

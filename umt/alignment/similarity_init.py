@@ -116,6 +116,23 @@ def initial_dictionary(x: np.ndarray, y: np.ndarray, n: int = 4000, csls_k: int 
     return src.cpu().numpy(), tgt.cpu().numpy()
 
 
+def _mean_best_similarity(best_fwd: torch.Tensor, best_bwd: torch.Tensor) -> float:
+    return float((best_fwd.float().mean() + best_bwd.float().mean()) / 2)
+
+
+def self_learning_objective(x: np.ndarray, y: np.ndarray, w: np.ndarray, cutoff: int) -> float:
+    r"""The quantity self-learning climbs, for any map ``w``.
+
+    .. math:: \frac{1}{2}\Big(\operatorname{mean}_i \max_j (x_i W^\top) \cdot y_j
+              + \operatorname{mean}_j \max_i (x_i W^\top) \cdot y_j\Big)
+
+    over the ``cutoff`` most frequent words of each side (rows of ``x`` and ``y`` unit-normalised).
+    """
+    mapped = np.ascontiguousarray(x[:cutoff] @ w.T.astype(x.dtype))
+    sim = torch.from_numpy(mapped) @ torch.from_numpy(np.ascontiguousarray(y[:cutoff])).T
+    return _mean_best_similarity(sim.max(dim=1).values, sim.max(dim=0).values)
+
+
 def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np.ndarray,
                   cfg: SelfLearnConfig, seed: int = 0, device: str | None = None,
                   progress: bool = True) -> SelfLearnResult:
@@ -152,7 +169,7 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np
         top_fwd = sim.topk(min(cfg.csls_k, n), dim=1).values
         top_bwd = sim_t.topk(min(cfg.csls_k, n), dim=1).values
         knn_fwd, knn_bwd = top_fwd.float().mean(dim=1).to(sim.dtype), top_bwd.float().mean(dim=1).to(sim.dtype)
-        objective = float((top_fwd[:, 0].float().mean() + top_bwd[:, 0].float().mean()) / 2)  # mean best similarity
+        objective = _mean_best_similarity(top_fwd[:, 0], top_bwd[:, 0])
         # CSLS up to a per-row constant, which does not change a row's argmax.
         fwd = _stochastic_argmax(sim.sub_(knn_bwd[None, :] / 2), keep, gen)
         bwd = _stochastic_argmax(sim_t.sub_(knn_fwd[None, :] / 2), keep, gen)
