@@ -87,6 +87,20 @@ def test_bli_table_writes_table_summary_and_seed_plot(synthetic_languages, tmp_p
     assert "| en-fr | fast | 3 |" in out.with_suffix(".md").read_text()
 
 
+def test_bli_table_scores_every_candidate_of_an_auto_run(synthetic_languages, tmp_path):
+    root = synthetic_languages
+    out = tmp_path / "auto"
+    run_script("bli_table.py", "--emb-root", str(root / "emb"), "--dict-root", str(root / "dicts"),
+               "--pairs", "en-fr", "--configs", "auto-cpu", "--adversarial-samples", "2000", "--out", str(out))
+    (row,) = json.loads(out.with_suffix(".json").read_text())
+    assert [c["name"] for c in row["candidates"]] == ["similarity:0", "adversarial:0"]
+    by_name = {c["name"]: c for c in row["candidates"]}
+    # the criterion chose the candidate it scores highest, and that one recovered the rotation
+    assert row["chosen"] == max(row["candidates"], key=lambda c: c["criterion"])["name"]
+    assert by_name[row["chosen"]]["csls_p1"] == row["csls_p1"] > 90
+    assert "| en-fr | auto-cpu | 0 | adversarial:0 |" in out.with_suffix(".md").read_text()
+
+
 def test_bli_table_rejects_unknown_method(synthetic_languages, tmp_path):
     root = synthetic_languages
     done = subprocess.run([sys.executable, str(EXPERIMENTS / "bli_table.py"), "--emb-root", str(root / "emb"),
