@@ -120,7 +120,9 @@ def main() -> None:
                k: m[k] for k in ("nn_p1", "csls_p1", "csls_p5", "csls_p10", "coverage", "n_queries")},
                "criterion": round(result.criteria[-1] if result.criteria else 0, 4),
                "best_criterion": round(max(result.criteria), 4), "chosen": result.chosen,
-               "seconds": round(seconds, 1)}
+               "verdict": result.verdict, "seconds": round(seconds, 1)}
+        if result.agreement is not None:
+            row["agreement"] = round(result.agreement, 4)
         if len(result.candidates) > 1:  # score every candidate too, after the criterion has chosen
             row["candidates"] = [
                 {"name": c.name, "criterion": round(c.criterion, 4), "csls_p1": precision_at_k(

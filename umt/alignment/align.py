@@ -40,10 +40,12 @@ class AlignConfig:
     (``INIT:SEED`` items, seeds offset by ``seed``) and keeps the best by the unsupervised criterion.
     Every method ends with ``refine`` (Procrustes refinement selected by the criterion).
 
-    Failure detection: when two or more initialisations run (``auto``, or ``check`` with a single
-    one, which adds the next seed), the kept map's translations are compared with the others'
+    Failure detection: when another seed of the kept initialisation ran (``auto`` with several
+    seeds of one kind, or ``check`` with a single one, which adds the next seed), the kept map's
+    translations are compared with that replicate's
     (:func:`umt.evaluation.criterion.translation_agreement`); independent runs that do not agree
     mean the distributions did not determine the map, and the alignment is reported as failed.
+    Without a replicate the verdict is ``unchecked``.
     """
 
     method: str = "similarity"
@@ -91,8 +93,11 @@ def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig, progress: bool = T
                                     cfg.device, progress) for init, seed in specs]
         best = select_best(candidates)
         log.info("chose %s (criterion %.4f) among %s", best.name, best.criterion, [c.name for c in candidates])
+        # Replicates are other seeds of the kept initialisation: the agreement rule was calibrated on
+        # those, and a collapse of another kind (adversarial, say) says nothing about the kept map.
+        replicates = [c for c in candidates if c is not best and c.init == best.init]
         agreement = max((translation_agreement(x, y, best.result.mapping, c.result.mapping, device=cfg.device)
-                         for c in candidates if c is not best), default=None)
+                         for c in replicates), default=None)
         result = AlignResult(best.result.mapping, best.result.lexicon, best.result.criteria, time.time() - t0, cfg,
                              supervised=False, candidates=candidates, chosen=best.name, agreement=agreement)
         if agreement is not None:

@@ -33,6 +33,11 @@ class Candidate:
     curves: dict = field(default_factory=dict)
 
     @property
+    def init(self) -> str:
+        """The initialisation, without its seed (``"similarity"`` for ``"similarity:1"``)."""
+        return self.name.partition(":")[0]
+
+    @property
     def criterion(self) -> float:
         return self.result.criteria[self.result.best_iteration]
 
