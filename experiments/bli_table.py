@@ -8,7 +8,7 @@ more than one seed, ``OUT.png`` (CSLS P@1 of every seed per pair and method); pr
 line per run. The two tables of the README:
 
     python experiments/bli_table.py --emb-root runs/emb --dict-root $UMT_DATA/dictionaries \
-        --configs supervised,identical,fast,adversarial,robust --out results/bli
+        --configs supervised,identical,auto-cpu --out results/bli
     python experiments/bli_table.py --emb-root runs/emb --dict-root $UMT_DATA/dictionaries \
         --configs fast --seeds 0-9 --out results/seeds
 """
