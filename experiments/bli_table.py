@@ -31,6 +31,10 @@ from umt.errors import UmtError
 from umt.evaluation import load_dictionary, precision_at_k
 from umt.fileio import save_png, write_json, write_text
 
+# A CPU budget: a 512-wide discriminator and two 250k-sample epochs (about 10x cheaper than the
+# default 2048-wide, three-epoch stage), so that an adversarial row fits in minutes on a CPU.
+CPU_BUDGET_ADVERSARIAL = AdversarialConfig(epochs=2, dis_hidden=512)
+
 CONFIGS = {
     "supervised": lambda: AlignConfig(method="procrustes", refine=RefineConfig(iterations=3)),
     "identical": lambda: AlignConfig(method="identical", refine=RefineConfig(iterations=3)),
@@ -52,14 +56,11 @@ CONFIGS = {
     "fixed10k-i50": lambda: replace(preset("fast"), method="similarity", selflearn=SelfLearnConfig(
         cutoff=10000, interval=50, schedule="fixed", max_iterations=3000)),
     "adversarial": lambda: replace(preset("fast"), method="adversarial"),
-    # A CPU budget: a 512-wide discriminator and two 250k-sample epochs (about 10x cheaper than the
-    # default 2048-wide, three-epoch stage), so that an adversarial row fits in minutes on a CPU.
-    "adversarial-cpu": lambda: replace(preset("fast"), method="adversarial",
-                                       adversarial=AdversarialConfig(epochs=2, dis_hidden=512)),
+    "adversarial-cpu": lambda: replace(preset("fast"), method="adversarial", adversarial=CPU_BUDGET_ADVERSARIAL),
     "robust": lambda: preset("robust"),
     # auto over the fast initialisation and the CPU-budget adversarial one: both rows in one run.
     "auto-cpu": lambda: replace(preset("robust"), candidates="similarity:0,adversarial:0",
-                                adversarial=AdversarialConfig(epochs=2, dis_hidden=512)),
+                                adversarial=CPU_BUDGET_ADVERSARIAL),
 }
 
 
