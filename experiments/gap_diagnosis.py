@@ -30,14 +30,22 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from umt.alignment import AlignConfig, RefineConfig, align, apply_mapping, load_mapping, prepare, procrustes  # noqa: E402
+from umt.alignment import (  # noqa: E402
+    AlignConfig,
+    RefineConfig,
+    align,
+    apply_mapping,
+    load_mapping,
+    prepare,
+    procrustes,
+    refine,
+)
 from umt.alignment.similarity_init import SelfLearnConfig, self_learning, self_learning_objective  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
 from umt.evaluation.bli import precision_at_k  # noqa: E402
 from umt.evaluation.criterion import mean_csls_cosine  # noqa: E402
 from umt.evaluation.dictionaries import load_dictionary  # noqa: E402
 from umt.fileio import write_json, write_text  # noqa: E402
-from umt.retrieval.lexicon import induce_lexicon  # noqa: E402
 
 
 def main() -> None:
@@ -70,10 +78,8 @@ def main() -> None:
 
     def refinement_curve(w: np.ndarray) -> list[dict]:
         curve = [measure(w)]
-        for _ in range(a.refine):
-            lex = induce_lexicon(apply_mapping(x, w), y, refine_cfg.method, refine_cfg.build, refine_cfg.max_rank)
-            w = procrustes(x[lex.src_ids], y[lex.tgt_ids])
-            curve.append(measure(w))
+        refine(x, y, w, replace(refine_cfg, iterations=a.refine), progress=False,
+               on_iteration=lambda _, w_it: curve.append(measure(w_it)))
         return curve
 
     if a.unsup_run:

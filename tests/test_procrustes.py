@@ -21,10 +21,14 @@ def test_refinement_repairs_a_perturbed_map(toy_pair, rng):
     y = tgt.vectors / np.linalg.norm(tgt.vectors, axis=1, keepdims=True)
     noisy = procrustes(x, x @ w.T + 0.6 * rng.standard_normal(x.shape).astype(np.float32))
     before = (apply_mapping(x, noisy) @ y.T).argmax(1)
-    result = refine(x, y, noisy, RefineConfig(iterations=3, max_rank=400, criterion_words=400), progress=False)
+    iterates = []
+    result = refine(x, y, noisy, RefineConfig(iterations=3, max_rank=400, criterion_words=400), progress=False,
+                    on_iteration=lambda it, w_it: iterates.append((it, w_it)))
     after = (apply_mapping(x, result.mapping) @ y.T).argmax(1)
     assert (after == np.arange(400)).mean() > 0.99 > (before == np.arange(400)).mean()
     assert result.criteria[result.best_iteration] == max(result.criteria)
+    assert [it for it, _ in iterates] == [1, 2, 3]
+    assert any(np.array_equal(w_it, result.mapping) for _, w_it in iterates)  # the kept map is one of them
 
 
 def test_identical_seed_needs_no_dictionary(rng):

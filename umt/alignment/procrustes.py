@@ -13,6 +13,7 @@ solve Procrustes on it again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,11 +59,13 @@ class RefineResult:
 
 
 def refine(x: np.ndarray, y: np.ndarray, w: np.ndarray, cfg: RefineConfig, progress: bool = True,
-           device: str | None = None) -> RefineResult:
+           device: str | None = None,
+           on_iteration: Callable[[int, np.ndarray], None] | None = None) -> RefineResult:
     """Iterative Procrustes from ``w``; keeps the map with the best unsupervised criterion.
 
     ``x`` and ``y`` are the normalised source and target matrices (frequency order). No
     dictionary is read: every dictionary here is induced from the current map.
+    ``on_iteration(it, w)`` sees every iterate, not only the kept one (for diagnostics).
     """
     best = RefineResult(w, induce_lexicon(apply_mapping(x, w), y, cfg.method, cfg.build, cfg.max_rank,
                                           device=device))
@@ -76,6 +79,8 @@ def refine(x: np.ndarray, y: np.ndarray, w: np.ndarray, cfg: RefineConfig, progr
         lexicon = induce_lexicon(mapped, y, cfg.method, cfg.build, cfg.max_rank, device=device)
         value = mean_csls_cosine(mapped, y, cfg.criterion_words, device=device)
         best.criteria.append(value)
+        if on_iteration is not None:
+            on_iteration(it, w)
         bar.set_postfix(criterion=f"{value:.4f}", pairs=len(lexicon))
         log.info("refinement %d: criterion %.4f, %d pairs", it, value, len(lexicon))
         if value > best_value:
