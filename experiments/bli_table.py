@@ -22,6 +22,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from umt.alignment import AlignConfig, RefineConfig, align, apply_mapping, prepare
 from umt.alignment.adversarial import AdversarialConfig
 from umt.alignment.presets import preset
@@ -39,6 +41,7 @@ CONFIGS = {
     "supervised": lambda: AlignConfig(method="procrustes", refine=RefineConfig(iterations=3)),
     "identical": lambda: AlignConfig(method="identical", refine=RefineConfig(iterations=3)),
     "fast": lambda: preset("fast"),
+    "plateau": lambda: preset("plateau"),
     "muse": lambda: preset("muse"),
     "sim10k": lambda: replace(preset("fast"), method="similarity"),
     "sim5k": lambda: replace(preset("fast"), method="similarity", selflearn=SelfLearnConfig(cutoff=5000)),
@@ -86,6 +89,8 @@ def main() -> None:
                     help="samples per adversarial epoch, overriding the method's own (to fit a time budget)")
     ap.add_argument("--device", default=None)
     ap.add_argument("--out", required=True, help="output prefix: writes OUT.json and OUT.md")
+    ap.add_argument("--save-maps", default=None, metavar="DIR",
+                    help="also write each run's mapping as DIR/PAIR_METHOD_SEED.npy (for later diagnosis)")
     a = ap.parse_args()
     unknown = [c for c in a.configs.split(",") if c not in CONFIGS]
     if unknown:
@@ -114,14 +119,21 @@ def main() -> None:
         t0 = time.time()
         result = align(src, tgt, cfg, progress=False)
         seconds = time.time() - t0
+        if a.save_maps:
+            Path(a.save_maps).mkdir(parents=True, exist_ok=True)
+            np.save(Path(a.save_maps) / f"{pair}_{name}_{seed}.npy", result.mapping)
         x, y = prepare(src, tgt, cfg.normalize)
         gold = load_dictionary(Path(a.dict_root) / f"{pair}.5000-6500.txt", src, tgt)
         m = precision_at_k(apply_mapping(x, result.mapping), y, gold, device=a.device)
         row = {"pair": pair, "config": name, "seed": seed, "supervised": result.supervised, **{
                k: m[k] for k in ("nn_p1", "csls_p1", "csls_p5", "csls_p10", "coverage", "n_queries")},
+               # "criterion": the last refinement's; "best_criterion": the kept map's
                "criterion": round(result.criteria[-1] if result.criteria else 0, 4),
-               "best_criterion": round(max(result.criteria), 4), "chosen": result.chosen,
+               "best_criterion": round(result.criterion, 4), "chosen": result.chosen,
                "verdict": result.verdict, "seconds": round(seconds, 1)}
+        kept = next((c for c in result.candidates if c.name == result.chosen), None)
+        if kept is not None and "self_learning" in kept.curves:
+            row["self_learning_iterations"] = len(kept.curves["self_learning"])
         if result.agreement is not None:
             row["agreement"] = round(result.agreement, 4)
         if len(result.candidates) > 1:  # score every candidate too, after the criterion has chosen

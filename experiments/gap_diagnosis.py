@@ -78,7 +78,7 @@ def main() -> None:
 
     def refinement_curve(w: np.ndarray) -> list[dict]:
         curve = [measure(w)]
-        refine(x, y, w, replace(refine_cfg, iterations=a.refine), progress=False,
+        refine(x, y, w, replace(refine_cfg, iterations=a.refine, patience=0), progress=False,
                on_iteration=lambda _, w_it: curve.append(measure(w_it)))
         return curve
 

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 from synthetic import random_orthogonal
 
@@ -29,6 +31,24 @@ def test_refinement_repairs_a_perturbed_map(toy_pair, rng):
     assert result.criteria[result.best_iteration] == max(result.criteria)
     assert [it for it, _ in iterates] == [1, 2, 3]
     assert any(np.array_equal(w_it, result.mapping) for _, w_it in iterates)  # the kept map is one of them
+
+
+def test_the_start_map_competes_only_on_request(toy_pair):
+    # Started at the true map, with dictionaries of 20 pairs in 32 dimensions every refined map is
+    # worse than the start: by default a refined map is kept all the same; with start_competes,
+    # or with no iteration, the start is.
+    src, tgt, w = toy_pair
+    x = src.vectors / np.linalg.norm(src.vectors, axis=1, keepdims=True)
+    y = tgt.vectors / np.linalg.norm(tgt.vectors, axis=1, keepdims=True)
+    cfg = RefineConfig(iterations=4, max_rank=20, criterion_words=400, patience=2)
+    iterates = []
+    default = refine(x, y, w, cfg, progress=False, on_iteration=lambda it, _: iterates.append(it))
+    assert default.best_iteration >= 1
+    assert default.criteria[default.best_iteration] < default.criteria[0]
+    assert len(iterates) <= 3  # patience: stops two iterations after the last better criterion
+    competing = refine(x, y, w, replace(cfg, start_competes=True), progress=False)
+    assert competing.best_iteration == 0 and competing.mapping is w
+    assert refine(x, y, w, replace(cfg, iterations=0), progress=False).mapping is w
 
 
 def test_identical_seed_needs_no_dictionary(rng):

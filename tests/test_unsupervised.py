@@ -100,10 +100,12 @@ def test_adversarial_is_deterministic_under_a_seed(rng):
 
 
 def test_presets_parse_and_differ():
-    assert {"fast", "muse", "muse-code", "vecmap", "robust"} <= set(PRESETS)
+    assert {"fast", "plateau", "muse", "muse-code", "vecmap", "robust"} <= set(PRESETS)
     muse = preset("muse")
     assert muse.method == "adversarial" and muse.adversarial.batch_size == 32 and muse.adversarial.beta == 0.01
     assert preset("muse-code").adversarial.smoothing == 0.1 and preset("vecmap").selflearn.cutoff == 20000
+    assert preset("plateau").selflearn.schedule == "plateau" != preset("fast").selflearn.schedule
+    assert preset("muse").refine.start_competes and not preset("fast").refine.start_competes
     for name in PRESETS:
         cfg = preset(name)
         assert cfg.preset == name
@@ -134,3 +136,25 @@ def test_low_precision_self_learning_ends_where_float32_does(small_embeddings):
     assert all(pairing_accuracy(r, src, tgt, order) > 98 for r in results)
     # the bfloat16 phases only steer the dictionary; the float32 phase settles the same map
     assert np.abs(results[0].mapping - results[1].mapping).max() < 0.02
+
+
+def test_plateau_schedule_ends_flat_phases_early(small_embeddings):
+    src, tgt, order = rotated_copy(small_embeddings["en"], np.random.default_rng(5), n=1500)
+    runs = {}
+    for schedule in ("fixed", "plateau"):
+        cfg = AlignConfig(method="similarity", normalize="none", **FAST)
+        cfg = replace(cfg, selflearn=replace(cfg.selflearn, interval=40, schedule=schedule))
+        runs[schedule] = align(src, tgt, cfg, progress=False)
+        assert pairing_accuracy(runs[schedule], src, tgt, order) > 98
+    keeps = {name: r.candidates[0].curves["keep_probs"] for name, r in runs.items()}
+    stochastic_phases = [sum(1 for k in keeps["plateau"] if k == p) for p in sorted(set(keeps["plateau"])) if p < 1]
+    assert len(stochastic_phases) == 4 and all(20 <= n <= 41 for n in stochastic_phases)
+    assert len(keeps["plateau"]) < len(keeps["fixed"]) - 20
+
+
+def test_unknown_schedule_is_a_clear_error(rng):
+    src = Embeddings([f"s{i}" for i in range(300)], rng.standard_normal((300, 20)).astype(np.float32))
+    tgt = Embeddings([f"t{i}" for i in range(300)], rng.standard_normal((300, 20)).astype(np.float32))
+    cfg = AlignConfig(method="similarity", normalize="none", selflearn=SelfLearnConfig(schedule="sometimes"))
+    with pytest.raises(UmtError, match="unknown keep-probability schedule 'sometimes'"):
+        align(src, tgt, cfg, progress=False)

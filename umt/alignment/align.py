@@ -72,6 +72,7 @@ class AlignResult:
     candidates: list[Candidate] = field(default_factory=list)
     chosen: str = ""
     agreement: float | None = None  # best agreement of the kept map with another initialisation's
+    criterion: float = float("nan")  # the kept map's (refinement may end on a lower one)
 
     @property
     def verdict(self) -> str:
@@ -99,7 +100,8 @@ def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig, progress: bool = T
         agreement = max((translation_agreement(x, y, best.result.mapping, c.result.mapping, device=cfg.device)
                          for c in replicates), default=None)
         result = AlignResult(best.result.mapping, best.result.lexicon, best.result.criteria, time.time() - t0, cfg,
-                             supervised=False, candidates=candidates, chosen=best.name, agreement=agreement)
+                             supervised=False, candidates=candidates, chosen=best.name, agreement=agreement,
+                             criterion=best.criterion)
         if agreement is not None:
             log.info("agreement with another initialisation: %.3f (%s)", agreement, result.verdict)
         return result
@@ -111,7 +113,7 @@ def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig, progress: bool = T
     w = procrustes(x[seed.src_ids], y[seed.tgt_ids])
     result = refine(x, y, w, cfg.refine, progress, cfg.device)
     return AlignResult(result.mapping, result.lexicon, result.criteria, time.time() - t0, cfg,
-                       supervised=spec != "identical")
+                       supervised=spec != "identical", criterion=result.criteria[result.best_iteration])
 
 
 def write_alignment(result: AlignResult, src: Embeddings, tgt: Embeddings, out: str | os.PathLike,
