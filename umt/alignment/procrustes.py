@@ -44,8 +44,9 @@ class RefineConfig:
 
     ``start_competes``: whether the starting map may be kept over the refined ones. Off by default:
     stochastic self-learning ends at a maximum of an objective close to the criterion itself, so
-    its map scores above every refined one although refinement raises precision (en-fr, 300-d,
-    ten seeds: the criterion falls at every refinement while CSLS P@1 rises; README).
+    its map scored above every refined one on every pair measured, even where refinement raised
+    precision (en-fr, 300-d 5-gram vectors, six seeds: +1.1 CSLS P@1 on average; other pairs
+    within 0.2; the quick 100-d en-fr vectors -0.7, one seed; README).
     """
 
     iterations: int = 5
