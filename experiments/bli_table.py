@@ -22,8 +22,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from umt.alignment import AlignConfig, RefineConfig, align, apply_mapping, prepare
 from umt.alignment.adversarial import AdversarialConfig
 from umt.alignment.presets import preset
@@ -31,7 +29,7 @@ from umt.alignment.similarity_init import SelfLearnConfig
 from umt.embeddings import load_embeddings
 from umt.errors import UmtError
 from umt.evaluation import load_dictionary, precision_at_k
-from umt.fileio import save_png, write_json, write_text
+from umt.fileio import save_npy, save_png, write_json, write_text
 
 # A CPU budget: a 512-wide discriminator and two 250k-sample epochs (about 10x cheaper than the
 # default 2048-wide, three-epoch stage), so that an adversarial row fits in minutes on a CPU.
@@ -120,8 +118,7 @@ def main() -> None:
         result = align(src, tgt, cfg, progress=False)
         seconds = time.time() - t0
         if a.save_maps:
-            Path(a.save_maps).mkdir(parents=True, exist_ok=True)
-            np.save(Path(a.save_maps) / f"{pair}_{name}_{seed}.npy", result.mapping)
+            save_npy(Path(a.save_maps) / f"{pair}_{name}_{seed}.npy", result.mapping)
         x, y = prepare(src, tgt, cfg.normalize)
         gold = load_dictionary(Path(a.dict_root) / f"{pair}.5000-6500.txt", src, tgt)
         m = precision_at_k(apply_mapping(x, result.mapping), y, gold, device=a.device)

@@ -172,6 +172,8 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np
                   cfg: SelfLearnConfig, seed: int = 0, device: str | None = None,
                   progress: bool = True) -> SelfLearnResult:
     """Stochastic self-learning from a seed dictionary; returns the final orthogonal map."""
+    if cfg.schedule not in SCHEDULES:
+        raise UmtError(f"unknown keep-probability schedule {cfg.schedule!r}: choose from {', '.join(SCHEDULES)}")
     dev = default_device(device)
     use_all_cores()
     gen = torch.Generator(device=dev).manual_seed(seed)
@@ -180,8 +182,6 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np
     yc = torch.from_numpy(np.ascontiguousarray(y[:n])).to(dev)
     yc_low = yc.to(torch.bfloat16) if cfg.low_precision else yc
     ar = torch.arange(n, device=dev)
-    if cfg.schedule not in SCHEDULES:
-        raise UmtError(f"unknown keep-probability schedule {cfg.schedule!r}: choose from {', '.join(SCHEDULES)}")
     keep, best, last_improvement, phase_start, end = cfg.initial_keep, -np.inf, 0, 0, False
     phase_best: list[float] = []  # running best objective of the current phase, per iteration
     result = SelfLearnResult(np.eye(x.shape[1], dtype=np.float32), src_ids, tgt_ids)
