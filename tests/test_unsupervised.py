@@ -85,6 +85,8 @@ def test_blocked_transpose_equals_the_transpose(rng):
         a = torch.from_numpy(rng.standard_normal(shape).astype(np.float32))
         t = _transposed(a, block=128)
         assert t.is_contiguous() and torch.equal(t, a.T)
+        reused = torch.full(shape[::-1], float("nan"))  # a stale buffer is overwritten in full
+        assert _transposed(a, out=reused, block=128) is reused and torch.equal(reused, a.T)
 
 
 def test_adversarial_is_deterministic_under_a_seed(rng):
