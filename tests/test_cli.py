@@ -70,6 +70,7 @@ def test_align_check_passes_a_rotation_and_warns_on_an_unrelated_space(pair_file
      "dimension mismatch"),
     (["align", "--method", "procrustes", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
      "needs a seed dictionary"),
+    (["align", "--average", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "--average needs several seeds"),
 ])
 def test_bad_input_is_one_clear_line(pair_files, args, expected):
     t = pair_files

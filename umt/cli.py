@@ -136,6 +136,8 @@ def cmd_align(a) -> None:
     if a.candidates:
         cfg = replace(cfg, candidates=a.candidates)
     cfg = replace(cfg, check=a.check, average=a.average or cfg.average)
+    if a.average and cfg.method != "auto" and not cfg.check:
+        raise UmtError("--average needs several seeds to average: use --method auto, --check or --preset ensemble")
     eval_dict = _resolve_dict(a.eval_dict, a.data)
     src, tgt = _load_pair(a)
     start_run(a.out, {"command": "align", **_params(a)})
