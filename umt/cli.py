@@ -304,8 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "and warn when the two runs disagree on the frequent words' translations; auto and "
                         "the robust preset check without it")
     p.add_argument("--average", action="store_true",
-                   help="with auto or --check: also score the average of the kept map and the other seeds "
-                        "that agree with it, and keep it when the unsupervised criterion is higher")
+                   help="with auto or --check: also score the average of the kept map and the other seeds' "
+                        "maps, and keep it when the unsupervised criterion is higher")
     _add_pair_args(p)
     p.add_argument("--dict", default=None, help="seed dictionary for procrustes, or 'identical'")
     p.add_argument("--eval-dict", default=None, help="evaluate the result on this dictionary")

@@ -19,8 +19,8 @@
     VecMap's unsupervised recipe (orthogonal part): similarity initialisation on 4k words,
     stochastic self-learning with a 20k cutoff and a 50-iteration interval.
 ``ensemble``
-    ``auto`` over four similarity seeds, averaging the maps that agree with the best one and
-    keeping the average when the criterion prefers it: about 0.4-1.0 CSLS P@1 above one seed
+    ``auto`` over four similarity seeds, averaging their maps and keeping the average when the
+    criterion prefers it to the best seed's: about 0.4-1.0 CSLS P@1 above one seed
     on the 300-d vectors, at four times the cost.
 ``robust``
     ``auto`` over three similarity seeds and one adversarial run, the best kept by the
