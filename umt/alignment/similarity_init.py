@@ -189,7 +189,7 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np
     # Both n x n similarity matrices live in buffers allocated once: a fresh 400 MB tensor per
     # iteration costs more in page faults than the matrix product itself (10k words, 2 cores:
     # about 1.7 s -> 1.1 s per iteration on real en-fr vectors), and the values are the same.
-    buffers: dict[torch.dtype, tuple[torch.Tensor, torch.Tensor]] = {}
+    sim_buffer = sim_t_buffer = None
     result = SelfLearnResult(np.eye(x.shape[1], dtype=np.float32), src_ids, tgt_ids)
     bar = tqdm(total=cfg.max_iterations, desc="self-learning", disable=not progress)
     for it in range(1, cfg.max_iterations + 1):
@@ -213,10 +213,10 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np
             mapped, targets = mapped.to(torch.bfloat16), yc_low
         else:
             targets = yc
-        if mapped.dtype not in buffers:
-            buffers[mapped.dtype] = (torch.empty(n, n, dtype=mapped.dtype, device=dev),
-                                     torch.empty(n, n, dtype=mapped.dtype, device=dev))
-        sim, sim_t = buffers[mapped.dtype]
+        if sim_buffer is None or sim_buffer.dtype != mapped.dtype:  # first iteration, or bfloat16 phases over
+            sim_buffer = torch.empty(n, n, dtype=mapped.dtype, device=dev)
+            sim_t_buffer = torch.empty(n, n, dtype=mapped.dtype, device=dev)
+        sim, sim_t = sim_buffer, sim_t_buffer
         torch.matmul(mapped, targets.T, out=sim)  # sources x targets
         _transposed(sim, out=sim_t)  # row operations are much faster than column ones on the CPU
         top_fwd = sim.topk(min(cfg.csls_k, n), dim=1).values
@@ -227,8 +227,6 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np
         fwd = _stochastic_argmax(sim.sub_(knn_bwd[None, :] / 2), keep, gen)
         bwd = _stochastic_argmax(sim_t.sub_(knn_fwd[None, :] / 2), keep, gen)
         del sim, sim_t
-        if not low:
-            buffers.pop(torch.bfloat16, None)  # the bfloat16 phases are over
         src_ids = torch.cat([ar, bwd]).cpu().numpy()
         tgt_ids = torch.cat([fwd, ar]).cpu().numpy()
         result.src_ids, result.tgt_ids = src_ids, tgt_ids
