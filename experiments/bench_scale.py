@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from umt.alignment import align
+from umt.alignment import align, prepare
 from umt.alignment.presets import preset
 from umt.embeddings import Embeddings, load_embeddings, save_vec
 from umt.fileio import atomic_path, write_json, write_text
@@ -66,9 +66,7 @@ def main() -> None:
         row["align_s"] = round(time.perf_counter() - t, 1)
         cand = result.candidates[0]
         row["init_s"], row["refine_s"] = round(cand.init_seconds, 1), round(cand.refine_seconds, 1)
-        x = src.vectors / np.linalg.norm(src.vectors, axis=1, keepdims=True)
-        y = tgt.vectors / np.linalg.norm(tgt.vectors, axis=1, keepdims=True)
-        mapped = x @ result.mapping.T
+        mapped, y = result.mapped(*prepare(src, tgt, result.config.normalize))
         t = time.perf_counter()
         _, ids = Retriever(mapped, y, "csls").search(np.arange(0, min(n, 6500), 1)[-1500:], 10)
         row["csls_1500_queries_s"] = round(time.perf_counter() - t, 1)

@@ -36,7 +36,11 @@ from umt.fileio import save_npy, save_png, write_json, write_text
 CPU_BUDGET_ADVERSARIAL = AdversarialConfig(epochs=2, dis_hidden=512)
 
 CONFIGS = {
-    "supervised": lambda: AlignConfig(method="procrustes", refine=RefineConfig(iterations=3)),
+    # The foundation issue's reference (orthogonal), and the same re-weighted as umt's default is.
+    "supervised": lambda: AlignConfig(method="procrustes", refine=RefineConfig(iterations=3), reweight=None),
+    "supervised-rw": lambda: AlignConfig(method="procrustes", refine=RefineConfig(iterations=3)),
+    "fast-orth": lambda: replace(preset("fast"), reweight=None),
+    "ensemble": lambda: preset("ensemble"),
     "identical": lambda: AlignConfig(method="identical", refine=RefineConfig(iterations=3)),
     "fast": lambda: preset("fast"),
     "plateau": lambda: preset("plateau"),
@@ -118,10 +122,12 @@ def main() -> None:
         result = align(src, tgt, cfg, progress=False)
         seconds = time.time() - t0
         if a.save_maps:
-            save_npy(Path(a.save_maps) / f"{pair}_{name}_{seed}.npy", result.mapping)
+            # the orthogonal map (before any re-weighting): the one seeds can be averaged over
+            save_npy(Path(a.save_maps) / f"{pair}_{name}_{seed}.npy",
+                     result.mapping if result.orthogonal is None else result.orthogonal)
         x, y = prepare(src, tgt, cfg.normalize)
         gold = load_dictionary(Path(a.dict_root) / f"{pair}.5000-6500.txt", src, tgt)
-        m = precision_at_k(apply_mapping(x, result.mapping), y, gold, device=a.device)
+        m = precision_at_k(*result.mapped(x, y), gold, device=a.device)
         row = {"pair": pair, "config": name, "seed": seed, "supervised": result.supervised, **{
                k: m[k] for k in ("nn_p1", "csls_p1", "csls_p5", "csls_p10", "coverage", "n_queries")},
                # "criterion": the last refinement's; "best_criterion": the kept map's
@@ -133,7 +139,7 @@ def main() -> None:
             row["self_learning_iterations"] = len(kept.curves["self_learning"])
         if result.agreement is not None:
             row["agreement"] = round(result.agreement, 4)
-        if len(result.candidates) > 1:  # score every candidate too, after the criterion has chosen
+        if len(result.candidates) > 1:  # score every candidate's orthogonal map, after the criterion has chosen
             row["candidates"] = [
                 {"name": c.name, "criterion": round(c.criterion, 4), "csls_p1": precision_at_k(
                     apply_mapping(x, c.result.mapping), y, gold, device=a.device)["csls_p1"]}

@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from umt.alignment import AlignConfig, RefineConfig, align, apply_mapping, prepare  # noqa: E402
+from umt.alignment import AlignConfig, RefineConfig, align, prepare  # noqa: E402
 from umt.alignment.presets import preset  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
 from umt.errors import UmtError  # noqa: E402
@@ -62,11 +62,11 @@ def run_pair(src_tag: str, tgt_tag: str, emb_root: Path, dict_root: Path, base: 
     seconds = time.time() - t0
     x, y = prepare(src, tgt, cfg.normalize)
     gold = load_dictionary(dict_root / f"{pair}.5000-6500.txt", src, tgt)
-    unsup = precision_at_k(apply_mapping(x, result.mapping), y, gold, device=device)
+    unsup = precision_at_k(*result.mapped(x, y), gold, device=device)
     sup_cfg = AlignConfig(method="procrustes", dict=str(dict_root / f"{pair}.0-5000.txt"),
                           refine=RefineConfig(iterations=3), device=device)
     sup = align(src, tgt, sup_cfg, progress=False)
-    sup_m = precision_at_k(apply_mapping(x, sup.mapping), y, gold, device=device)
+    sup_m = precision_at_k(*sup.mapped(x, y), gold, device=device)
     return {"src": src_tag, "tgt": tgt_tag, "control": "_control" in src_tag + tgt_tag, "dictionary": pair,
             "runs": [{"name": c.name, "criterion": round(c.criterion, 4)} for c in result.candidates],
             "criterion": round(max(c.criterion for c in result.candidates), 4),

@@ -83,9 +83,10 @@ def main() -> None:
         return curve
 
     if a.unsup_run:
-        w_unsup, _ = load_mapping(a.unsup_run, src.dim)
+        w_unsup = load_mapping(a.unsup_run, src.dim).source
     else:
-        cfg = AlignConfig(method="similarity", selflearn=selflearn, refine=replace(refine_cfg, iterations=0))
+        cfg = AlignConfig(method="similarity", selflearn=selflearn, refine=replace(refine_cfg, iterations=0),
+                          reweight=None)
         w_unsup = align(src, tgt, cfg, progress=False).mapping
     w_sup = procrustes(x[train.src_ids], y[train.tgt_ids])
     drift = self_learning(x, y, train.src_ids, train.tgt_ids, replace(selflearn, initial_keep=1.0), progress=False)

@@ -32,8 +32,9 @@ def test_align_then_evaluate(pair_files, capsys):
     assert rc == 0
     metrics = json.loads((t / "run" / "metrics.json").read_text())
     assert metrics["csls_p1"] == 100.0 and metrics["n_queries"] == 200 and metrics["supervised"]
-    for name in ("mapping.npy", "mapping.json", "lexicon.tsv", "params.json", "run.log"):
+    for name in ("mapping.npy", "target_mapping.npy", "mapping.json", "lexicon.tsv", "params.json", "run.log"):
         assert (t / "run" / name).exists(), name
+    assert metrics["reweighted"]
     rc = main(["-q", "evaluate", "--src-emb", str(t / "src.vec"), "--tgt-emb", str(t / "tgt"),
                "--mapping", str(t / "run"), "--dict", str(t / "test.txt"), "--out", str(t / "ev")])
     assert rc == 0
@@ -44,6 +45,11 @@ def test_align_then_evaluate(pair_files, capsys):
                str(t / "run"), "--build", "S2T", "--max-rank", "50", "--out", str(t / "lex.tsv")])
     lines = (t / "lex.tsv").read_text().splitlines()
     assert rc == 0 and len(lines) == 51 and all(a[1:] == b[1:] for a, b, _ in (x.split("\t") for x in lines[1:]))
+    # the orthogonal map, rerun into the same folder: no stale target map may pair with it
+    assert main(["-q", "align", "--method", "procrustes", "--reweight", "none", "--src-emb", str(t / "src.vec"),
+                 "--tgt-emb", str(t / "tgt"), "--dict", str(t / "train.txt"), "--out", str(t / "run")]) == 0
+    w = np.load(t / "run" / "mapping.npy")
+    assert not (t / "run" / "target_mapping.npy").exists() and np.allclose(w @ w.T, np.eye(24), atol=1e-4)
 
 
 def test_align_check_passes_a_rotation_and_warns_on_an_unrelated_space(pair_files, rng, capsys):
@@ -71,6 +77,7 @@ def test_align_check_passes_a_rotation_and_warns_on_an_unrelated_space(pair_file
     (["align", "--method", "procrustes", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
      "needs a seed dictionary"),
     (["align", "--average", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "--average needs several seeds"),
+    (["align", "--reweight", "2", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "a power between 0 and 1"),
 ])
 def test_bad_input_is_one_clear_line(pair_files, args, expected):
     t = pair_files
@@ -89,14 +96,14 @@ def test_help_explains_itself():
 
 
 def test_main_command_runs_end_to_end_on_a_tiny_slice(data_root, tmp_path, capsys):
-    """`umt run` in a tiny configuration: vectors -> three alignments -> report with sample translations."""
+    """`umt run` in a tiny configuration: vectors -> four alignments -> report with sample translations."""
     out, cache = tmp_path / "run", tmp_path / "cache"
     args = ["-q", "run", "--data", str(data_root), "--lines", "2000", "--dim", "16", "--epoch", "1",
             "--refine", "1", "--cache", str(cache), "--out", str(out)]
     assert main(args) == 0
     report = capsys.readouterr().out
     summary = json.loads((out / "results.json").read_text())
-    assert len(summary["results"]) == 3
+    assert len(summary["results"]) == 4  # the supervised reference both re-weighted and orthogonal
     assert sum(not r["supervised"] for r in summary["results"].values()) == 2  # unsupervised + identical
     for r in summary["results"].values():
         assert 0 <= r["csls_p1"] <= 100 and r["n_queries"] > 0
@@ -106,7 +113,7 @@ def test_main_command_runs_end_to_end_on_a_tiny_slice(data_root, tmp_path, capsy
     cached = sorted(p.name for p in cache.iterdir())
     assert len(cached) == 2  # one vector folder per language, reused by the next run
     written = {p: p.stat().st_mtime_ns for p in out.glob("*/mapping.npy")}
-    assert len(written) == 3
+    assert len(written) == 4
     assert main(args) == 0
     assert sorted(p.name for p in cache.iterdir()) == cached
     assert {p: p.stat().st_mtime_ns for p in out.glob("*/mapping.npy")} == written  # alignments reused

@@ -58,5 +58,5 @@ def test_identical_seed_needs_no_dictionary(rng):
     src = Embeddings(words, x)
     tgt = Embeddings(words[:150] + [f"z{i}" for i in range(150)], x @ w.T)
     result = align(src, tgt, AlignConfig(method="identical", normalize="none"), progress=False)
-    assert np.linalg.norm(result.mapping - w) < 1e-3
+    assert np.linalg.norm(result.orthogonal - w) < 1e-3
     assert not result.supervised

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from synthetic import random_orthogonal
 
-from umt.alignment import AlignConfig, RefineConfig, align, apply_mapping
+from umt.alignment import AlignConfig, RefineConfig, align, prepare
 from umt.alignment.adversarial import AdversarialConfig, train_adversarial
 from umt.alignment.presets import PRESETS, preset
 from umt.alignment.similarity_init import (
@@ -36,9 +36,8 @@ def rotated_copy(emb: Embeddings, rng, n=2500, drop=0.1, noise=0.02):
 
 
 def pairing_accuracy(result, src, tgt, order):
-    x = src.vectors / np.linalg.norm(src.vectors, axis=1, keepdims=True)
-    y = tgt.vectors / np.linalg.norm(tgt.vectors, axis=1, keepdims=True)
-    best = (apply_mapping(x[order], result.mapping) @ y.T).argmax(axis=1)
+    xm, ym = result.mapped(*prepare(src, tgt, result.config.normalize))
+    best = (xm[order] @ ym.T).argmax(axis=1)
     return 100.0 * (best == np.arange(len(order))).mean()
 
 
@@ -57,7 +56,7 @@ def test_auto_keeps_the_candidate_with_the_best_criterion(small_embeddings):
     result = align(src, tgt, cfg, progress=False)
     assert [c.name for c in result.candidates] == ["similarity:0", "adversarial:0"]
     best = max(result.candidates, key=lambda c: c.criterion)
-    assert result.chosen == best.name and np.array_equal(result.mapping, best.result.mapping)
+    assert result.chosen == best.name and np.array_equal(result.orthogonal, best.result.mapping)
     assert pairing_accuracy(result, src, tgt, order) > 98
 
 
@@ -78,9 +77,9 @@ def test_auto_average_is_kept_only_when_the_criterion_prefers_it(small_embedding
     assert result.criterion >= best.criterion and result.verdict == "ok"
     if result.chosen.startswith("average("):
         assert result.criterion > best.criterion and result.criteria == [result.criterion]
-        assert np.allclose(result.mapping @ result.mapping.T, np.eye(result.mapping.shape[0]), atol=1e-4)
+        assert np.allclose(result.orthogonal @ result.orthogonal.T, np.eye(result.orthogonal.shape[0]), atol=1e-4)
     else:
-        assert result.chosen == best.name and np.array_equal(result.mapping, best.result.mapping)
+        assert result.chosen == best.name and np.array_equal(result.orthogonal, best.result.mapping)
     assert pairing_accuracy(result, src, tgt, order) > 98
 
 
@@ -161,7 +160,7 @@ def test_low_precision_self_learning_ends_where_float32_does(small_embeddings):
         results.append(align(src, tgt, cfg, progress=False))
     assert all(pairing_accuracy(r, src, tgt, order) > 98 for r in results)
     # the bfloat16 phases only steer the dictionary; the float32 phase settles the same map
-    assert np.abs(results[0].mapping - results[1].mapping).max() < 0.02
+    assert np.abs(results[0].orthogonal - results[1].orthogonal).max() < 0.02
 
 
 def test_plateau_schedule_ends_flat_phases_early(small_embeddings):

@@ -136,6 +136,8 @@ def cmd_align(a) -> None:
     if a.candidates:
         cfg = replace(cfg, candidates=a.candidates)
     cfg = replace(cfg, check=a.check, average=a.average or cfg.average)
+    if a.reweight is not None:
+        cfg = replace(cfg, reweight=None if a.reweight == "none" else _power(a.reweight))
     if a.average and cfg.method != "auto" and not cfg.check:
         raise UmtError("--average needs several seeds to average: use --method auto, --check or --preset ensemble")
     eval_dict = _resolve_dict(a.eval_dict, a.data)
@@ -146,30 +148,42 @@ def cmd_align(a) -> None:
     _print_metrics(a.out, metrics)
 
 
+def _power(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 1:
+        raise UmtError(f"--reweight {text!r}: expected a power between 0 and 1, or none")
+    return value
+
+
 def cmd_evaluate(a) -> None:
     from umt.alignment import DEFAULT_NORMALIZE, load_mapping
+    from umt.alignment.spaces import SavedMapping
     from umt.evaluation.api import evaluate_mapping
     from umt.fileio import write_json
     from umt.rundir import start_run
 
     src, tgt = _load_pair(a)
     start_run(a.out, {"command": "evaluate", **_params(a)})
-    w, saved_chain = (load_mapping(a.mapping, src.dim) if a.mapping else (None, None))
-    chain = a.normalize or saved_chain or DEFAULT_NORMALIZE
-    metrics = evaluate_mapping(src, tgt, _resolve_dict(a.dict, a.data), w, chain, a.device)
+    saved = load_mapping(a.mapping, src.dim) if a.mapping else SavedMapping(None, None)
+    chain = a.normalize or saved.normalize or DEFAULT_NORMALIZE
+    metrics = evaluate_mapping(src, tgt, _resolve_dict(a.dict, a.data), saved.source, chain, a.device,
+                               target_mapping=saved.target)
     metrics.update(normalize=chain, mapping=a.mapping)
     write_json(Path(a.out) / "metrics.json", metrics)
     _print_metrics(a.out, metrics)
 
 
 def cmd_induce(a) -> None:
-    from umt.alignment import DEFAULT_NORMALIZE, apply_mapping, load_mapping, prepare
+    from umt.alignment import DEFAULT_NORMALIZE, load_mapping, prepare
     from umt.retrieval.lexicon import induce_lexicon, write_lexicon_tsv
 
     src, tgt = _load_pair(a)
-    w, saved_chain = load_mapping(a.mapping, src.dim)
-    x, y = prepare(src, tgt, a.normalize or saved_chain or DEFAULT_NORMALIZE)
-    lex = induce_lexicon(apply_mapping(x, w), y, a.score, a.build, a.max_rank, device=a.device)
+    saved = load_mapping(a.mapping, src.dim)
+    xm, ym = saved.apply(*prepare(src, tgt, a.normalize or saved.normalize or DEFAULT_NORMALIZE))
+    lex = induce_lexicon(xm, ym, a.score, a.build, a.max_rank, device=a.device)
     write_lexicon_tsv(lex, src, tgt, a.out)
     print(f"{a.out}: {len(lex)} pairs ({a.build}, {a.score}, max rank {a.max_rank})")
 
@@ -285,7 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_embed_info)
 
     p = sub.add_parser("align", help="learn a mapping between two spaces",
-                       description="Learn an orthogonal map from the source to the target space. Every method "
+                       description="Learn a map from the source to the target space: orthogonal, then re-weighted "
+                       "(--reweight). Every method "
                        "but procrustes is unsupervised: it reads no dictionary (--eval-dict is only read "
                        "after training, to report precision). Writes mapping.npy, lexicon.tsv, metrics.json, "
                        "params.json, run.log and training_curves.png into --out.",
@@ -306,6 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--average", action="store_true",
                    help="with auto or --check: also score the average of the kept map and the other seeds' "
                         "maps, and keep it when the unsupervised criterion is higher")
+    p.add_argument("--reweight", default=None, metavar="P|none",
+                   help="last step: VecMap's whitening, re-weighting by singular values to the power P and "
+                        "de-whitening, on the dictionary the map induces; both spaces move (default 0.5; "
+                        "none keeps the orthogonal map, as the muse presets do)")
     _add_pair_args(p)
     p.add_argument("--dict", default=None, help="seed dictionary for procrustes, or 'identical'")
     p.add_argument("--eval-dict", default=None, help="evaluate the result on this dictionary")

@@ -72,15 +72,17 @@ def run_pipeline(cfg: PipelineConfig, out: str | Path, progress: bool = True) ->
     test = dictionary_path(cfg.src, cfg.tgt, "5000-6500", cfg.data)
     train = dictionary_path(cfg.src, cfg.tgt, "0-5000", cfg.data)
     refine = RefineConfig(iterations=cfg.refine_iterations)
-    runs = {
-        "unsupervised (fast preset, no dictionary)": preset("fast"),
-        "procrustes (supervised reference, 0-5000 seed)": AlignConfig(method="procrustes", dict=str(train),
-                                                                      refine=refine),
-        "identical strings (no dictionary)": AlignConfig(method="identical", refine=refine),
-    }
+    runs = [  # (report label, run folder, settings); every method is re-weighted unless it says otherwise
+        ("unsupervised (fast preset, no dictionary)", "fast", preset("fast")),
+        ("identical strings (no dictionary)", "identical", AlignConfig(method="identical", refine=refine)),
+        ("procrustes (supervised reference, 0-5000 seed)", "procrustes",
+         AlignConfig(method="procrustes", dict=str(train), refine=refine)),
+        ("procrustes, orthogonal (not re-weighted)", "procrustes-orthogonal",
+         AlignConfig(method="procrustes", dict=str(train), refine=refine, reweight=None)),
+    ]
     results = {}
-    for name, acfg in runs.items():
-        run_dir = out / (acfg.preset or acfg.method)
+    for name, folder, acfg in runs:
+        run_dir = out / folder
         metrics = finished_alignment(run_dir, acfg, src, tgt)
         if metrics is None:
             result = align(src, tgt, acfg, progress)
@@ -115,7 +117,7 @@ def sample_translations(src: Embeddings, tgt: Embeddings, run: Path, cfg: Pipeli
 
     The references are shown beside them only to read; nothing here feeds back into the mapping.
     """
-    from umt.alignment import apply_mapping, prepare
+    from umt.alignment import prepare
     from umt.alignment.spaces import load_mapping
     from umt.corpora.multi30k import read_split
     from umt.errors import UmtError
@@ -127,10 +129,10 @@ def sample_translations(src: Embeddings, tgt: Embeddings, run: Path, cfg: Pipeli
     except UmtError as e:
         log.warning("no sample translations: %s", e)
         return []
-    mapping, chain = load_mapping(run, src.dim)
-    x, y = prepare(src, tgt, chain or "unit,center,unit")
+    saved = load_mapping(run, src.dim)
+    xm, ym = saved.apply(*prepare(src, tgt, saved.normalize or "unit,center,unit"))
     targets = dict.fromkeys(tgt.words[:cfg.sample_target_words], 1)
-    lexicon = lexicon_from_embeddings(src.words, apply_mapping(x, mapping), tgt.words, y, word_counts(sources),
+    lexicon = lexicon_from_embeddings(src.words, xm, tgt.words, ym, word_counts(sources),
                                       targets)
     return [{"source": s, "word_by_word": t, "reference": r}
             for s, t, r in zip(sources, lexicon.translate(sources), references)]

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from umt.alignment.adversarial import AdversarialConfig
-from umt.alignment.procrustes import RefineConfig, apply_mapping, procrustes, refine
+from umt.alignment.procrustes import RefineConfig, apply_mapping, map_spaces, procrustes, refine
+from umt.alignment.reweight import reweighted_maps
 from umt.alignment.similarity_init import SelfLearnConfig
 from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare, save_mapping
 from umt.alignment.supervised import seed_dictionary
@@ -55,6 +56,15 @@ class AlignConfig:
     vectors (README), at four times the cost. Replicates are not filtered by agreement: on en-de
     the best seed agreed with one of the others on under half of the frequent words (0.533 at
     most), and the average without that seed scored lower than the kept map.
+
+    ``reweight``: the last step, after selection and averaging, for every method: VecMap's
+    whitening, re-weighting by :math:`s^p` and de-whitening
+    (:func:`umt.alignment.reweight.reweighted_maps`) on the dictionary the kept map induces
+    (CSLS nearest neighbours in both directions, united, among the ``reweight_words`` most
+    frequent words). Both spaces move and the map is no longer orthogonal. On the 300-d vectors it
+    added about 2 CSLS P@1 to the unsupervised maps of all four pairs (README). ``None`` keeps the
+    orthogonal map (the ``muse`` presets). Its criterion is not comparable with an orthogonal
+    map's, so candidates are chosen before it.
     """
 
     method: str = "similarity"
@@ -69,6 +79,8 @@ class AlignConfig:
     preset: str | None = None
     check: bool = False  # one initialisation only: also run its next seed, to measure agreement
     average: bool = False  # auto: also score the average of the kept map and its replicates
+    reweight: float | None = 0.5
+    reweight_words: int = 10000
 
 
 @dataclass
@@ -83,6 +95,12 @@ class AlignResult:
     chosen: str = ""
     agreement: float | None = None  # best agreement of the kept map with another initialisation's
     criterion: float = float("nan")  # the kept map's (refinement may end on a lower one)
+    target_mapping: np.ndarray | None = None  # set by re-weighting, which moves the target space too
+    orthogonal: np.ndarray | None = None  # the orthogonal map re-weighting started from
+
+    def mapped(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Both prepared spaces under the learned maps."""
+        return map_spaces(x, y, self.mapping, self.target_mapping)
 
     @property
     def verdict(self) -> str:
@@ -91,11 +109,21 @@ class AlignResult:
 
 
 def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig, progress: bool = True) -> AlignResult:
-    """Learn the orthogonal map of ``cfg.method`` and refine it ``cfg.refine.iterations`` times."""
+    """Learn the orthogonal map of ``cfg.method``, refine it ``cfg.refine.iterations`` times and
+    re-weight it (``cfg.reweight``)."""
     if cfg.method not in METHODS:
         raise UmtError(f"unknown alignment method {cfg.method!r}: choose from {', '.join(METHODS)}")
     t0 = time.time()
     x, y = prepare(src, tgt, cfg.normalize)
+    result = _orthogonal(src, tgt, x, y, cfg, progress, t0)
+    if cfg.reweight is not None:
+        _reweight(result, x, y, cfg)
+        result.seconds = time.time() - t0
+    return result
+
+
+def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, cfg: AlignConfig, progress: bool,
+                t0: float) -> AlignResult:
     if cfg.method in ("auto", "similarity", "adversarial"):
         specs = parse_candidates(cfg.candidates) if cfg.method == "auto" else [(cfg.method, 0)]
         if cfg.check and len(specs) == 1:
@@ -144,17 +172,35 @@ def _keep_average_if_better(result: AlignResult, x: np.ndarray, y: np.ndarray, m
         result.chosen = "average(" + "+".join(c.name for c in members) + ")"
 
 
+def _reweight(result: AlignResult, x: np.ndarray, y: np.ndarray, cfg: AlignConfig) -> None:
+    """Replace the orthogonal map by VecMap's re-weighted pair of maps, learned on the dictionary
+    the orthogonal map induces (no dictionary is read)."""
+    seed = induce_lexicon(apply_mapping(x, result.mapping), y, "csls", "union", cfg.reweight_words,
+                          device=cfg.device)
+    if len(seed) < x.shape[1]:
+        log.warning("re-weighting skipped: %d induced pairs cannot whiten %d dimensions", len(seed), x.shape[1])
+        return
+    result.orthogonal = result.mapping
+    result.mapping, result.target_mapping = reweighted_maps(x, y, seed.src_ids, seed.tgt_ids, cfg.reweight)
+    xm, ym = result.mapped(x, y)
+    result.lexicon = induce_lexicon(xm, ym, cfg.refine.method, cfg.refine.build, cfg.refine.max_rank,
+                                    device=cfg.device)
+    log.info("re-weighted (power %.2f) on %d induced pairs", cfg.reweight, len(seed))
+
+
 def write_alignment(result: AlignResult, src: Embeddings, tgt: Embeddings, out: str | os.PathLike,
                     eval_dict: str | None = None, export_vec: bool = False) -> dict:
     """Write mapping, induced lexicon, metrics (and the mapped spaces as ``.vec`` on request)."""
     out = Path(out)
     cfg = result.config
-    save_mapping(out, result.mapping, cfg.normalize, src=src.source, tgt=tgt.source, method=cfg.method)
+    save_mapping(out, result.mapping, cfg.normalize, target=result.target_mapping, src=src.source, tgt=tgt.source,
+                 method=cfg.method)
     write_lexicon_tsv(result.lexicon, src, tgt, out / "lexicon.tsv")
-    x, y = prepare(src, tgt, cfg.normalize)
+    xm, ym = result.mapped(*prepare(src, tgt, cfg.normalize))
     metrics = {"method": cfg.method, "preset": cfg.preset, "supervised": result.supervised,
                "seconds": round(result.seconds, 1), "criterion_history": [round(c, 5) for c in result.criteria],
-               "lexicon_pairs": len(result.lexicon), "verdict": result.verdict}
+               "lexicon_pairs": len(result.lexicon), "verdict": result.verdict,
+               "selection_criterion": round(result.criterion, 5), "reweighted": result.target_mapping is not None}
     if result.agreement is not None:
         metrics["agreement"] = round(result.agreement, 4)
     if result.candidates:
@@ -168,12 +214,12 @@ def write_alignment(result: AlignResult, src: Embeddings, tgt: Embeddings, out: 
     if eval_dict:
         from umt.evaluation.api import evaluate_prepared  # evaluation builds on alignment, not the reverse
 
-        metrics.update(evaluate_prepared(apply_mapping(x, result.mapping), y, src, tgt, eval_dict, cfg.device))
+        metrics.update(evaluate_prepared(xm, ym, src, tgt, eval_dict, cfg.device))
     else:
-        metrics["criterion"] = round(mean_csls_cosine(apply_mapping(x, result.mapping), y, device=cfg.device), 5)
+        metrics["criterion"] = round(mean_csls_cosine(xm, ym, device=cfg.device), 5)
     write_json(out / "metrics.json", metrics)
     write_json(out / "config.json", asdict(cfg))
     if export_vec:
-        save_vec(src.with_vectors(apply_mapping(x, result.mapping)), out / "src.mapped.vec")
-        save_vec(tgt.with_vectors(y), out / "tgt.vec")
+        save_vec(src.with_vectors(xm), out / "src.mapped.vec")
+        save_vec(tgt.with_vectors(ym), out / "tgt.vec")
     return metrics

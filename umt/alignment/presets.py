@@ -3,7 +3,8 @@
 ``fast`` (umt's default)
     Similarity initialisation, stochastic self-learning among the 10k most frequent words (keep
     probability doubled every 50 iterations), then up to 5 Procrustes refinements (stopping after 2
-    without a better criterion); the refined map with the best criterion is kept.
+    without a better criterion); the refined map with the best criterion is kept and re-weighted
+    (VecMap's whitening, re-weighting and de-whitening, :mod:`umt.alignment.reweight`).
 ``plateau``
     ``fast`` with the ``plateau`` keep-probability schedule: a phase also ends once the objective
     stops rising, about 40% fewer self-learning iterations, at some cost in precision (README).
@@ -11,13 +12,14 @@
     MUSE paper settings: adversarial, 5 epochs of 1M samples, batch 32, discriminator 2x2048,
     input dropout 0.1, smoothing 0.2, beta 0.01, 50k most frequent words, decay 0.95, then 5
     refinement iterations with CSLS mutual nearest neighbours among 15k words, the adversarial map
-    competing with the refined ones on the criterion (as MUSE keeps its best model).
+    competing with the refined ones on the criterion (as MUSE keeps its best model); orthogonal,
+    not re-weighted.
 ``muse-code``
     MUSE's code defaults: as ``muse`` with smoothing 0.1, beta 0.001, 75k words, decay 0.98,
     and an S2T refinement dictionary.
 ``vecmap``
-    VecMap's unsupervised recipe (orthogonal part): similarity initialisation on 4k words,
-    stochastic self-learning with a 20k cutoff and a 50-iteration interval.
+    VecMap's unsupervised recipe: similarity initialisation on 4k words, stochastic self-learning
+    with a 20k cutoff and a 50-iteration interval, then whitening, re-weighting and de-whitening.
 ``ensemble``
     ``auto`` over four similarity seeds, averaging their maps and keeping the average when the
     criterion prefers it to the best seed's: about 0.4-1.0 CSLS P@1 above one seed
@@ -43,9 +45,9 @@ _MUSE_PAPER = AdversarialConfig(epochs=5, epoch_size=1_000_000, batch_size=32, d
 PRESETS: dict[str, AlignConfig] = {
     "fast": AlignConfig(method="similarity"),
     "plateau": AlignConfig(method="similarity", selflearn=SelfLearnConfig(schedule="plateau")),
-    "muse": AlignConfig(method="adversarial", normalize="unit", adversarial=_MUSE_PAPER,
+    "muse": AlignConfig(method="adversarial", normalize="unit", adversarial=_MUSE_PAPER, reweight=None,
                         refine=RefineConfig(iterations=5, build="intersection", patience=0, start_competes=True)),
-    "muse-code": AlignConfig(method="adversarial", normalize="unit",
+    "muse-code": AlignConfig(method="adversarial", normalize="unit", reweight=None,
                              adversarial=replace(_MUSE_PAPER, smoothing=0.1, beta=0.001, most_frequent=75000,
                                                  lr_decay=0.98),
                              refine=RefineConfig(iterations=5, build="S2T", patience=0, start_competes=True)),

@@ -38,6 +38,16 @@ def apply_mapping(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return mapped / np.maximum(np.linalg.norm(mapped, axis=1, keepdims=True), 1e-12)
 
 
+def map_spaces(x: np.ndarray, y: np.ndarray, w: np.ndarray,
+               w_target: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Both spaces after a mapping: the source mapped by ``w``, the target by ``w_target`` (if any).
+
+    Orthogonal maps leave the target as it is; the re-weighted maps of
+    :mod:`umt.alignment.reweight` move both spaces.
+    """
+    return apply_mapping(x, w), (y if w_target is None else apply_mapping(y, w_target))
+
+
 @dataclass
 class RefineConfig:
     """Refinement settings (MUSE paper: 5 iterations, CSLS, mutual NN among 15k words).

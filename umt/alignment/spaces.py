@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -25,20 +26,55 @@ def prepare(src: Embeddings, tgt: Embeddings, chain: str = DEFAULT_NORMALIZE) ->
     return normalize(src.vectors, f"{chain},unit"), normalize(tgt.vectors, f"{chain},unit")
 
 
-def save_mapping(folder: str | os.PathLike, w: np.ndarray, chain: str, **info) -> Path:
-    """Write ``mapping.npy`` (``x_mapped = x @ W.T``) and ``mapping.json`` (how to prepare ``x``)."""
+class SavedMapping(NamedTuple):
+    """A mapping read back: the source map, the normalisation chain and the target map (or None)."""
+
+    source: np.ndarray
+    normalize: str | None
+    target: np.ndarray | None = None
+
+    def apply(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Both prepared spaces, mapped (see :func:`umt.alignment.procrustes.map_spaces`)."""
+        from umt.alignment.procrustes import map_spaces
+
+        return map_spaces(x, y, self.source, self.target)
+
+
+def save_mapping(folder: str | os.PathLike, w: np.ndarray, chain: str, target: np.ndarray | None = None,
+                 **info) -> Path:
+    """Write ``mapping.npy`` (``x_mapped = x @ W.T``), ``mapping.json`` (how to prepare ``x``) and,
+    for maps that move the target too, ``target_mapping.npy`` (``y_mapped = y @ W_target.T``)."""
     folder = Path(folder)
     save_npy(folder / "mapping.npy", w.astype(np.float32))
-    write_json(folder / "mapping.json", {"normalize": chain, "dim": int(w.shape[0]), **info})
+    target_path = folder / "target_mapping.npy"
+    if target is not None:
+        save_npy(target_path, target.astype(np.float32))
+    elif target_path.exists():  # a rerun into the same folder must not pair with a stale target map
+        target_path.unlink()
+    write_json(folder / "mapping.json", {"normalize": chain, "dim": int(w.shape[0]),
+                                         "target_mapping": target is not None, **info})
     return folder / "mapping.npy"
 
 
-def load_mapping(path: str | os.PathLike, dim: int) -> tuple[np.ndarray, str | None]:
-    """Read a mapping (a ``.npy`` file or a run directory) and the normalisation saved with it."""
+def load_mapping(path: str | os.PathLike, dim: int) -> SavedMapping:
+    """Read a mapping (a ``.npy`` file or a run directory), its normalisation and its target map.
+
+    The target map is ``target_mapping.npy`` beside a run directory's ``mapping.npy``, when the
+    saved ``mapping.json`` says there is one.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / "mapping.npy"
-    require_file(path, "mapping")
+    w = _read_matrix(path, dim, "mapping")
+    meta = path.with_suffix(".json")
+    info = json.loads(meta.read_text()) if meta.exists() else {}
+    target = _read_matrix(path.with_name("target_mapping.npy"), dim, "target mapping") \
+        if info.get("target_mapping") else None
+    return SavedMapping(w, info.get("normalize"), target)
+
+
+def _read_matrix(path: Path, dim: int, what: str) -> np.ndarray:
+    require_file(path, what)
     try:
         w = np.load(path)
     except (ValueError, OSError) as e:
@@ -47,6 +83,4 @@ def load_mapping(path: str | os.PathLike, dim: int) -> tuple[np.ndarray, str | N
         raise UmtError(f"{path}: mapping of shape {w.shape} does not fit {dim}-d embeddings")
     if not np.isfinite(w).all():
         raise UmtError(f"{path}: mapping holds NaN or infinite values")
-    meta = path.with_suffix(".json")
-    chain = json.loads(meta.read_text())["normalize"] if meta.exists() else None
-    return w.astype(np.float32), chain
+    return w.astype(np.float32)

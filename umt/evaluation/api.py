@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from umt.alignment.procrustes import apply_mapping
+from umt.alignment.procrustes import map_spaces
 from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare
 from umt.embeddings.vectors import Embeddings
 from umt.evaluation.bli import precision_at_k
@@ -24,8 +24,9 @@ def evaluate_prepared(src_mapped: np.ndarray, tgt: np.ndarray, src_emb: Embeddin
 
 def evaluate_mapping(src: Embeddings, tgt: Embeddings, dict_path, mapping: np.ndarray | None = None,
                      normalize: str = DEFAULT_NORMALIZE, device: str | None = None,
-                     methods=("nn", "csls")) -> dict:
-    """Normalise both spaces, map the source (identity when ``mapping`` is None) and evaluate."""
+                     methods=("nn", "csls"), target_mapping: np.ndarray | None = None) -> dict:
+    """Normalise both spaces, map them (the source by ``mapping``, identity when None; the target
+    by ``target_mapping`` when there is one) and evaluate."""
     x, y = prepare(src, tgt, normalize)
     w = np.eye(x.shape[1], dtype=np.float32) if mapping is None else mapping
-    return evaluate_prepared(apply_mapping(x, w), y, src, tgt, dict_path, device, methods)
+    return evaluate_prepared(*map_spaces(x, y, w, target_mapping), src, tgt, dict_path, device, methods)

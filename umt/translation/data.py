@@ -18,8 +18,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from umt.corpora.multi30k import check_pair, load_lines, prepare_multi30k
 from umt.errors import UmtError
 from umt.fileio import write_json
@@ -30,13 +28,11 @@ from umt.translation.wordbyword import WordByWord, lexicon_from_embeddings, true
 log = logging.getLogger("umt")
 
 
-def build_lexicons(src: str, tgt: str, folder: Path, src_emb, tgt_emb, mapping: np.ndarray, normalize: str) -> dict:
-    """Write both word-by-word tables and the subword vectors from an orthogonal ``src -> tgt`` map."""
-    from umt.alignment.procrustes import apply_mapping
+def build_lexicons(src: str, tgt: str, folder: Path, src_emb, tgt_emb, mapping) -> dict:
+    """Write both word-by-word tables and the subword vectors from a saved ``src -> tgt`` mapping."""
     from umt.alignment.spaces import prepare
 
-    x, y = prepare(src_emb, tgt_emb, normalize)
-    xm = apply_mapping(x, mapping)
+    xm, y = mapping.apply(*prepare(src_emb, tgt_emb, mapping.normalize or "unit,center,unit"))
     counts = {lang: word_counts(load_lines(folder / f"train.{lang}.txt")) for lang in (src, tgt)}
     forward = lexicon_from_embeddings(src_emb.words, xm, tgt_emb.words, y, counts[src], counts[tgt])
     backward = lexicon_from_embeddings(tgt_emb.words, y, src_emb.words, xm, counts[tgt], counts[src])
@@ -75,8 +71,7 @@ def prepare_mt(src: str, tgt: str, out: str | os.PathLike, src_emb, tgt_emb, map
         result = align(src_emb, tgt_emb, cfg, progress)
         mapping_dir = out / "align"
         write_alignment(result, src_emb, tgt_emb, mapping_dir)
-    mapping, chain = load_mapping(mapping_dir, src_emb.dim)
-    lex = build_lexicons(src, tgt, out, src_emb, tgt_emb, mapping, chain or "unit,center,unit")
+    lex = build_lexicons(src, tgt, out, src_emb, tgt_emb, load_mapping(mapping_dir, src_emb.dim))
     info = {"pair": f"{src}-{tgt}", "src_emb": src_emb.source, "tgt_emb": tgt_emb.source,
             "mapping": str(mapping_dir), "vocab_size": vocab_size, "lexicon": lex, "multi30k": manifest}
     write_json(out / "prepare.json", info)

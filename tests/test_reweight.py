@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+from synthetic import random_orthogonal
+
+from umt.alignment import load_mapping, map_spaces, procrustes, save_mapping
+from umt.alignment.reweight import reweighted_maps
+
+
+def anisotropic_pair(rng, n=1500, d=20, noise=0.05):
+    """A target that is a rotation of the source plus noise, in a space with unequal variances."""
+    x = rng.standard_normal((n, d)) * np.linspace(0.3, 3.0, d)
+    y = x @ random_orthogonal(d, rng).T + noise * rng.standard_normal((n, d))
+    unit = [a / np.linalg.norm(a, axis=1, keepdims=True) for a in (x, y)]
+    return unit[0].astype(np.float32), unit[1].astype(np.float32)
+
+
+def test_reweighted_maps_keep_the_pairing_and_are_not_orthogonal(rng):
+    x, y = anisotropic_pair(rng)
+    ids = np.arange(1000)  # a dictionary over the first 1000 words; the rest are held out
+    ws, wt = reweighted_maps(x, y, ids, ids, power=0.5)
+    xm, ym = map_spaces(x, y, ws, wt)
+    held_out = (xm[1000:] @ ym.T).argmax(1)
+    assert (held_out == np.arange(1000, 1500)).mean() > 0.99
+    assert not np.allclose(ws @ ws.T, np.eye(20), atol=1e-2)  # the re-weighting stretches dimensions
+
+
+def test_reweighting_favours_the_dimensions_both_languages_share(rng):
+    # Ten dimensions are shared (up to a rotation and a little noise); ten are each language's own,
+    # independent between them. Procrustes must weigh all twenty alike; re-weighting by the
+    # singular values of the cross-covariance shrinks the private ones and retrieval improves.
+    n, k = 3000, 10
+    shared = rng.standard_normal((n, k))
+    x = np.hstack([shared, rng.standard_normal((n, k))])
+    y = np.hstack([shared + 0.3 * rng.standard_normal((n, k)), rng.standard_normal((n, k))])
+    y = y @ random_orthogonal(2 * k, rng).T
+    x, y = (a / np.linalg.norm(a, axis=1, keepdims=True) for a in (x.astype(np.float32), y.astype(np.float32)))
+    ids, test = np.arange(2000), np.arange(2000, n)
+
+    def accuracy(xm, ym):
+        return ((xm[test] @ ym[test].T).argmax(1) == np.arange(len(test))).mean()
+
+    orthogonal = accuracy(*map_spaces(x, y, procrustes(x[ids], y[ids])))
+    reweighted = accuracy(*map_spaces(x, y, *reweighted_maps(x, y, ids, ids, power=0.5)))
+    assert reweighted > orthogonal + 0.05, (reweighted, orthogonal)
+
+
+def test_reweighting_needs_enough_pairs_to_whiten(rng):
+    x, y = anisotropic_pair(rng, n=100)
+    with pytest.raises(ValueError, match="at least 20 dictionary pairs"):
+        reweighted_maps(x, y, np.arange(10), np.arange(10))
+
+
+def test_saved_target_mapping_round_trip(tmp_path, rng):
+    x, y = anisotropic_pair(rng, n=300)
+    ws, wt = reweighted_maps(x, y, np.arange(300), np.arange(300))
+    save_mapping(tmp_path, ws, "unit", target=wt)
+    saved = load_mapping(tmp_path, 20)
+    assert saved.normalize == "unit"
+    for got, want in zip(saved.apply(x, y), map_spaces(x, y, ws, wt)):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    save_mapping(tmp_path, ws, "unit")  # an orthogonal rerun into the same folder drops the target map
+    assert load_mapping(tmp_path, 20).target is None and not (tmp_path / "target_mapping.npy").exists()

@@ -1,0 +1,49 @@
+r"""VecMap's last mapping step: whitening, orthogonal mapping, re-weighting and de-whitening.
+
+Artetxe et al. (2018, AAAI; the final step of their ACL 2018 unsupervised method). Given the rows
+:math:`X_D, Z_D` of a dictionary (here induced by the unsupervised map, never read from a file
+in an unsupervised run), both spaces are whitened, rotated into each other, re-weighted by the
+singular values of their cross-covariance and de-whitened back into their own geometry:
+
+.. math::
+
+    W_x = (X_D^\top X_D)^{-1/2}, \quad W_z = (Z_D^\top Z_D)^{-1/2}, \quad
+    U S V^\top = \mathrm{SVD}\big((X_D W_x)^\top Z_D W_z\big)
+
+.. math::
+
+    x \mapsto x\, W_x U S^{p} \, U^\top W_x^{-1} U, \qquad
+    z \mapsto z\, W_z V S^{p} \, V^\top W_z^{-1} V
+
+The map is no longer orthogonal and the target space moves too. The re-weighting stretches the
+dimensions on which the two languages correlate most (weight :math:`s^p`, VecMap's ``p = 0.5``
+on both sides), which orthogonal Procrustes cannot do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _inverse_sqrt_covariance(rows: np.ndarray) -> np.ndarray:
+    _, s, vt = np.linalg.svd(rows, full_matrices=False)
+    return vt.T @ np.diag(1.0 / s) @ vt
+
+
+def reweighted_maps(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np.ndarray,
+                    power: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Source and target maps ``(W_src, W_tgt)`` in umt's convention ``x_mapped = x @ W_src.T``.
+
+    ``src_ids, tgt_ids`` index the dictionary pairs in ``x`` and ``y``; the pairs must span the
+    space (at least ``d`` pairs with full-rank rows), or whitening is undefined.
+    """
+    xd, zd = x[src_ids].astype(np.float64), y[tgt_ids].astype(np.float64)
+    if len(xd) < x.shape[1]:
+        raise ValueError(f"re-weighting needs at least {x.shape[1]} dictionary pairs, got {len(xd)}")
+    wx, wz = _inverse_sqrt_covariance(xd), _inverse_sqrt_covariance(zd)
+    u, s, vt = np.linalg.svd((xd @ wx).T @ (zd @ wz))
+    v = vt.T
+    scale = np.diag(s ** power)
+    src = wx @ u @ scale @ (u.T @ np.linalg.inv(wx) @ u)
+    tgt = wz @ v @ scale @ (v.T @ np.linalg.inv(wz) @ v)
+    return src.T.astype(np.float32), tgt.T.astype(np.float32)
