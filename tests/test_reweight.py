@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 from synthetic import random_orthogonal
 
-from umt.alignment import load_mapping, map_spaces, procrustes, save_mapping
+from umt.alignment import AlignConfig, align, load_mapping, map_spaces, procrustes, save_mapping
 from umt.alignment.reweight import reweighted_maps
+from umt.embeddings import Embeddings
 
 
 def anisotropic_pair(rng, n=1500, d=20, noise=0.05):
@@ -48,6 +49,8 @@ def test_reweighting_needs_enough_pairs_to_whiten(rng):
     x, y = anisotropic_pair(rng, n=100)
     with pytest.raises(ValueError, match="at least 20 dictionary pairs"):
         reweighted_maps(x, y, np.arange(10), np.arange(10))
+    with pytest.raises(ValueError, match="do not span the space"):  # 30 pairs, but one word repeated
+        reweighted_maps(x, y, np.zeros(30, np.int64), np.arange(30))
 
 
 def test_saved_target_mapping_round_trip(tmp_path, rng):
@@ -60,3 +63,12 @@ def test_saved_target_mapping_round_trip(tmp_path, rng):
         np.testing.assert_allclose(got, want, atol=1e-6)
     save_mapping(tmp_path, ws, "unit")  # an orthogonal rerun into the same folder drops the target map
     assert load_mapping(tmp_path, 20).target is None and not (tmp_path / "target_mapping.npy").exists()
+
+
+def test_align_keeps_the_orthogonal_map_when_too_few_pairs_can_be_induced(rng):
+    words = [f"w{chr(97 + i)}" for i in range(12)]
+    x = rng.standard_normal((12, 16)).astype(np.float32)
+    src, tgt = Embeddings(words, x), Embeddings(words, x @ random_orthogonal(16, rng).T)
+    result = align(src, tgt, AlignConfig(method="identical", normalize="none"), progress=False)
+    assert result.target_mapping is None and result.orthogonal is None  # 12 pairs cannot whiten 16 dims
+    np.testing.assert_allclose(result.mapping @ result.mapping.T, np.eye(16), atol=1e-4)

@@ -349,8 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the whole pipeline on one language pair (the main job)",
                        description="Train vectors on the whole shared corpora (quick 100-d vectors by "
                        "default, 300-d ones with --full), align them without a dictionary, with the "
-                       "identical-strings seed and with the supervised reference, evaluate each on the MUSE test "
-                       "split, translate a few Multi30k captions word by word and print a report. About 11 minutes "
+                       "identical-strings seed and with the supervised reference (re-weighted and orthogonal), "
+                       "evaluate each on the MUSE test split, translate a few Multi30k captions word by word and "
+                       "print a report. About 10 minutes "
                        "on 2 cores from a cold start; vectors and finished alignments are reused, so a second run "
                        "takes seconds.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -52,10 +52,11 @@ class AlignConfig:
     (:func:`umt.alignment.unsupervised.average_maps`), and the average is kept only when its
     criterion is higher, so a failed replicate cannot make the result worse than the kept map.
     Seeds differ by the noise of stochastic self-learning, and the mean cancels part of it: the
-    average of four seeds is about 0.4-1.0 CSLS P@1 above a single seed's mean on the 300-d
-    vectors (README), at four times the cost. Replicates are not filtered by agreement: on en-de
-    the best seed agreed with one of the others on under half of the frequent words (0.533 at
-    most), and the average without that seed scored lower than the kept map.
+    average of four seeds is 0.4-1.0 CSLS P@1 above a single seed's mean on the 300-d vectors
+    (README), at four times the cost, though only 0.0-0.5 once both are re-weighted. Replicates
+    are not filtered by agreement: on en-de the best seed agreed with one of the others on under
+    half of the frequent words (0.533 at most), and the average without that seed scored lower
+    than the kept map.
 
     ``reweight``: the last step, after selection and averaging, for every method: VecMap's
     whitening, re-weighting by :math:`s^p` and de-whitening
@@ -177,11 +178,13 @@ def _reweight(result: AlignResult, x: np.ndarray, y: np.ndarray, cfg: AlignConfi
     the orthogonal map induces (no dictionary is read)."""
     seed = induce_lexicon(apply_mapping(x, result.mapping), y, "csls", "union", cfg.reweight_words,
                           device=cfg.device)
-    if len(seed) < x.shape[1]:
-        log.warning("re-weighting skipped: %d induced pairs cannot whiten %d dimensions", len(seed), x.shape[1])
+    try:
+        maps = reweighted_maps(x, y, seed.src_ids, seed.tgt_ids, cfg.reweight)
+    except ValueError as e:  # too few or degenerate pairs (tiny vocabularies): keep the orthogonal map
+        log.warning("re-weighting skipped, the orthogonal map is kept: %s", e)
         return
     result.orthogonal = result.mapping
-    result.mapping, result.target_mapping = reweighted_maps(x, y, seed.src_ids, seed.tgt_ids, cfg.reweight)
+    result.mapping, result.target_mapping = maps
     xm, ym = result.mapped(x, y)
     result.lexicon = induce_lexicon(xm, ym, cfg.refine.method, cfg.refine.build, cfg.refine.max_rank,
                                     device=cfg.device)

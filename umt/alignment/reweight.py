@@ -27,6 +27,8 @@ import numpy as np
 
 def _inverse_sqrt_covariance(rows: np.ndarray) -> np.ndarray:
     _, s, vt = np.linalg.svd(rows, full_matrices=False)
+    if s[-1] <= 1e-6 * s[0]:
+        raise ValueError("the dictionary's vectors do not span the space, so it cannot be whitened")
     return vt.T @ np.diag(1.0 / s) @ vt
 
 
@@ -35,7 +37,7 @@ def reweighted_maps(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: 
     """Source and target maps ``(W_src, W_tgt)`` in umt's convention ``x_mapped = x @ W_src.T``.
 
     ``src_ids, tgt_ids`` index the dictionary pairs in ``x`` and ``y``; the pairs must span the
-    space (at least ``d`` pairs with full-rank rows), or whitening is undefined.
+    space (at least ``d`` pairs with full-rank rows), or whitening is undefined: ``ValueError``.
     """
     xd, zd = x[src_ids].astype(np.float64), y[tgt_ids].astype(np.float64)
     if len(xd) < x.shape[1]:
