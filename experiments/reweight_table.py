@@ -21,12 +21,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from umt.alignment import AlignConfig, apply_mapping, map_spaces, prepare  # noqa: E402
-from umt.alignment.reweight import reweighted_maps  # noqa: E402
+from umt.alignment.reweight import reweight_from_map  # noqa: E402
 from umt.alignment.unsupervised import average_maps  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
 from umt.evaluation import load_dictionary, precision_at_k  # noqa: E402
 from umt.fileio import write_json, write_text  # noqa: E402
-from umt.retrieval.lexicon import induce_lexicon  # noqa: E402
 
 
 def main() -> None:
@@ -53,8 +52,7 @@ def main() -> None:
         if len(averaged) > 1:
             maps[f"{pair}_average_{len(averaged)}"] = average_maps(averaged)
         for name, w in maps.items():
-            seed = induce_lexicon(apply_mapping(x, w), y, "csls", "union", cfg.reweight_words)
-            ws, wt = reweighted_maps(x, y, seed.src_ids, seed.tgt_ids, cfg.reweight)
+            ws, wt = reweight_from_map(x, y, w, cfg.reweight, cfg.reweight_words)
             row = {"pair": pair, "map": name.split("_", 1)[1],
                    "orthogonal": precision_at_k(apply_mapping(x, w), y, gold, ("csls",))["csls_p1"],
                    "reweighted": precision_at_k(*map_spaces(x, y, ws, wt), gold, ("csls",))["csls_p1"]}

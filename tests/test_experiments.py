@@ -209,3 +209,23 @@ def test_gap_diagnosis_compares_unsupervised_and_supervised_basins(synthetic_lan
     assert abs(rows["unsupervised map (no dictionary)"]["objective"]
                - rows["self-learning from the supervised dictionary"]["objective"]) < 0.01
     assert "| supervised + 2 refinements |" in out.with_suffix(".md").read_text() and "CSLS P@1" in stdout
+
+
+def test_reweight_table_scores_saved_maps_before_and_after(synthetic_languages, tmp_path):
+    from umt.alignment import prepare, procrustes
+    from umt.embeddings import load_embeddings
+
+    root = synthetic_languages
+    x, y = prepare(load_embeddings(root / "emb" / "en"), load_embeddings(root / "emb" / "fr"))
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    np.save(maps / "en-fr_fast_0.npy", procrustes(x[:2000], y[:2000]))  # the true pairing
+    np.save(maps / "en-fr_fast_1.npy", np.eye(x.shape[1], dtype=np.float32))  # no alignment at all
+    out = tmp_path / "rw"
+    run_script("reweight_table.py", "--emb-root", str(root / "emb"), "--dict-root", str(root / "dicts"),
+               "--maps", str(maps), "--pairs", "en-fr", "--out", str(out))
+    rows = {r["map"]: r for r in json.loads(out.with_suffix(".json").read_text())}
+    assert set(rows) == {"fast_0", "fast_1", "average_2"}
+    assert rows["fast_0"]["orthogonal"] > 90 and rows["fast_0"]["reweighted"] > 90
+    assert rows["fast_1"]["orthogonal"] < 5
+    assert "| en-fr | fast_0 |" in out.with_suffix(".md").read_text()

@@ -12,7 +12,7 @@ import numpy as np
 
 from umt.alignment.adversarial import AdversarialConfig
 from umt.alignment.procrustes import RefineConfig, apply_mapping, map_spaces, procrustes, refine
-from umt.alignment.reweight import reweighted_maps
+from umt.alignment.reweight import reweight_from_map
 from umt.alignment.similarity_init import SelfLearnConfig
 from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare, save_mapping
 from umt.alignment.supervised import seed_dictionary
@@ -176,10 +176,8 @@ def _keep_average_if_better(result: AlignResult, x: np.ndarray, y: np.ndarray, m
 def _reweight(result: AlignResult, x: np.ndarray, y: np.ndarray, cfg: AlignConfig) -> None:
     """Replace the orthogonal map by VecMap's re-weighted pair of maps, learned on the dictionary
     the orthogonal map induces (no dictionary is read)."""
-    seed = induce_lexicon(apply_mapping(x, result.mapping), y, "csls", "union", cfg.reweight_words,
-                          device=cfg.device)
     try:
-        maps = reweighted_maps(x, y, seed.src_ids, seed.tgt_ids, cfg.reweight)
+        maps = reweight_from_map(x, y, result.mapping, cfg.reweight, cfg.reweight_words, cfg.device)
     except ValueError as e:  # too few or degenerate pairs (tiny vocabularies): keep the orthogonal map
         log.warning("re-weighting skipped, the orthogonal map is kept: %s", e)
         return
@@ -188,7 +186,7 @@ def _reweight(result: AlignResult, x: np.ndarray, y: np.ndarray, cfg: AlignConfi
     xm, ym = result.mapped(x, y)
     result.lexicon = induce_lexicon(xm, ym, cfg.refine.method, cfg.refine.build, cfg.refine.max_rank,
                                     device=cfg.device)
-    log.info("re-weighted (power %.2f) on %d induced pairs", cfg.reweight, len(seed))
+    log.info("re-weighted (power %.2f)", cfg.reweight)
 
 
 def write_alignment(result: AlignResult, src: Embeddings, tgt: Embeddings, out: str | os.PathLike,

@@ -24,6 +24,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from umt.alignment.procrustes import apply_mapping
+from umt.retrieval.lexicon import induce_lexicon
+
+
+def reweight_from_map(x: np.ndarray, y: np.ndarray, w: np.ndarray, power: float = 0.5, words: int = 10000,
+                      device: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Re-weighted maps learned on the dictionary the orthogonal map ``w`` induces: CSLS nearest
+    neighbours in both directions among the ``words`` most frequent words, united (no dictionary
+    is read). ``ValueError`` when that dictionary cannot be whitened."""
+    seed = induce_lexicon(apply_mapping(x, w), y, "csls", "union", words, device=device)
+    return reweighted_maps(x, y, seed.src_ids, seed.tgt_ids, power)
+
 
 def _inverse_sqrt_covariance(rows: np.ndarray) -> np.ndarray:
     _, s, vt = np.linalg.svd(rows, full_matrices=False)

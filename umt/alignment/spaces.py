@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from umt.alignment.procrustes import map_spaces
 from umt.embeddings.normalize import normalize
 from umt.embeddings.vectors import Embeddings, check_same_dim
 from umt.errors import UmtError
@@ -35,8 +36,6 @@ class SavedMapping(NamedTuple):
 
     def apply(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Both prepared spaces, mapped (see :func:`umt.alignment.procrustes.map_spaces`)."""
-        from umt.alignment.procrustes import map_spaces
-
         return map_spaces(x, y, self.source, self.target)
 
 
