@@ -78,6 +78,7 @@ def test_align_check_passes_a_rotation_and_warns_on_an_unrelated_space(pair_file
      "needs a seed dictionary"),
     (["align", "--average", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "--average needs several seeds"),
     (["align", "--reweight", "2", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "a power between 0 and 1"),
+    (["align", "--reweight-rounds", "0", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "expected 1 or more"),
 ])
 def test_bad_input_is_one_clear_line(pair_files, args, expected):
     t = pair_files

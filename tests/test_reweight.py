@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 from synthetic import random_orthogonal
 
-from umt.alignment import AlignConfig, align, load_mapping, map_spaces, procrustes, save_mapping
-from umt.alignment.reweight import reweighted_maps
+from umt.alignment import AlignConfig, align, load_mapping, map_spaces, procrustes, reweight, save_mapping
+from umt.alignment.reweight import reweight_from_map, reweighted_maps
 from umt.embeddings import Embeddings
+from umt.retrieval.lexicon import induce_lexicon
 
 
 def anisotropic_pair(rng, n=1500, d=20, noise=0.05):
@@ -51,6 +52,36 @@ def test_reweighting_needs_enough_pairs_to_whiten(rng):
         reweighted_maps(x, y, np.arange(10), np.arange(10))
     with pytest.raises(ValueError, match="do not span the space"):  # 30 pairs, but one word repeated
         reweighted_maps(x, y, np.zeros(30, np.int64), np.arange(30))
+
+
+def test_a_second_round_relearns_on_the_dictionary_the_first_round_induces(rng):
+    x, y = anisotropic_pair(rng, n=400, noise=1.0)
+    w = procrustes(x[:50], y[:50])  # a rough orthogonal start: the rounds' dictionaries differ
+    first = reweight_from_map(x, y, w, words=400, rounds=1)
+    lexicon = induce_lexicon(*map_spaces(x, y, *first), "csls", "union", 400)
+    expected = reweighted_maps(x, y, lexicon.src_ids, lexicon.tgt_ids)
+    second = reweight_from_map(x, y, w, words=400, rounds=2)
+    for got, want in zip(second, expected):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    assert not np.allclose(first[0], second[0], atol=1e-4)
+
+
+def test_a_later_round_that_cannot_whiten_keeps_the_previous_maps(rng, monkeypatch):
+    x, y = anisotropic_pair(rng, n=400)
+    w = procrustes(x, y)
+    first = reweight_from_map(x, y, w, words=400, rounds=1)
+    calls = []
+
+    def whiten_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise ValueError("degenerate")
+        return reweighted_maps(*args, **kwargs)
+
+    monkeypatch.setattr(reweight, "reweighted_maps", whiten_once)
+    for got, want in zip(reweight_from_map(x, y, w, words=400, rounds=3), first):
+        np.testing.assert_array_equal(got, want)
+    assert len(calls) == 2
 
 
 def test_saved_target_mapping_round_trip(tmp_path, rng):

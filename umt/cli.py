@@ -138,6 +138,10 @@ def cmd_align(a) -> None:
     cfg = replace(cfg, check=a.check, average=a.average or cfg.average)
     if a.reweight is not None:
         cfg = replace(cfg, reweight=None if a.reweight == "none" else _power(a.reweight))
+    if a.reweight_rounds is not None:
+        if a.reweight_rounds < 1:
+            raise UmtError(f"--reweight-rounds {a.reweight_rounds}: expected 1 or more")
+        cfg = replace(cfg, reweight_rounds=a.reweight_rounds)
     if a.average and cfg.method != "auto" and not cfg.check:
         raise UmtError("--average needs several seeds to average: use --method auto, --check or --preset ensemble")
     eval_dict = _resolve_dict(a.eval_dict, a.data)
@@ -325,6 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="last step: VecMap's whitening, re-weighting by singular values to the power P and "
                         "de-whitening, on the dictionary the map induces; both spaces move (default 0.5; "
                         "none keeps the orthogonal map, as the muse presets do)")
+    p.add_argument("--reweight-rounds", type=int, default=None, metavar="N",
+                   help="re-weight N times, each round on the dictionary the previous round's spaces induce "
+                        "(default 2; 1 is VecMap's single step)")
     _add_pair_args(p)
     p.add_argument("--dict", default=None, help="seed dictionary for procrustes, or 'identical'")
     p.add_argument("--eval-dict", default=None, help="evaluate the result on this dictionary")

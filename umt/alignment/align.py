@@ -65,7 +65,10 @@ class AlignConfig:
     frequent words). Both spaces move and the map is no longer orthogonal. On the 300-d vectors it
     added about 2 CSLS P@1 to the unsupervised maps of all four pairs (README). ``None`` keeps the
     orthogonal map (the ``muse`` presets). Its criterion is not comparable with an orthogonal
-    map's, so candidates are chosen before it.
+    map's, so candidates are chosen before it. ``reweight_rounds``: the step is repeated on the
+    dictionary the re-weighted spaces induce. A second round raised CSLS P@1 on the development
+    split (``0-5000``) of all 21 unsupervised maps tried over the four pairs (mean +0.6), and a
+    third added little (+0.1 on fr-en), so the default is 2 (README).
     """
 
     method: str = "similarity"
@@ -82,6 +85,7 @@ class AlignConfig:
     average: bool = False  # auto: also score the average of the kept map and its replicates
     reweight: float | None = 0.5
     reweight_words: int = 10000
+    reweight_rounds: int = 2
 
 
 @dataclass
@@ -177,7 +181,8 @@ def _reweight(result: AlignResult, x: np.ndarray, y: np.ndarray, cfg: AlignConfi
     """Replace the orthogonal map by VecMap's re-weighted pair of maps, learned on the dictionary
     the orthogonal map induces (no dictionary is read)."""
     try:
-        maps = reweight_from_map(x, y, result.mapping, cfg.reweight, cfg.reweight_words, cfg.device)
+        maps = reweight_from_map(x, y, result.mapping, cfg.reweight, cfg.reweight_words, cfg.device,
+                                 cfg.reweight_rounds)
     except ValueError as e:  # too few or degenerate pairs (tiny vocabularies): keep the orthogonal map
         log.warning("re-weighting skipped, the orthogonal map is kept: %s", e)
         return

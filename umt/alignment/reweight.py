@@ -24,17 +24,30 @@ from __future__ import annotations
 
 import numpy as np
 
-from umt.alignment.procrustes import apply_mapping
+from umt.alignment.procrustes import apply_mapping, map_spaces
 from umt.retrieval.lexicon import induce_lexicon
 
 
 def reweight_from_map(x: np.ndarray, y: np.ndarray, w: np.ndarray, power: float = 0.5, words: int = 10000,
-                      device: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+                      device: str | None = None, rounds: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Re-weighted maps learned on the dictionary the orthogonal map ``w`` induces: CSLS nearest
     neighbours in both directions among the ``words`` most frequent words, united (no dictionary
-    is read). ``ValueError`` when that dictionary cannot be whitened."""
-    seed = induce_lexicon(apply_mapping(x, w), y, "csls", "union", words, device=device)
-    return reweighted_maps(x, y, seed.src_ids, seed.tgt_ids, power)
+    is read). Each further round learns them again on the dictionary that the previous round's
+    re-weighted spaces induce. ``ValueError`` when the first dictionary cannot be whitened; a
+    later round that cannot be whitened keeps the previous round's maps."""
+    x_top, y_top = x[:words], y[:words]  # the dictionaries are induced among these words only
+    xm, ym = apply_mapping(x_top, w), y_top
+    maps = None
+    for _ in range(rounds):
+        seed = induce_lexicon(xm, ym, "csls", "union", words, device=device)
+        try:
+            maps = reweighted_maps(x, y, seed.src_ids, seed.tgt_ids, power)
+        except ValueError:
+            if maps is None:
+                raise
+            break
+        xm, ym = map_spaces(x_top, y_top, *maps)
+    return maps
 
 
 def _inverse_sqrt_covariance(rows: np.ndarray) -> np.ndarray:
