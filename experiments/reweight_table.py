@@ -4,7 +4,8 @@ Reads maps written by ``bli_table.py --save-maps DIR`` (``PAIR_CONFIG_SEED.npy``
 re-weights each as ``umt align`` does (:func:`umt.alignment.reweight.reweight_from_map`: on the
 dictionary the map induces, CSLS neighbours in both directions among the 10k most frequent words,
 then again on the dictionary each round's spaces induce) and scores it after each of ``--rounds``
-on the test split. The dictionaries are read only to score. Writes ``OUT.json``
+on the test split (``--split 0-5000`` scores on the training split instead, used as a development
+split to choose the number of rounds). The dictionaries are read only to score. Writes ``OUT.json``
 and ``OUT.md``:
 
     python experiments/reweight_table.py --emb-root runs/emb5 --dict-root $UMT_DATA/dictionaries \
@@ -38,6 +39,8 @@ def main() -> None:
     ap.add_argument("--average", default="fast,fixed10k-i50",
                     help="configs whose seeds are also averaged (the same config under two names)")
     ap.add_argument("--rounds", default="1,2", help="re-weighting rounds to score, e.g. 1,2 (2 is the default)")
+    ap.add_argument("--split", default="5000-6500",
+                    help="dictionary split to score on, PAIR.SPLIT.txt (default: the test split)")
     ap.add_argument("--max-vocab", type=int, default=200000)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
@@ -49,13 +52,13 @@ def main() -> None:
         src = load_embeddings(Path(a.emb_root) / s, a.max_vocab)
         tgt = load_embeddings(Path(a.emb_root) / t, a.max_vocab)
         x, y = prepare(src, tgt, cfg.normalize)
-        gold = load_dictionary(Path(a.dict_root) / f"{pair}.5000-6500.txt", src, tgt)
+        gold = load_dictionary(Path(a.dict_root) / f"{pair}.{a.split}.txt", src, tgt)
         maps = {p.stem: np.load(p) for folder in a.maps for p in sorted(Path(folder).glob(f"{pair}_*.npy"))}
         averaged = [w for name, w in maps.items() if name.split("_")[1] in a.average.split(",")]
         if len(averaged) > 1:
             maps[f"{pair}_average_{len(averaged)}"] = average_maps(averaged)
         for name, w in maps.items():
-            row = {"pair": pair, "map": name.split("_", 1)[1],
+            row = {"pair": pair, "map": name.split("_", 1)[1], "split": a.split,
                    "orthogonal": precision_at_k(apply_mapping(x, w), y, gold, ("csls",))["csls_p1"]}
             for r in rounds:
                 maps_r = reweight_from_map(x, y, w, cfg.reweight, cfg.reweight_words, rounds=r)

@@ -230,3 +230,9 @@ def test_reweight_table_scores_saved_maps_before_and_after(synthetic_languages, 
     assert rows["fast_0"]["reweighted_1"] > 90 and rows["fast_0"]["reweighted_2"] > 90
     assert rows["fast_1"]["orthogonal"] < 5
     assert "| en-fr | fast_0 |" in out.with_suffix(".md").read_text()
+    dev = tmp_path / "rw_dev"
+    run_script("reweight_table.py", "--emb-root", str(root / "emb"), "--dict-root", str(root / "dicts"),
+               "--maps", str(maps), "--pairs", "en-fr", "--rounds", "1", "--split", "0-5000", "--out", str(dev))
+    dev_rows = {r["map"]: r for r in json.loads(dev.with_suffix(".json").read_text())}
+    assert {r["split"] for r in dev_rows.values()} == {"0-5000"}
+    assert dev_rows["fast_0"]["reweighted_1"] > 90 and "reweighted_2" not in dev_rows["fast_0"]
