@@ -1,7 +1,7 @@
 """Re-weighting saved orthogonal maps: CSLS P@1 before and after, per map and for their average.
 
 Reads maps written by ``bli_table.py --save-maps DIR`` (``PAIR_CONFIG_SEED.npy``, orthogonal),
-re-weights each as ``umt align`` does (:func:`umt.alignment.reweight.reweight_from_map`: on the
+re-weights each as ``umt align`` does (:func:`umt.alignment.reweight.reweight_rounds`: on the
 dictionary the map induces, CSLS neighbours in both directions among the 10k most frequent words,
 then again on the dictionary each round's spaces induce) and scores it after each of ``--rounds``
 on the test split (``--split 0-5000`` scores on the training split instead, used as a development
@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from umt.alignment import AlignConfig, apply_mapping, map_spaces, prepare  # noqa: E402
-from umt.alignment.reweight import reweight_from_map  # noqa: E402
+from umt.alignment.reweight import reweight_rounds  # noqa: E402
 from umt.alignment.unsupervised import average_maps  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
 from umt.evaluation import load_dictionary, precision_at_k  # noqa: E402
@@ -60,9 +60,10 @@ def main() -> None:
         for name, w in maps.items():
             row = {"pair": pair, "map": name.split("_", 1)[1], "split": a.split,
                    "orthogonal": precision_at_k(apply_mapping(x, w), y, gold, ("csls",))["csls_p1"]}
-            for r in rounds:
-                maps_r = reweight_from_map(x, y, w, cfg.reweight, cfg.reweight_words, rounds=r)
-                row[f"reweighted_{r}"] = precision_at_k(*map_spaces(x, y, *maps_r), gold, ("csls",))["csls_p1"]
+            for r, maps_r in enumerate(reweight_rounds(x, y, w, cfg.reweight, cfg.reweight_words,
+                                                       rounds=max(rounds)), start=1):
+                if r in rounds:
+                    row[f"reweighted_{r}"] = precision_at_k(*map_spaces(x, y, *maps_r), gold, ("csls",))["csls_p1"]
             rows.append(row)
             print(row, flush=True)
             write_json(f"{a.out}.json", rows)

@@ -22,6 +22,8 @@ on both sides), which orthogonal Procrustes cannot do.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from umt.alignment.procrustes import apply_mapping, map_spaces
@@ -35,19 +37,27 @@ def reweight_from_map(x: np.ndarray, y: np.ndarray, w: np.ndarray, power: float 
     is read). Each further round learns them again on the dictionary that the previous round's
     re-weighted spaces induce. ``ValueError`` when the first dictionary cannot be whitened; a
     later round that cannot be whitened keeps the previous round's maps."""
+    *_, last = reweight_rounds(x, y, w, power, words, device, rounds)
+    return last
+
+
+def reweight_rounds(x: np.ndarray, y: np.ndarray, w: np.ndarray, power: float = 0.5, words: int = 10000,
+                    device: str | None = None, rounds: int = 1) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The maps after each round of :func:`reweight_from_map`, one round at a time (so that
+    every round can be scored without recomputing the earlier ones); stops early when a later
+    round cannot be whitened."""
     x_top, y_top = x[:words], y[:words]  # the dictionaries are induced among these words only
     xm, ym = apply_mapping(x_top, w), y_top
-    maps = None
-    for _ in range(rounds):
+    for r in range(rounds):
         seed = induce_lexicon(xm, ym, "csls", "union", words, device=device)
         try:
             maps = reweighted_maps(x, y, seed.src_ids, seed.tgt_ids, power)
         except ValueError:
-            if maps is None:
+            if r == 0:
                 raise
-            break
+            return
+        yield maps
         xm, ym = map_spaces(x_top, y_top, *maps)
-    return maps
 
 
 def _inverse_sqrt_covariance(rows: np.ndarray) -> np.ndarray:
