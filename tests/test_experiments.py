@@ -236,3 +236,36 @@ def test_reweight_table_scores_saved_maps_before_and_after(synthetic_languages, 
     dev_rows = {r["map"]: r for r in json.loads(dev.with_suffix(".json").read_text())}
     assert {r["split"] for r in dev_rows.values()} == {"0-5000"}
     assert dev_rows["fast_0"]["reweighted_1"] > 90 and "reweighted_2" not in dev_rows["fast_0"]
+
+
+def test_seed_ensembles_rebuilds_the_ensemble_preset_from_single_seeds(synthetic_languages, tmp_path):
+    from dataclasses import replace
+
+    from umt.alignment import align, prepare
+    from umt.alignment.presets import preset
+    from umt.embeddings import load_embeddings
+    from umt.evaluation import load_dictionary, precision_at_k
+
+    root = synthetic_languages
+    out = tmp_path / "ens"
+    run_script("seed_ensembles.py", "--emb-root", str(root / "emb"), "--dict-root", str(root / "dicts"),
+               "--pairs", "en-fr", "--seeds", "3", "--ensemble", "2,3", "--out", str(out))
+    rows = json.loads(out.with_suffix(".json").read_text())
+    # each window's row lands as soon as the run that completes it has finished
+    assert [(r["method"], r["seed"]) for r in rows] == [("supervised", None), ("fast", 0), ("fast", 1), (
+        "ensemble2", 0), ("fast", 2), ("ensemble2", 1), ("ensemble3", 0)]
+    window = rows[5]
+    assert min(r["test"] for r in rows) > 90 and min(r["dev"] for r in rows) > 90
+    # window 1 is exactly what the ensemble preset over two seeds keeps and re-weights with --seed 1
+    src, tgt = load_embeddings(root / "emb" / "en"), load_embeddings(root / "emb" / "fr")
+    cfg = replace(preset("ensemble"), candidates="similarity:0,similarity:1", seed=1)
+    result = align(src, tgt, cfg, progress=False)
+    gold = load_dictionary(root / "dicts" / "en-fr.5000-6500.txt", src, tgt)
+    x, y = prepare(src, tgt, result.config.normalize)
+    assert precision_at_k(*result.mapped(x, y), gold, ("csls",))["csls_p1"] == window["test"]
+    assert window["criterion"] == round(result.criterion, 5)
+    assert window["kept"] == ("average" if result.chosen.startswith("average") else
+                               "seed " + result.chosen.partition(":")[2])
+    table = out.with_suffix(".md").read_text()
+    assert "| en-fr | ensemble2 | test |" in table and "| en-fr | ensemble3 | dev |" in table
+    assert "| en-fr | fast | dev |" in table

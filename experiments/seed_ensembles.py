@@ -1,0 +1,136 @@
+"""Ten seeds of the default and of the ``ensemble`` preset, from one set of single-seed runs.
+
+The ``ensemble`` preset with ``--seed s`` runs the similarity seeds ``s .. s+K-1``, averages their
+refined orthogonal maps, keeps the average when its unsupervised criterion beats the best seed's,
+and re-weights what it kept. So ``N + K - 1`` runs of the default (``fast``) give ``N`` seeds of
+both: each run's re-weighted maps are the default's seed, and each window of ``K`` consecutive
+runs' orthogonal maps gives the ensemble's seed, computed exactly as ``umt align --preset
+ensemble --seed s`` does after its candidates. No dictionary is read to learn or to choose; the
+test (``5000-6500``) and development (``0-5000``) splits are read only to score, and the
+supervised reference reads ``0-5000`` to learn. Writes ``OUT.json`` (one row per map) and
+``OUT.md`` (per pair and method: P@1 per seed, min / mean / max, seeds within 2 points of the
+best, on both splits):
+
+    python experiments/seed_ensembles.py --emb-root runs/emb5 --dict-root $UMT_DATA/dictionaries \
+        --pairs en-fr,de-en --seeds 13 --ensemble 2,4 --out results/seed_ensembles
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from umt.alignment import AlignConfig, RefineConfig, align, apply_mapping, map_spaces, prepare  # noqa: E402
+from umt.alignment.presets import preset  # noqa: E402
+from umt.alignment.reweight import reweight_from_map  # noqa: E402
+from umt.alignment.unsupervised import average_maps  # noqa: E402
+from umt.embeddings import load_embeddings  # noqa: E402
+from umt.evaluation import load_dictionary, precision_at_k  # noqa: E402
+from umt.evaluation.criterion import mean_csls_cosine  # noqa: E402
+from umt.fileio import save_npy, write_json, write_text  # noqa: E402
+
+SPLITS = {"test": "5000-6500", "dev": "0-5000"}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--emb-root", required=True, help="folder with one umt embedding folder per language")
+    ap.add_argument("--dict-root", required=True, help="folder with PAIR.5000-6500.txt and PAIR.0-5000.txt")
+    ap.add_argument("--pairs", default="en-fr,de-en")
+    ap.add_argument("--seeds", type=int, default=13, help="single-seed runs per pair: seeds 0 .. N-1")
+    ap.add_argument("--ensemble", default="4", help="seeds per ensemble, or several sizes as 2,4 (the preset: 4)")
+    ap.add_argument("--max-vocab", type=int, default=200000)
+    ap.add_argument("--time-budget", type=float, default=1e9, help="start no new run after this many seconds")
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--save-maps", default=None, metavar="DIR", help="write each run's orthogonal map here")
+    ap.add_argument("--out", required=True, help="output prefix: writes OUT.json and OUT.md")
+    a = ap.parse_args()
+    t_start = time.time()
+    rows: list[dict] = []
+    for pair in a.pairs.split(","):
+        run_pair(a, pair, rows, t_start)
+    write_text(f"{a.out}.md", summary(rows))
+    print(summary(rows))
+
+
+def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float) -> None:
+    """The supervised reference, the single-seed runs and the ensembles of one pair; appends to ``rows``."""
+    s, t = pair.split("-")
+    src = load_embeddings(Path(a.emb_root) / s, a.max_vocab)
+    tgt = load_embeddings(Path(a.emb_root) / t, a.max_vocab)
+    gold = {name: load_dictionary(Path(a.dict_root) / f"{pair}.{split}.txt", src, tgt)
+            for name, split in SPLITS.items()}
+
+    def score(xm: np.ndarray, ym: np.ndarray) -> dict:
+        return {name: precision_at_k(xm, ym, g, ("csls",), device=a.device)["csls_p1"] for name, g in gold.items()}
+
+    def record(row: dict) -> None:
+        rows.append({"pair": pair, **row})
+        print(json.dumps(rows[-1]), flush=True)
+        write_json(f"{a.out}.json", rows)
+
+    reference = AlignConfig(method="procrustes", refine=RefineConfig(iterations=3), reweight=None,
+                            dict=str(Path(a.dict_root) / f"{pair}.0-5000.txt"), device=a.device)
+    sup = align(src, tgt, reference, progress=False)
+    x, y = prepare(src, tgt, reference.normalize)
+    record({"method": "supervised", "seed": None, **score(*sup.mapped(x, y))})
+    cfg = replace(preset("fast"), device=a.device)
+    sizes = [int(k) for k in str(a.ensemble).split(",")]
+    runs = []  # (orthogonal map, criterion) per seed
+    for seed in range(a.seeds):
+        if time.time() - t_start > a.time_budget:
+            break
+        t0 = time.time()
+        result = align(src, tgt, replace(cfg, seed=seed), progress=False)
+        runs.append((result.orthogonal, result.criterion))
+        if a.save_maps:
+            save_npy(Path(a.save_maps) / f"{pair}_fast_{seed}.npy", result.orthogonal)
+        record({"method": "fast", "seed": seed, "criterion": round(result.criterion, 5),
+                "seconds": round(time.time() - t0, 1), **score(*result.mapped(x, y))})
+        for k in sizes:  # the window of k seeds that this run completes, so rows land as runs finish
+            if len(runs) >= k:
+                first = len(runs) - k
+                kept, criterion, label = ensemble_map(x, y, runs[first:], cfg, a.device)
+                maps = reweight_from_map(x, y, kept, cfg.reweight, cfg.reweight_words, a.device, cfg.reweight_rounds)
+                record({"method": f"ensemble{k}", "seed": first, "kept": label if label == "average" else
+                        f"seed {first + label}", "criterion": round(criterion, 5), **score(*map_spaces(x, y, *maps))})
+
+
+def ensemble_map(x: np.ndarray, y: np.ndarray, members: list, cfg: AlignConfig, device) -> tuple:
+    """What the ensemble preset keeps from its members' (orthogonal map, criterion): the polar average
+    when its criterion beats the best member's, else that member (returned as its index)."""
+    best = max(range(len(members)), key=lambda i: members[i][1])  # ties: the first, as select_best
+    # average_maps gets the kept map first and its replicates after it, as the preset passes them
+    w_avg = average_maps([members[best][0]] + [w for i, (w, _) in enumerate(members) if i != best])
+    avg_criterion = mean_csls_cosine(apply_mapping(x, w_avg), y, cfg.refine.criterion_words, device=device)
+    if avg_criterion > members[best][1]:
+        return w_avg, avg_criterion, "average"
+    return members[best][0], members[best][1], best
+
+
+def summary(rows: list[dict]) -> str:
+    """Per pair and method: CSLS P@1 per seed and its spread, on each split."""
+    lines = ["| pair | method | split | CSLS P@1 per seed | min / mean / max | spread | within 2 points of the best |",
+             "|---|---|---|---|---|---|---|"]
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["pair"], r["method"]), []).append(r)
+    for (pair, method), group in groups.items():
+        for split in SPLITS:
+            p1 = [r[split] for r in group]
+            ok = sum(p >= max(p1) - 2.0 for p in p1)
+            lines.append(f"| {pair} | {method} | {split} | {', '.join(f'{p:.1f}' for p in p1)} | {min(p1):.2f} / "
+                         f"{sum(p1) / len(p1):.2f} / {max(p1):.2f} | {max(p1) - min(p1):.2f} | {ok} of {len(p1)} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
