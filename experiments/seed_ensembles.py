@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from umt.alignment import AlignConfig, RefineConfig, align, apply_mapping, map_spaces, prepare  # noqa: E402
 from umt.alignment.presets import preset  # noqa: E402
 from umt.alignment.reweight import reweight_from_map  # noqa: E402
-from umt.alignment.unsupervised import average_maps  # noqa: E402
+from umt.alignment.unsupervised import average_if_better  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
 from umt.evaluation import load_dictionary, precision_at_k  # noqa: E402
 from umt.evaluation.criterion import mean_csls_cosine  # noqa: E402
@@ -52,17 +52,23 @@ def main() -> None:
     ap.add_argument("--device", default=None)
     ap.add_argument("--save-maps", default=None, metavar="DIR", help="write each run's orthogonal map here")
     ap.add_argument("--out", required=True, help="output prefix: writes OUT.json and OUT.md")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the rows already in OUT.json whose maps are in --save-maps and run only the rest")
     a = ap.parse_args()
+    if a.resume and not a.save_maps:
+        ap.error("--resume needs --save-maps: the ensembles of later seeds are built from the saved maps")
     t_start = time.time()
     rows: list[dict] = []
+    done = json.loads(Path(f"{a.out}.json").read_text()) if a.resume and Path(f"{a.out}.json").exists() else []
     for pair in a.pairs.split(","):
-        run_pair(a, pair, rows, t_start)
+        run_pair(a, pair, rows, t_start, {(r["method"], r["seed"]): r for r in done if r["pair"] == pair})
     write_text(f"{a.out}.md", summary(rows))
     print(summary(rows))
 
 
-def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float) -> None:
-    """The supervised reference, the single-seed runs and the ensembles of one pair; appends to ``rows``."""
+def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float, done: dict) -> None:
+    """The supervised reference, the single-seed runs and the ensembles of one pair; appends to ``rows``.
+    ``done`` holds an earlier run's rows by (method, seed): those are kept rather than computed again."""
     s, t = pair.split("-")
     src = load_embeddings(Path(a.emb_root) / s, a.max_vocab)
     tgt = load_embeddings(Path(a.emb_root) / t, a.max_vocab)
@@ -86,18 +92,27 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float)
     sizes = [int(k) for k in str(a.ensemble).split(",")]
     runs = []  # (orthogonal map, criterion) per seed
     for seed in range(a.seeds):
-        if time.time() - t_start > a.time_budget:
-            break
-        t0 = time.time()
-        result = align(src, tgt, replace(cfg, seed=seed), progress=False)
-        runs.append((result.orthogonal, result.criterion))
-        if a.save_maps:
-            save_npy(Path(a.save_maps) / f"{pair}_fast_{seed}.npy", result.orthogonal)
-        record({"method": "fast", "seed": seed, "criterion": round(result.criterion, 5),
-                "seconds": round(time.time() - t0, 1), **score(*result.mapped(x, y))})
+        saved = Path(a.save_maps or ".") / f"{pair}_fast_{seed}.npy"
+        if ("fast", seed) in done and saved.exists():
+            w = np.load(saved)  # its criterion is recomputed unrounded, as the ensemble compares criteria
+            runs.append((w, mean_csls_cosine(apply_mapping(x, w), y, cfg.refine.criterion_words, device=a.device)))
+            record({key: v for key, v in done[("fast", seed)].items() if key != "pair"})
+        else:
+            if time.time() - t_start > a.time_budget:
+                break
+            t0 = time.time()
+            result = align(src, tgt, replace(cfg, seed=seed), progress=False)
+            runs.append((result.orthogonal, result.criterion))
+            if a.save_maps:
+                save_npy(saved, result.orthogonal)
+            record({"method": "fast", "seed": seed, "criterion": round(result.criterion, 5),
+                    "seconds": round(time.time() - t0, 1), **score(*result.mapped(x, y))})
         for k in sizes:  # the window of k seeds that this run completes, so rows land as runs finish
             if len(runs) >= k:
                 first = len(runs) - k
+                if (f"ensemble{k}", first) in done:
+                    record({key: v for key, v in done[(f"ensemble{k}", first)].items() if key != "pair"})
+                    continue
                 kept, criterion, label = ensemble_map(x, y, runs[first:], cfg, a.device)
                 maps = reweight_from_map(x, y, kept, cfg.reweight, cfg.reweight_words, a.device, cfg.reweight_rounds)
                 record({"method": f"ensemble{k}", "seed": first, "kept": label if label == "average" else
@@ -105,15 +120,14 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float)
 
 
 def ensemble_map(x: np.ndarray, y: np.ndarray, members: list, cfg: AlignConfig, device) -> tuple:
-    """What the ensemble preset keeps from its members' (orthogonal map, criterion): the polar average
-    when its criterion beats the best member's, else that member (returned as its index)."""
-    best = max(range(len(members)), key=lambda i: members[i][1])  # ties: the first, as select_best
-    # average_maps gets the kept map first and its replicates after it, as the preset passes them
-    w_avg = average_maps([members[best][0]] + [w for i, (w, _) in enumerate(members) if i != best])
-    avg_criterion = mean_csls_cosine(apply_mapping(x, w_avg), y, cfg.refine.criterion_words, device=device)
-    if avg_criterion > members[best][1]:
-        return w_avg, avg_criterion, "average"
-    return members[best][0], members[best][1], best
+    """What the ensemble preset keeps from its members' (orthogonal map, criterion): the best member
+    (ties: the first, as ``select_best``), or the average when the library's rule prefers it.
+    Returns (map, criterion, ``"average"`` or the kept member's index)."""
+    best = max(range(len(members)), key=lambda i: members[i][1])
+    # the kept map first and its replicates after it, in seed order, as the preset passes them
+    replicates = [w for i, (w, _) in enumerate(members) if i != best]
+    better = average_if_better(x, y, *members[best], replicates, cfg.refine.criterion_words, device)
+    return (*better, "average") if better is not None else (*members[best], best)
 
 
 def summary(rows: list[dict]) -> str:

@@ -248,8 +248,9 @@ def test_seed_ensembles_rebuilds_the_ensemble_preset_from_single_seeds(synthetic
 
     root = synthetic_languages
     out = tmp_path / "ens"
-    run_script("seed_ensembles.py", "--emb-root", str(root / "emb"), "--dict-root", str(root / "dicts"),
-               "--pairs", "en-fr", "--seeds", "3", "--ensemble", "2,3", "--out", str(out))
+    common = ("--emb-root", str(root / "emb"), "--dict-root", str(root / "dicts"), "--pairs", "en-fr",
+              "--ensemble", "2,3", "--save-maps", str(tmp_path / "maps"), "--out", str(out))
+    run_script("seed_ensembles.py", *common, "--seeds", "3")
     rows = json.loads(out.with_suffix(".json").read_text())
     # each window's row lands as soon as the run that completes it has finished
     assert [(r["method"], r["seed"]) for r in rows] == [("supervised", None), ("fast", 0), ("fast", 1), (
@@ -269,3 +270,10 @@ def test_seed_ensembles_rebuilds_the_ensemble_preset_from_single_seeds(synthetic
     table = out.with_suffix(".md").read_text()
     assert "| en-fr | ensemble2 | test |" in table and "| en-fr | ensemble3 | dev |" in table
     assert "| en-fr | fast | dev |" in table
+    # --resume keeps the rows of the saved seeds, timings too: with no time left it runs nothing new
+    run_script("seed_ensembles.py", *common, "--seeds", "4", "--resume", "--time-budget", "0")
+    assert json.loads(out.with_suffix(".json").read_text()) == rows
+    # a seed whose map is gone is not taken from the rows: it would run again, so with no time left they stop
+    (tmp_path / "maps" / "en-fr_fast_2.npy").unlink()
+    run_script("seed_ensembles.py", *common, "--seeds", "3", "--resume", "--time-budget", "0")
+    assert json.loads(out.with_suffix(".json").read_text()) == rows[:4]

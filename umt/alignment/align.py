@@ -16,7 +16,7 @@ from umt.alignment.reweight import reweight_from_map
 from umt.alignment.similarity_init import SelfLearnConfig
 from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare, save_mapping
 from umt.alignment.supervised import seed_dictionary
-from umt.alignment.unsupervised import Candidate, average_maps, parse_candidates, run_candidate, select_best
+from umt.alignment.unsupervised import Candidate, average_if_better, parse_candidates, run_candidate, select_best
 from umt.embeddings.io import save_vec
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
@@ -167,14 +167,13 @@ def _keep_average_if_better(result: AlignResult, x: np.ndarray, y: np.ndarray, m
                             cfg: AlignConfig) -> None:
     """Replace the kept map (``members[0]``'s) by the average of ``members`` (it and its replicates)
     when the unsupervised criterion prefers the average; no dictionary is read."""
-    w = average_maps([c.result.mapping for c in members])
-    mapped = apply_mapping(x, w)
-    value = mean_csls_cosine(mapped, y, cfg.refine.criterion_words, device=cfg.device)
-    log.info("average of %s: criterion %.4f (kept map %.4f)", [c.name for c in members], value, result.criterion)
-    if value > result.criterion:
+    better = average_if_better(x, y, result.mapping, result.criterion, [c.result.mapping for c in members[1:]],
+                               cfg.refine.criterion_words, cfg.device)
+    if better is not None:
+        w, value = better
         result.mapping, result.criteria, result.criterion = w, [value], value
-        result.lexicon = induce_lexicon(mapped, y, cfg.refine.method, cfg.refine.build, cfg.refine.max_rank,
-                                        device=cfg.device)
+        result.lexicon = induce_lexicon(apply_mapping(x, w), y, cfg.refine.method, cfg.refine.build,
+                                        cfg.refine.max_rank, device=cfg.device)
         result.chosen = "average(" + "+".join(c.name for c in members) + ")"
 
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from umt.alignment.adversarial import AdversarialConfig, train_adversarial
-from umt.alignment.procrustes import RefineConfig, RefineResult, refine
+from umt.alignment.procrustes import RefineConfig, RefineResult, apply_mapping, refine
 from umt.alignment.similarity_init import SelfLearnConfig, initial_dictionary, self_learning
 from umt.errors import UmtError
+from umt.evaluation.criterion import mean_csls_cosine
 
 log = logging.getLogger("umt")
 
@@ -96,3 +97,16 @@ def average_maps(maps: list[np.ndarray]) -> np.ndarray:
     """
     u, _, vt = np.linalg.svd(sum(w.astype(np.float64) for w in maps))
     return (u @ vt).astype(np.float32)
+
+
+def average_if_better(x: np.ndarray, y: np.ndarray, kept: np.ndarray, kept_criterion: float,
+                      replicates: list[np.ndarray], criterion_words: int,
+                      device: str | None = None) -> tuple[np.ndarray, float] | None:
+    """The polar average of the kept map and its replicates (:func:`average_maps`, the kept map
+    first) with its unsupervised criterion, when that criterion beats ``kept_criterion``; else
+    ``None``. The criterion, never a dictionary, decides.
+    """
+    w = average_maps([kept, *replicates])
+    value = mean_csls_cosine(apply_mapping(x, w), y, criterion_words, device=device)
+    log.info("average of %d maps: criterion %.4f (kept map %.4f)", 1 + len(replicates), value, kept_criterion)
+    return (w, value) if value > kept_criterion else None
