@@ -47,6 +47,8 @@ def main() -> None:
     ap.add_argument("--pairs", default="en-fr,de-en")
     ap.add_argument("--seeds", type=int, default=13, help="single-seed runs per pair: seeds 0 .. N-1")
     ap.add_argument("--ensemble", default="4", help="seeds per ensemble, or several sizes as 2,4 (the preset: 4)")
+    ap.add_argument("--interval", type=int, default=None,
+                    help="self-learning interval (default: the preset's; small values for quick checks)")
     ap.add_argument("--max-vocab", type=int, default=200000)
     ap.add_argument("--time-budget", type=float, default=1e9, help="start no new run after this many seconds")
     ap.add_argument("--device", default=None)
@@ -89,11 +91,13 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float,
     x, y = prepare(src, tgt, reference.normalize)
     record({"method": "supervised", "seed": None, **score(*sup.mapped(x, y))})
     cfg = replace(preset("fast"), device=a.device)
+    if a.interval:
+        cfg.selflearn.interval = a.interval
     sizes = [int(k) for k in str(a.ensemble).split(",")]
     runs = []  # (orthogonal map, criterion) per seed
     for seed in range(a.seeds):
-        saved = Path(a.save_maps or ".") / f"{pair}_fast_{seed}.npy"
-        if ("fast", seed) in done and saved.exists():
+        saved = Path(a.save_maps) / f"{pair}_fast_{seed}.npy" if a.save_maps else None
+        if ("fast", seed) in done and saved is not None and saved.exists():
             w = np.load(saved)  # its criterion is recomputed unrounded, as the ensemble compares criteria
             runs.append((w, mean_csls_cosine(apply_mapping(x, w), y, cfg.refine.criterion_words, device=a.device)))
             record({key: v for key, v in done[("fast", seed)].items() if key != "pair"})
@@ -103,7 +107,7 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float,
             t0 = time.time()
             result = align(src, tgt, replace(cfg, seed=seed), progress=False)
             runs.append((result.orthogonal, result.criterion))
-            if a.save_maps:
+            if saved is not None:
                 save_npy(saved, result.orthogonal)
             record({"method": "fast", "seed": seed, "criterion": round(result.criterion, 5),
                     "seconds": round(time.time() - t0, 1), **score(*result.mapped(x, y))})
@@ -127,7 +131,7 @@ def ensemble_map(x: np.ndarray, y: np.ndarray, members: list, cfg: AlignConfig, 
     # the kept map first and its replicates after it, in seed order, as the preset passes them
     replicates = [w for i, (w, _) in enumerate(members) if i != best]
     better = average_if_better(x, y, *members[best], replicates, cfg.refine.criterion_words, device)
-    return (*better, "average") if better is not None else (*members[best], best)
+    return (better.mapping, better.criterion, "average") if better is not None else (*members[best], best)
 
 
 def summary(rows: list[dict]) -> str:

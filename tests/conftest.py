@@ -39,22 +39,51 @@ def data_root() -> Path:
 
 
 SLICE_LINES = {"en": 25000, "fr": 50000, "de": 25000}  # about 1.2M tokens each
+SECOND_HALF = (25000, 50000)  # the lines of en.txt.gz that the "en_b" vectors are trained on
+
+
+def train_slices(data_root: Path, jobs: list[tuple[str, str, Path]]) -> None:
+    """Train fastText vectors on corpus slices, one job after another: (language, name, folder).
+
+    The name ``en_b`` means English lines 25,000-50,000, disjoint from the ``en`` slice.
+    One thread: fastText's Hogwild updates make multi-threaded vectors vary between runs.
+    """
+    import gzip
+
+    from umt.embeddings.train import EmbedTrainConfig, train_embeddings
+
+    for lang, name, folder in jobs:
+        corpus, max_lines = data_root / "mono" / f"{lang}.txt.gz", SLICE_LINES[lang]
+        if name == "en_b":
+            corpus, max_lines = folder.parent / f"{name}.txt", None
+            with gzip.open(data_root / "mono" / "en.txt.gz", "rt", encoding="utf-8") as f, open(corpus, "w") as out:
+                for i, line in enumerate(f):
+                    if i >= SECOND_HALF[1]:
+                        break
+                    if i >= SECOND_HALF[0]:
+                        out.write(line)
+        cfg = EmbedTrainConfig(dim=100, epoch=5, min_count=3, max_lines=max_lines, threads=1)
+        train_embeddings(corpus, folder, cfg, progress=False)
 
 
 @pytest.fixture(scope="session")
 def small_embeddings(data_root, tmp_path_factory):
-    """en and fr vectors trained by umt itself on a slice of the shared corpora (about a minute)."""
-    from umt.embeddings import load_embeddings
-    from umt.embeddings.train import EmbedTrainConfig, train_embeddings
+    """Vectors trained by umt itself on slices of the shared corpora: ``en`` and ``fr`` (about
+    1.2M tokens each) and ``en_b`` (English, disjoint lines). Two single-threaded processes train
+    them side by side (en then en_b, and fr), so the vectors are deterministic and CI's two cores
+    both work."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
-    out = {}
-    for lang in ("en", "fr"):
-        folder = tmp_path_factory.mktemp(f"emb_{lang}")
-        # One thread: fastText's Hogwild updates make multi-threaded vectors vary between runs.
-        cfg = EmbedTrainConfig(dim=100, epoch=5, min_count=3, max_lines=SLICE_LINES[lang], threads=1)
-        train_embeddings(data_root / "mono" / f"{lang}.txt.gz", folder, cfg, progress=False)
-        out[lang] = load_embeddings(folder)
-    return out
+    from umt.embeddings import load_embeddings
+
+    folders = {name: tmp_path_factory.mktemp(f"emb_{name}") / "vectors" for name in ("en", "en_b", "fr")}
+    workers = [[("en", "en", folders["en"]), ("en", "en_b", folders["en_b"])], [("fr", "fr", folders["fr"])]]
+    # spawn, not fork: the test process has torch's thread pools running already
+    with ProcessPoolExecutor(len(workers), mp_context=multiprocessing.get_context("spawn")) as pool:
+        for done in [pool.submit(train_slices, data_root, jobs) for jobs in workers]:
+            done.result()
+    return {name: load_embeddings(folder) for name, folder in folders.items()}
 
 
 @pytest.fixture(scope="session")

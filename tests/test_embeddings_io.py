@@ -1,4 +1,5 @@
 import gzip
+import json
 import logging
 
 import numpy as np
@@ -108,18 +109,36 @@ def test_fasttext_bin(tmp_path):
         load_embeddings(write(tmp_path / "junk.bin", "not a model"))
 
 
-def test_fasttext_divergence_is_one_clear_error(tmp_path, monkeypatch):
+def test_fasttext_divergence_is_retried_at_a_smaller_step_then_one_clear_error(tmp_path, monkeypatch):
     import fasttext
 
-    from umt.embeddings.train import EmbedTrainConfig, train_embeddings
+    from umt.embeddings.train import NAN_RETRIES, EmbedTrainConfig, train_embeddings
 
     corpus = tmp_path / "c.txt"
     corpus.write_text("the cat sat on the mat\n" * 50, encoding="utf-8")
+    real_train = fasttext.train_unsupervised
+    rates = []
+
+    def diverge_once(*args, **kwargs):
+        rates.append(kwargs["lr"])
+        if len(rates) == 1:
+            raise RuntimeError("Encountered NaN.")
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(fasttext, "train_unsupervised", diverge_once)
+    emb = train_embeddings(corpus, tmp_path / "ok", EmbedTrainConfig(dim=8, min_count=1, epoch=1, threads=1),
+                           progress=False)
+    assert rates == [0.05, 0.025] and "cat" in emb.words
+    assert json.loads((tmp_path / "ok" / "meta.json").read_text())["lr_used"] == 0.025
 
     def diverge(*args, **kwargs):
+        rates.append(kwargs["lr"])
         raise RuntimeError("Encountered NaN.")
 
+    rates.clear()
     monkeypatch.setattr(fasttext, "train_unsupervised", diverge)
-    with pytest.raises(UmtError, match="diverged to NaN"):
+    with pytest.raises(UmtError, match="diverged to NaN 3 times"):
         train_embeddings(corpus, tmp_path / "out", EmbedTrainConfig(dim=8, minn=0, maxn=0), progress=False)
+    assert len(rates) == NAN_RETRIES + 1
     assert not (tmp_path / "out" / "corpus.tok.txt").exists()  # the temporary corpus is cleaned up
+    assert not (tmp_path / "out" / "vectors.npy").exists()  # nothing half-written

@@ -3,6 +3,7 @@ import pytest
 
 from umt.embeddings import Embeddings
 from umt.errors import UmtError
+from umt.retrieval.dense import mutual_best, transposed
 from umt.retrieval.lexicon import induce_lexicon, write_lexicon_tsv
 
 
@@ -49,3 +50,36 @@ def test_tsv_export_and_bad_build(tmp_path, mapped):
     assert float(score) == pytest.approx(lex.scores[0], abs=1e-4)
     with pytest.raises(UmtError, match="unknown dictionary build"):
         induce_lexicon(s, t, "nn", "both")
+
+
+def brute_csls(s, t, k):
+    sim = s.astype(np.float64) @ t.T.astype(np.float64)
+    r_s = -np.sort(-sim, axis=1)[:, :k].mean(axis=1)
+    r_t = -np.sort(-sim, axis=0)[:k].mean(axis=0)
+    return 2 * sim - r_s[:, None] - r_t[None, :]
+
+
+@pytest.mark.parametrize("block", [7, 64, 1000])
+@pytest.mark.parametrize("method", ["csls", "nn"])
+def test_mutual_best_agrees_with_brute_force_across_blocks(rng, method, block):
+    s = rng.standard_normal((150, 12)).astype(np.float32)
+    t = rng.standard_normal((90, 12)).astype(np.float32)  # fewer targets than sources, uneven last block
+    scores = brute_csls(s, t, 10) if method == "csls" else s.astype(np.float64) @ t.T
+    fwd_ids, fwd_scores, bwd_ids, bwd_scores = mutual_best(s, t, method, k=10, block=block)
+    np.testing.assert_array_equal(fwd_ids, scores.argmax(axis=1))
+    np.testing.assert_array_equal(bwd_ids, scores.argmax(axis=0))
+    np.testing.assert_allclose(fwd_scores, scores.max(axis=1), atol=1e-5)
+    np.testing.assert_allclose(bwd_scores, scores.max(axis=0), atol=1e-5)
+
+
+def test_blocked_transpose_equals_the_transpose(rng):
+    import torch
+
+    for shape in [(1300, 700), (5, 9), (512, 512)]:
+        a = torch.from_numpy(rng.standard_normal(shape).astype(np.float32))
+        t = transposed(a, block=128)
+        assert t.is_contiguous() and torch.equal(t, a.T)
+        reused = torch.full(shape[::-1], float("nan"))  # a stale buffer is overwritten in full
+        assert transposed(a, out=reused, block=128) is reused and torch.equal(reused, a.T)
+        view = torch.full((shape[1], shape[0] + 3), float("nan"))[:, :shape[0]]  # a slice of a wider buffer
+        assert torch.equal(transposed(a, out=view, block=128), a.T)

@@ -38,7 +38,7 @@ def test_supervised_procrustes_on_real_corpora(small_embeddings, data_root, tmp_
 
 
 
-def test_unsupervised_alignment_on_real_corpora(small_embeddings, data_root, tmp_path):
+def test_unsupervised_alignment_on_real_corpora(small_embeddings):
     """Two English spaces trained on disjoint halves of the corpus, one randomly rotated.
 
     1.2M-token slices are too small for en-fr without a dictionary (measured: P@1 about 1; the
@@ -46,33 +46,22 @@ def test_unsupervised_alignment_on_real_corpora(small_embeddings, data_root, tmp
     aligned by the default method. Nothing but the vectors is given to it; the true pairing
     (identical words) only scores the finished map.
     """
-    import gzip
-
     from synthetic import random_orthogonal
 
     from umt.alignment.presets import preset
     from umt.alignment.similarity_init import SelfLearnConfig
-    from umt.embeddings import load_embeddings
-    from umt.embeddings.train import EmbedTrainConfig, train_embeddings
 
-    half = tmp_path / "en_second_half.txt"
-    with gzip.open(data_root / "mono" / "en.txt.gz", "rt", encoding="utf-8") as f, open(half, "w") as out:
-        for i, line in enumerate(f):
-            if 25000 <= i < 50000:
-                out.write(line)
-    train_embeddings(half, tmp_path / "en_b", EmbedTrainConfig(dim=100, epoch=5, min_count=3, threads=1),
-                     progress=False)
-    src = small_embeddings["en"]
-    other = load_embeddings(tmp_path / "en_b")
+    src, other = small_embeddings["en"], small_embeddings["en_b"]
     tgt = other.with_vectors(other.vectors @ random_orthogonal(other.dim, np.random.default_rng(5)).T)
     cfg = preset("fast")
-    cfg.selflearn = SelfLearnConfig(cutoff=5000, interval=20)  # a CI-sized run of the default method
+    cfg.selflearn = SelfLearnConfig(cutoff=3000, interval=10)  # a CI-sized run of the default method
     result = align(src, tgt, cfg, progress=False)
     x, y = prepare(src, tgt, cfg.normalize)
     words = [w for w in src.words[:5000] if w in tgt.index and w.isalpha()][1000:3000]
     gold = index_dictionary([(w, w) for w in words], src, tgt)
     metrics = precision_at_k(*result.mapped(x, y), gold)
     before = precision_at_k(x, y, gold)
-    # Measured: CSLS P@1 57.7 after alignment, 0.0 before. A map that failed scores about 0.
+    # Measured: CSLS P@1 52.8 after alignment (the same with cutoff 5000 and interval 20), 0.0
+    # before. A map that failed scores about 0.
     assert before["csls_p1"] < 2
     assert metrics["csls_p1"] > 40, metrics

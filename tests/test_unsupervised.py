@@ -11,7 +11,6 @@ from umt.alignment.adversarial import AdversarialConfig, train_adversarial
 from umt.alignment.presets import PRESETS, preset
 from umt.alignment.similarity_init import (
     SelfLearnConfig,
-    _transposed,
     initial_dictionary,
     self_learning_objective,
 )
@@ -98,17 +97,6 @@ def test_self_learning_objective_peaks_at_the_true_rotation(rng):
     y = x @ r.T
     assert self_learning_objective(x, y, r, cutoff=500) == pytest.approx(1.0, abs=1e-5)
     assert self_learning_objective(x, y, np.eye(20, dtype=np.float32), cutoff=500) < 0.9
-
-
-def test_blocked_transpose_equals_the_transpose(rng):
-    import torch
-
-    for shape in [(1300, 700), (5, 9), (512, 512)]:
-        a = torch.from_numpy(rng.standard_normal(shape).astype(np.float32))
-        t = _transposed(a, block=128)
-        assert t.is_contiguous() and torch.equal(t, a.T)
-        reused = torch.full(shape[::-1], float("nan"))  # a stale buffer is overwritten in full
-        assert _transposed(a, out=reused, block=128) is reused and torch.equal(reused, a.T)
 
 
 def test_adversarial_is_deterministic_under_a_seed(rng):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from umt.alignment.adversarial import AdversarialConfig
-from umt.alignment.procrustes import RefineConfig, apply_mapping, map_spaces, procrustes, refine
+from umt.alignment.procrustes import RefineConfig, map_spaces, procrustes, refine
 from umt.alignment.reweight import reweight_from_map
 from umt.alignment.similarity_init import SelfLearnConfig
 from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare, save_mapping
@@ -170,11 +170,11 @@ def _keep_average_if_better(result: AlignResult, x: np.ndarray, y: np.ndarray, m
     better = average_if_better(x, y, result.mapping, result.criterion, [c.result.mapping for c in members[1:]],
                                cfg.refine.criterion_words, cfg.device)
     if better is not None:
-        w, value = better
-        result.mapping, result.criteria, result.criterion = w, [value], value
-        result.lexicon = induce_lexicon(apply_mapping(x, w), y, cfg.refine.method, cfg.refine.build,
+        result.mapping, result.criteria, result.criterion = better.mapping, [better.criterion], better.criterion
+        result.lexicon = induce_lexicon(better.mapped, y, cfg.refine.method, cfg.refine.build,
                                         cfg.refine.max_rank, device=cfg.device)
         result.chosen = "average(" + "+".join(c.name for c in members) + ")"
+        log.info("kept %s", result.chosen)
 
 
 def _reweight(result: AlignResult, x: np.ndarray, y: np.ndarray, cfg: AlignConfig) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -99,14 +100,23 @@ def average_maps(maps: list[np.ndarray]) -> np.ndarray:
     return (u @ vt).astype(np.float32)
 
 
+class AverageMap(NamedTuple):
+    """An averaged map the criterion preferred: the map, its criterion, and ``x`` mapped by it."""
+
+    mapping: np.ndarray
+    criterion: float
+    mapped: np.ndarray
+
+
 def average_if_better(x: np.ndarray, y: np.ndarray, kept: np.ndarray, kept_criterion: float,
                       replicates: list[np.ndarray], criterion_words: int,
-                      device: str | None = None) -> tuple[np.ndarray, float] | None:
+                      device: str | None = None) -> AverageMap | None:
     """The polar average of the kept map and its replicates (:func:`average_maps`, the kept map
-    first) with its unsupervised criterion, when that criterion beats ``kept_criterion``; else
-    ``None``. The criterion, never a dictionary, decides.
+    first) with its unsupervised criterion and the mapped source space, when that criterion beats
+    ``kept_criterion``; else ``None``. The criterion, never a dictionary, decides.
     """
     w = average_maps([kept, *replicates])
-    value = mean_csls_cosine(apply_mapping(x, w), y, criterion_words, device=device)
+    mapped = apply_mapping(x, w)
+    value = mean_csls_cosine(mapped, y, criterion_words, device=device)
     log.info("average of %d maps: criterion %.4f (kept map %.4f)", 1 + len(replicates), value, kept_criterion)
-    return (w, value) if value > kept_criterion else None
+    return AverageMap(w, value, mapped) if value > kept_criterion else None

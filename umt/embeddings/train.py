@@ -18,6 +18,8 @@ from umt.fileio import require_file
 
 log = logging.getLogger("umt")
 
+NAN_RETRIES = 2  # fastText runs after a divergence to NaN, each at half the previous learning rate
+
 
 @dataclass
 class EmbedTrainConfig:
@@ -56,18 +58,27 @@ def train_embeddings(corpus: str | os.PathLike, out: str | os.PathLike, cfg: Emb
     stats = tokenize_corpus(corpus, tokens_path, cfg.max_lines, progress, words_only=not cfg.keep_punct)
     t_tok = time.time() - t0
     threads = cfg.threads or os.cpu_count() or 1
+    lr = cfg.lr
     try:
-        model = fasttext.train_unsupervised(
-            str(tokens_path), model="skipgram", dim=cfg.dim, epoch=cfg.epoch, minCount=cfg.min_count,
-            ws=cfg.window, neg=cfg.neg, minn=cfg.minn, maxn=cfg.maxn, lr=cfg.lr, thread=threads,
-            bucket=cfg.bucket, verbose=2 if progress else 0,
-        )
-    except RuntimeError as e:
-        if "NaN" not in str(e):
-            raise
-        raise UmtError(f"{corpus}: fastText training diverged to NaN (dim={cfg.dim}, lr={cfg.lr}, "
-                       f"n-grams {cfg.minn}-{cfg.maxn}); word-only vectors are prone to it, keep character "
-                       "n-grams or lower the learning rate") from None
+        for attempt in range(NAN_RETRIES + 1):
+            try:
+                model = fasttext.train_unsupervised(
+                    str(tokens_path), model="skipgram", dim=cfg.dim, epoch=cfg.epoch, minCount=cfg.min_count,
+                    ws=cfg.window, neg=cfg.neg, minn=cfg.minn, maxn=cfg.maxn, lr=lr, thread=threads,
+                    bucket=cfg.bucket, verbose=2 if progress else 0,
+                )
+                break
+            except RuntimeError as e:
+                if "NaN" not in str(e):
+                    raise
+                if attempt == NAN_RETRIES:
+                    raise UmtError(f"{corpus}: fastText training diverged to NaN {attempt + 1} times (dim={cfg.dim}, "
+                                   f"lr={cfg.lr} down to {lr}, n-grams {cfg.minn}-{cfg.maxn}); word-only vectors "
+                                   "are prone to it, keep character n-grams or lower the learning rate") from None
+                # fastText diverges now and then on small or repetitive corpora even on one thread; a
+                # smaller step almost always gets through, which beats failing an hour-long recipe
+                log.warning("%s: fastText training diverged to NaN at lr=%g; retrying at lr=%g", corpus, lr, lr / 2)
+                lr /= 2
     finally:
         tokens_path.unlink(missing_ok=True)
     words, counts = model.get_words(include_freq=True, on_unicode_error="replace")
@@ -81,7 +92,7 @@ def train_embeddings(corpus: str | os.PathLike, out: str | os.PathLike, cfg: Emb
     emb = Embeddings(list(words), vectors, np.asarray(counts, dtype=np.int64), str(out))
     seconds = time.time() - t0
     save_embeddings(emb, out, meta={
-        "corpus": str(corpus), "config": asdict(cfg), "threads": threads, **stats,
+        "corpus": str(corpus), "config": asdict(cfg), "threads": threads, "lr_used": lr, **stats,
         "seconds_tokenize": round(t_tok, 1), "seconds_total": round(seconds, 1),
     })
     log.info("%s: %d words x %d dims from %d tokens in %.0f s", out, len(emb), emb.dim,
