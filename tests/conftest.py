@@ -38,32 +38,25 @@ def data_root() -> Path:
     return root
 
 
-SLICE_LINES = {"en": 25000, "fr": 50000, "de": 25000}  # about 1.2M tokens each
-SECOND_HALF = (25000, 50000)  # the lines of en.txt.gz that the "en_b" vectors are trained on
+SLICE_LINES = {"en": (0, 25000), "fr": (0, 50000), "en_b": (25000, 50000)}  # about 1.2M tokens each
 
 
-def train_slices(data_root: Path, jobs: list[tuple[str, str, Path]]) -> None:
-    """Train fastText vectors on corpus slices, one job after another: (language, name, folder).
-
-    The name ``en_b`` means English lines 25,000-50,000, disjoint from the ``en`` slice.
+def train_slices(data_root: Path, jobs: list[tuple[str, Path]]) -> None:
+    """Train fastText vectors on line slices of the shared corpora, one job after another:
+    (name, folder) with the lines of ``SLICE_LINES[name]``; ``en_b`` is English, disjoint from ``en``.
     One thread: fastText's Hogwild updates make multi-threaded vectors vary between runs.
     """
     import gzip
+    from itertools import islice
 
     from umt.embeddings.train import EmbedTrainConfig, train_embeddings
 
-    for lang, name, folder in jobs:
-        corpus, max_lines = data_root / "mono" / f"{lang}.txt.gz", SLICE_LINES[lang]
-        if name == "en_b":
-            corpus, max_lines = folder.parent / f"{name}.txt", None
-            with gzip.open(data_root / "mono" / "en.txt.gz", "rt", encoding="utf-8") as f, open(corpus, "w") as out:
-                for i, line in enumerate(f):
-                    if i >= SECOND_HALF[1]:
-                        break
-                    if i >= SECOND_HALF[0]:
-                        out.write(line)
-        cfg = EmbedTrainConfig(dim=100, epoch=5, min_count=3, max_lines=max_lines, threads=1)
-        train_embeddings(corpus, folder, cfg, progress=False)
+    for name, folder in jobs:
+        first, last = SLICE_LINES[name]
+        corpus = folder.parent / f"{name}.txt"
+        with gzip.open(data_root / "mono" / f"{name[:2]}.txt.gz", "rt", encoding="utf-8") as f:
+            corpus.write_text("".join(islice(f, first, last)), encoding="utf-8")
+        train_embeddings(corpus, folder, EmbedTrainConfig(dim=100, epoch=5, min_count=3, threads=1), progress=False)
 
 
 @pytest.fixture(scope="session")
@@ -77,8 +70,8 @@ def small_embeddings(data_root, tmp_path_factory):
 
     from umt.embeddings import load_embeddings
 
-    folders = {name: tmp_path_factory.mktemp(f"emb_{name}") / "vectors" for name in ("en", "en_b", "fr")}
-    workers = [[("en", "en", folders["en"]), ("en", "en_b", folders["en_b"])], [("fr", "fr", folders["fr"])]]
+    folders = {name: tmp_path_factory.mktemp(f"emb_{name}") / "vectors" for name in SLICE_LINES}
+    workers = [[(name, folders[name]) for name in ("en", "en_b")], [("fr", folders["fr"])]]
     # spawn, not fork: the test process has torch's thread pools running already
     with ProcessPoolExecutor(len(workers), mp_context=multiprocessing.get_context("spawn")) as pool:
         for done in [pool.submit(train_slices, data_root, jobs) for jobs in workers]:
