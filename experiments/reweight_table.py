@@ -5,8 +5,13 @@ re-weights each as ``umt align`` does (:func:`umt.alignment.reweight.reweight_ro
 dictionary the map induces, CSLS neighbours in both directions among the 10k most frequent words,
 then again on the dictionary each round's spaces induce) and scores it after each of ``--rounds``
 on the test split (``--split 0-5000`` scores on the training split instead, used as a development
-split to choose the number of rounds). The dictionaries are read only to score. Writes ``OUT.json``
-and ``OUT.md``:
+split to choose the number of rounds). The dictionaries are read only to score.
+
+Per pair it also measures, with no dictionary, how far apart the single maps are after each step:
+the agreement of two maps is the share of the 10k most frequent source words that get the same
+CSLS best target among the 10k most frequent target words (in the spaces each map produces), and
+the ``seed_agreement`` row holds its mean over all pairs of maps (the averaged map left out).
+Writes ``OUT.json`` and ``OUT.md``:
 
     python experiments/reweight_table.py --emb-root runs/emb5 --dict-root $UMT_DATA/dictionaries \
         --maps runs/maps5s --pairs en-fr,fr-en,en-de,de-en --out results/reweight
@@ -28,6 +33,21 @@ from umt.alignment.unsupervised import average_maps  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
 from umt.evaluation import load_dictionary, precision_at_k  # noqa: E402
 from umt.fileio import write_json, write_text  # noqa: E402
+from umt.retrieval.dense import mutual_best  # noqa: E402
+
+AGREEMENT_WORDS = 10000
+
+
+def best_targets(xm: np.ndarray, ym: np.ndarray) -> np.ndarray:
+    """CSLS best target of each of the most frequent source words, among the most frequent targets."""
+    unit = lambda a: a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)  # noqa: E731
+    return mutual_best(unit(xm[:AGREEMENT_WORDS]), unit(ym[:AGREEMENT_WORDS]))[0]
+
+
+def mean_agreement(ids: list[np.ndarray]) -> float | None:
+    """Mean over all pairs of maps of the share of words both translate the same way (``None``: one map)."""
+    pairs = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1:]]
+    return round(100.0 * float(np.mean([np.mean(a == b) for a, b in pairs])), 2) if pairs else None
 
 
 def main() -> None:
@@ -57,20 +77,33 @@ def main() -> None:
         averaged = [w for name, w in maps.items() if name.split("_")[1] in a.average.split(",")]
         if len(averaged) > 1:
             maps[f"{pair}_average_{len(averaged)}"] = average_maps(averaged)
+        translations: dict[str, list[np.ndarray]] = {}  # per step, the single maps' best targets
         for name, w in maps.items():
-            row = {"pair": pair, "map": name.split("_", 1)[1], "split": a.split,
-                   "orthogonal": precision_at_k(apply_mapping(x, w), y, gold, ("csls",))["csls_p1"]}
-            for r, maps_r in enumerate(reweight_rounds(x, y, w, cfg.reweight, cfg.reweight_words,
-                                                       rounds=max(rounds)), start=1):
-                if r in rounds:
-                    row[f"reweighted_{r}"] = precision_at_k(*map_spaces(x, y, *maps_r), gold, ("csls",))["csls_p1"]
+            single = "_average_" not in name
+            row = {"pair": pair, "map": name.split("_", 1)[1], "split": a.split}
+            steps = [("orthogonal", (apply_mapping(x, w), y))]
+            steps += [(f"reweighted_{r}", map_spaces(x, y, *maps_r)) for r, maps_r in enumerate(
+                reweight_rounds(x, y, w, cfg.reweight, cfg.reweight_words, rounds=max(rounds)), start=1)
+                if r in rounds]
+            for key, spaces in steps:
+                row[key] = precision_at_k(*spaces, gold, ("csls",))["csls_p1"]
+                if single:
+                    translations.setdefault(key, []).append(best_targets(*spaces))
             rows.append(row)
             print(row, flush=True)
+            write_json(f"{a.out}.json", rows)
+        agreement = {key: mean_agreement(ids) for key, ids in translations.items()}
+        if agreement and all(v is not None for v in agreement.values()):
+            rows.append({"pair": pair, "map": None, "statistic": "seed_agreement",
+                         "maps": len(translations["orthogonal"]), "split": None, **agreement})
+            print(rows[-1], flush=True)
             write_json(f"{a.out}.json", rows)
     keys = ["orthogonal"] + [f"reweighted_{r}" for r in rounds]
     lines = ["| pair | map | CSLS P@1 orthogonal | " + " | ".join(f"re-weighted, {r} round(s)" for r in rounds) + " |",
              "|---|---|" + "---|" * len(keys)]
-    lines += [f"| {r['pair']} | {r['map']} | " + " | ".join(f"{r[k]:.1f}" for k in keys) + " |" for r in rows]
+    for r in rows:
+        label = r["map"] or f"agreement of the {r['maps']} single maps' translations (%)"
+        lines.append(f"| {r['pair']} | {label} | " + " | ".join(f"{r[k]:.1f}" for k in keys) + " |")
     write_text(f"{a.out}.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -62,8 +62,11 @@ def main() -> None:
     t_start = time.time()
     rows: list[dict] = []
     done = json.loads(Path(f"{a.out}.json").read_text()) if a.resume and Path(f"{a.out}.json").exists() else []
+    interval = a.interval or preset("fast").selflearn.interval
     for pair in a.pairs.split(","):
-        run_pair(a, pair, rows, t_start, {(r["method"], r["seed"]): r for r in done if r["pair"] == pair})
+        # a row made with another self-learning interval is another experiment: it is run again
+        run_pair(a, pair, rows, t_start, {(r["method"], r["seed"]): r for r in done if r["pair"] == pair
+                                          and r.get("interval", interval) == interval})
     write_text(f"{a.out}.md", summary(rows))
     print(summary(rows))
 
@@ -93,6 +96,7 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float,
     cfg = replace(preset("fast"), device=a.device)
     if a.interval:
         cfg.selflearn.interval = a.interval
+    interval = {"interval": cfg.selflearn.interval}  # recorded in every unsupervised row
     sizes = [int(k) for k in str(a.ensemble).split(",")]
     runs = []  # (orthogonal map, criterion) per seed
     for seed in range(a.seeds):
@@ -109,7 +113,7 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float,
             runs.append((result.orthogonal, result.criterion))
             if saved is not None:
                 save_npy(saved, result.orthogonal)
-            record({"method": "fast", "seed": seed, "criterion": round(result.criterion, 5),
+            record({"method": "fast", "seed": seed, **interval, "criterion": round(result.criterion, 5),
                     "seconds": round(time.time() - t0, 1), **score(*result.mapped(x, y))})
         for k in sizes:  # the window of k seeds that this run completes, so rows land as runs finish
             if len(runs) >= k:
@@ -119,7 +123,7 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float,
                     continue
                 kept, criterion, label = ensemble_map(x, y, runs[first:], cfg, a.device)
                 maps = reweight_from_map(x, y, kept, cfg.reweight, cfg.reweight_words, a.device, cfg.reweight_rounds)
-                record({"method": f"ensemble{k}", "seed": first, "kept": label if label == "average" else
+                record({"method": f"ensemble{k}", "seed": first, **interval, "kept": label if label == "average" else
                         f"seed {first + label}", "criterion": round(criterion, 5), **score(*map_spaces(x, y, *maps))})
 
 

@@ -225,17 +225,28 @@ def test_reweight_table_scores_saved_maps_before_and_after(synthetic_languages, 
     run_script("reweight_table.py", "--emb-root", str(root / "emb"), "--dict-root", str(root / "dicts"),
                "--maps", str(maps), "--pairs", "en-fr", "--out", str(out))
     rows = {r["map"]: r for r in json.loads(out.with_suffix(".json").read_text())}
-    assert set(rows) == {"fast_0", "fast_1", "average_2"}
+    assert set(rows) == {"fast_0", "fast_1", "average_2", None}
+    # the aligned map and the identity translate the frequent words differently: low agreement, no dictionary read
+    agreement = rows.pop(None)
+    assert agreement["statistic"] == "seed_agreement" and agreement["maps"] == 2
+    assert 0 <= agreement["orthogonal"] < 20 and 0 <= agreement["reweighted_2"] <= 100
     assert rows["fast_0"]["orthogonal"] > 90
     assert rows["fast_0"]["reweighted_1"] > 90 and rows["fast_0"]["reweighted_2"] > 90
     assert rows["fast_1"]["orthogonal"] < 5
     assert "| en-fr | fast_0 |" in out.with_suffix(".md").read_text()
+    # two maps of the true pairing learned from disjoint halves translate (nearly) every word the same way
+    aligned = tmp_path / "aligned"
+    aligned.mkdir()
+    np.save(aligned / "en-fr_fast_0.npy", procrustes(x[:1500], y[:1500]))
+    np.save(aligned / "en-fr_fast_1.npy", procrustes(x[1500:], y[1500:]))
     dev = tmp_path / "rw_dev"
     run_script("reweight_table.py", "--emb-root", str(root / "emb"), "--dict-root", str(root / "dicts"),
-               "--maps", str(maps), "--pairs", "en-fr", "--rounds", "1", "--split", "0-5000", "--out", str(dev))
+               "--maps", str(aligned), "--pairs", "en-fr", "--rounds", "1", "--split", "0-5000", "--out", str(dev))
     dev_rows = {r["map"]: r for r in json.loads(dev.with_suffix(".json").read_text())}
+    assert dev_rows.pop(None)["orthogonal"] > 95 and dev_rows["fast_1"]["orthogonal"] > 90
     assert {r["split"] for r in dev_rows.values()} == {"0-5000"}
     assert dev_rows["fast_0"]["reweighted_1"] > 90 and "reweighted_2" not in dev_rows["fast_0"]
+    assert "single maps' translations (%)" in dev.with_suffix(".md").read_text()
 
 
 def test_seed_ensembles_rebuilds_the_ensemble_preset_from_single_seeds(synthetic_languages, tmp_path):
@@ -255,6 +266,7 @@ def test_seed_ensembles_rebuilds_the_ensemble_preset_from_single_seeds(synthetic
     # each window's row lands as soon as the run that completes it has finished
     assert [(r["method"], r["seed"]) for r in rows] == [("supervised", None), ("fast", 0), ("fast", 1), (
         "ensemble2", 0), ("fast", 2), ("ensemble2", 1), ("ensemble3", 0)]
+    assert all(r["interval"] == 5 for r in rows[1:])  # the non-default interval is on record
     window = rows[5]
     assert min(r["test"] for r in rows) > 90 and min(r["dev"] for r in rows) > 90
     # window 1 is exactly what the ensemble preset over two seeds keeps and re-weights with --seed 1
@@ -278,3 +290,7 @@ def test_seed_ensembles_rebuilds_the_ensemble_preset_from_single_seeds(synthetic
     (tmp_path / "maps" / "en-fr_fast_2.npy").unlink()
     run_script("seed_ensembles.py", *common, "--seeds", "3", "--resume", "--time-budget", "0")
     assert json.loads(out.with_suffix(".json").read_text()) == rows[:4]
+    # rows made with another interval are not reused either
+    run_script("seed_ensembles.py", *common[:-6], "--interval", "6", *common[-4:], "--seeds", "3", "--resume",
+               "--time-budget", "0")
+    assert [r["method"] for r in json.loads(out.with_suffix(".json").read_text())] == ["supervised"]
