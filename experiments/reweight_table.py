@@ -32,16 +32,8 @@ from umt.alignment.reweight import reweight_rounds  # noqa: E402
 from umt.alignment.unsupervised import average_maps  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
 from umt.evaluation import load_dictionary, precision_at_k  # noqa: E402
+from umt.evaluation.criterion import best_targets  # noqa: E402
 from umt.fileio import write_json, write_text  # noqa: E402
-from umt.retrieval.dense import mutual_best  # noqa: E402
-
-AGREEMENT_WORDS = 10000
-
-
-def best_targets(xm: np.ndarray, ym: np.ndarray) -> np.ndarray:
-    """CSLS best target of each of the most frequent source words, among the most frequent targets."""
-    unit = lambda a: a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)  # noqa: E731
-    return mutual_best(unit(xm[:AGREEMENT_WORDS]), unit(ym[:AGREEMENT_WORDS]))[0]
 
 
 def mean_agreement(ids: list[np.ndarray]) -> float | None:

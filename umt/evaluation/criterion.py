@@ -29,6 +29,13 @@ def mean_csls_cosine(src_mapped: np.ndarray, tgt: np.ndarray, n: int = 10000, cs
     return float(np.mean(np.sum(s * t[ids], axis=1)))
 
 
+def best_targets(src_mapped: np.ndarray, tgt: np.ndarray, n: int = 10000, csls_k: int = 10,
+                 device: str | None = None) -> np.ndarray:
+    """The CSLS best target of each of the ``n`` most frequent (mapped) source words, among the
+    ``n`` most frequent target words: the translations :func:`translation_agreement` compares."""
+    return mutual_best(_unit(src_mapped[:n]), _unit(tgt[:n]), "csls", csls_k, device=device)[0]
+
+
 def translation_agreement(x: np.ndarray, y: np.ndarray, w_a: np.ndarray, w_b: np.ndarray, n: int = 10000,
                           csls_k: int = 10, device: str | None = None) -> float:
     r"""How often two maps give the same translation, with no dictionary.
@@ -42,9 +49,9 @@ def translation_agreement(x: np.ndarray, y: np.ndarray, w_a: np.ndarray, w_b: np
     (a structureless corpus, a collapsed run), each run settles in its own optimum and :math:`A`
     is near chance, although each run's criterion can look as good as a successful one.
     """
-    s, t = x[:n], _unit(y[:n])
-    a = mutual_best(_unit(s @ w_a.T), t, "csls", csls_k, device=device)[0]
-    b = mutual_best(_unit(s @ w_b.T), t, "csls", csls_k, device=device)[0]
+    s = x[:n]
+    a = best_targets(s @ w_a.T, y, n, csls_k, device)
+    b = best_targets(s @ w_b.T, y, n, csls_k, device)
     return float(np.mean(a == b))
 
 
