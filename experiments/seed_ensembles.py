@@ -65,15 +65,16 @@ def main() -> None:
     interval = a.interval or preset("fast").selflearn.interval
     for pair in a.pairs.split(","):
         # a row made with another self-learning interval is another experiment: it is run again
-        run_pair(a, pair, rows, t_start, {(r["method"], r["seed"]): r for r in done if r["pair"] == pair
-                                          and r.get("interval", interval) == interval})
+        run_pair(a, pair, rows, t_start, interval, {(r["method"], r["seed"]): r for r in done if r["pair"] == pair
+                                                    and r.get("interval", interval) == interval})
     write_text(f"{a.out}.md", summary(rows))
     print(summary(rows))
 
 
-def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float, done: dict) -> None:
-    """The supervised reference, the single-seed runs and the ensembles of one pair; appends to ``rows``.
-    ``done`` holds an earlier run's rows by (method, seed): those are kept rather than computed again."""
+def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float, interval: int, done: dict) -> None:
+    """The supervised reference, the single-seed runs (self-learning ``interval``) and the ensembles of one
+    pair; appends to ``rows``. ``done`` holds an earlier run's rows by (method, seed): those are kept rather
+    than computed again."""
     s, t = pair.split("-")
     src = load_embeddings(Path(a.emb_root) / s, a.max_vocab)
     tgt = load_embeddings(Path(a.emb_root) / t, a.max_vocab)
@@ -94,9 +95,8 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float,
     x, y = prepare(src, tgt, reference.normalize)
     record({"method": "supervised", "seed": None, **score(*sup.mapped(x, y))})
     cfg = replace(preset("fast"), device=a.device)
-    if a.interval:
-        cfg.selflearn.interval = a.interval
-    interval = {"interval": cfg.selflearn.interval}  # recorded in every unsupervised row
+    cfg.selflearn.interval = interval
+    recorded = {"interval": interval}  # in every unsupervised row
     sizes = [int(k) for k in str(a.ensemble).split(",")]
     runs = []  # (orthogonal map, criterion) per seed
     for seed in range(a.seeds):
@@ -113,7 +113,7 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float,
             runs.append((result.orthogonal, result.criterion))
             if saved is not None:
                 save_npy(saved, result.orthogonal)
-            record({"method": "fast", "seed": seed, **interval, "criterion": round(result.criterion, 5),
+            record({"method": "fast", "seed": seed, **recorded, "criterion": round(result.criterion, 5),
                     "seconds": round(time.time() - t0, 1), **score(*result.mapped(x, y))})
         for k in sizes:  # the window of k seeds that this run completes, so rows land as runs finish
             if len(runs) >= k:
@@ -123,7 +123,7 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float,
                     continue
                 kept, criterion, label = ensemble_map(x, y, runs[first:], cfg, a.device)
                 maps = reweight_from_map(x, y, kept, cfg.reweight, cfg.reweight_words, a.device, cfg.reweight_rounds)
-                record({"method": f"ensemble{k}", "seed": first, **interval, "kept": label if label == "average" else
+                record({"method": f"ensemble{k}", "seed": first, **recorded, "kept": label if label == "average" else
                         f"seed {first + label}", "criterion": round(criterion, 5), **score(*map_spaces(x, y, *maps))})
 
 
