@@ -41,7 +41,7 @@ from umt.evaluation.criterion import (  # noqa: E402
     AGREEMENT_FAILED_BELOW,
     random_rotation_criterion,
 )
-from umt.fileio import save_png, write_json, write_text  # noqa: E402
+from umt.fileio import save_npy, save_png, write_json, write_text  # noqa: E402
 
 
 def language(tag: str) -> str:
@@ -50,7 +50,7 @@ def language(tag: str) -> str:
 
 
 def run_pair(src_tag: str, tgt_tag: str, emb_root: Path, dict_root: Path, base: str, max_vocab: int,
-             device: str | None, interval: int | None = None) -> dict:
+             device: str | None, interval: int | None = None, save_maps: Path | None = None) -> dict:
     src = load_embeddings(emb_root / src_tag, max_vocab)
     tgt = load_embeddings(emb_root / tgt_tag, max_vocab)
     pair = f"{language(src_tag)}-{language(tgt_tag)}"
@@ -60,6 +60,9 @@ def run_pair(src_tag: str, tgt_tag: str, emb_root: Path, dict_root: Path, base: 
         cfg = replace(cfg, selflearn=replace(cfg.selflearn, interval=interval))
     result = align(src, tgt, cfg, progress=False)
     seconds = time.time() - t0
+    if save_maps:  # the runs' orthogonal maps, for statistics other than the rule's
+        for c in result.candidates:
+            save_npy(save_maps / f"{src_tag}-{tgt_tag}_{c.name.replace(':', '_')}.npy", c.result.mapping)
     x, y = prepare(src, tgt, cfg.normalize)
     gold = load_dictionary(dict_root / f"{pair}.5000-6500.txt", src, tgt)
     unsup = precision_at_k(*result.mapped(x, y), gold, device=device)
@@ -125,6 +128,8 @@ def main(argv=None) -> int:
                     help="self-learning interval (default: the preset's; small values for quick checks)")
     ap.add_argument("--max-vocab", type=int, default=200000)
     ap.add_argument("--device", default=None)
+    ap.add_argument("--save-maps", default=None, metavar="DIR",
+                    help="also write each run's orthogonal map as DIR/SRC-TGT_INIT_SEED.npy")
     ap.add_argument("--out", required=True, help="output prefix: writes OUT.json, OUT.md, OUT.png")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
@@ -139,7 +144,7 @@ def main(argv=None) -> int:
             continue
         src_tag, _, tgt_tag = pair.partition("-")
         row = run_pair(src_tag, tgt_tag, Path(a.emb_root), Path(a.dict_root), a.preset, a.max_vocab, a.device,
-                       a.interval)
+                       a.interval, Path(a.save_maps) if a.save_maps else None)
         print(json.dumps(row), flush=True)
         # merge with what is on disk now, so that runs of other pairs into the same OUT add up
         rows = {f"{r['src']}-{r['tgt']}": r for r in read_rows(a.out)}

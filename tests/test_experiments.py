@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from synthetic import random_orthogonal
 
-from umt.embeddings import Embeddings, save_embeddings
+from umt.alignment import AlignConfig, prepare
+from umt.embeddings import Embeddings, load_embeddings, save_embeddings
+from umt.evaluation.criterion import translation_agreement
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
@@ -48,8 +50,7 @@ def synthetic_languages(tmp_path_factory):
     save_embeddings(Embeddings(src_words, x.astype(np.float32)), root / "emb" / "en")
     save_embeddings(Embeddings(tgt_words, y.astype(np.float32)), root / "emb" / "fr")
     # the control: the same target words over a structureless cloud (nothing to match)
-    z = rng.standard_normal((16, dim))
-    control = rng.standard_normal((n, 16)) @ z + 0.3 * rng.standard_normal((n, dim))
+    control = rng.standard_normal((n, dim))
     save_embeddings(Embeddings(tgt_words, control.astype(np.float32)), root / "emb" / "fr_control")
     dicts = root / "dicts"
     dicts.mkdir()
@@ -137,9 +138,19 @@ def test_failure_rule_passes_the_real_pair_and_flags_the_control(synthetic_langu
     root = synthetic_languages
     out = tmp_path / "rule"
     run_script("failure_rule.py", "--emb-root", str(root / "emb"), "--dict-root", str(root / "dicts"),
-               "--pairs", "en-fr,en-fr_control", "--interval", "5", "--out", str(out))
+               "--pairs", "en-fr", "--interval", "5", "--save-maps", str(tmp_path / "maps"), "--out", str(out))
+    # the control with the default schedule: with 5-iteration phases two runs hardly leave the
+    # (deterministic) initialisation and agree on a quarter of the words or more; with 50, on 15%
+    run_script("failure_rule.py", "--emb-root", str(root / "emb"), "--dict-root", str(root / "dicts"),
+               "--pairs", "en-fr_control", "--out", str(out))
     rows = {r["tgt"]: r for r in json.loads(out.with_suffix(".json").read_text())}
     assert rows["fr"]["verdict"] == "ok" and rows["fr"]["csls_p1"] > 90
+    # the saved maps are the two runs': their agreement is the one in the table
+    src = load_embeddings(root / "emb" / "en")
+    tgt = load_embeddings(root / "emb" / "fr")
+    x, y = prepare(src, tgt, AlignConfig().normalize)
+    w0, w1 = (np.load(tmp_path / "maps" / f"en-fr_similarity_{s}.npy") for s in (0, 1))
+    assert translation_agreement(x, y, w0, w1) == pytest.approx(rows["fr"]["agreement"], abs=1e-4)
     assert rows["fr_control"]["verdict"] == "failed" and rows["fr_control"]["csls_p1"] < 5
     assert rows["fr_control"]["supervised_csls_p1"] < 20  # nothing to learn, even with a dictionary
     assert "**failed**" in out.with_suffix(".md").read_text()

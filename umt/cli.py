@@ -220,8 +220,8 @@ def _print_metrics(out, m: dict) -> None:
         print(f"criterion {m['criterion']:.4f}")
     if m.get("verdict") == "failed":
         print(f"warning: this alignment failed: independent initialisations agree on only "
-              f"{100 * m['agreement']:.0f}% of the frequent words' translations (a real alignment: most of "
-              f"them); the two corpora may be too small or too different for distribution matching",
+              f"{100 * m['agreement']:.0f}% of the frequent words' translations (real language pairs: "
+              f"about half or more); the two corpora may be too small or too different for distribution matching",
               file=sys.stderr)
     elif m.get("verdict") == "ok":
         print(f"check: independent initialisations agree on {100 * m['agreement']:.0f}% of the frequent "

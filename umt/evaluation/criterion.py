@@ -65,9 +65,11 @@ def random_rotation_criterion(x: np.ndarray, y: np.ndarray, n: int = 10000, csls
 
 
 #: An alignment whose translations agree with an independent run's on fewer of the most frequent
-#: words than this is reported as failed (measured on real pairs and structureless controls:
-#: ``experiments/failure_rule.py``).
-AGREEMENT_FAILED_BELOW = 0.5
+#: words than this is reported as failed. Measured with ``experiments/failure_rule.py`` (README):
+#: structureless controls agree on 1.0-1.3% (100-d and 300-d vectors), real pairs on 79-88% with
+#: 100-d vectors but only 49-66% with the 300-d ones (it was 0.5, which failed working en-de maps).
+#: Small synthetic controls agree more (15% at 3,000 words, 40-d; the test), hence a quarter.
+AGREEMENT_FAILED_BELOW = 0.25
 
 
 def alignment_verdict(agreement: float | None) -> str:
