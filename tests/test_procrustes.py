@@ -4,6 +4,7 @@ import numpy as np
 from synthetic import random_orthogonal
 
 from umt.alignment import AlignConfig, RefineConfig, align, apply_mapping, procrustes, refine
+from umt.alignment.procrustes import procrustes_on_pairs
 from umt.embeddings import Embeddings
 
 
@@ -15,6 +16,19 @@ def test_procrustes_recovers_rotation_under_noise(rng):
     est = procrustes(x, y)
     np.testing.assert_allclose(est @ est.T, np.eye(d), atol=1e-4)  # orthogonal
     assert np.linalg.norm(est - w) / np.linalg.norm(w) < 0.02
+
+
+def test_procrustes_on_pairs_sums_per_target_without_changing_the_map(rng):
+    # self-learning's shape: every target twice (a query, and some word's best target), plus ids
+    # beyond the first n, as a seed dictionary can have
+    x = rng.standard_normal((700, 40)).astype(np.float32)
+    y = rng.standard_normal((800, 40)).astype(np.float32)
+    n = 500
+    src = np.r_[np.arange(n), rng.integers(0, n, n), [650, 699]]
+    tgt = np.r_[rng.integers(0, n, n), np.arange(n), [799, 3]]
+    expected = procrustes(x[src], y[tgt])
+    np.testing.assert_allclose(procrustes_on_pairs(x, y, src, tgt), expected, atol=1e-6)
+    assert np.abs(procrustes_on_pairs(x, y, src[:n], tgt[:n]) - expected).max() > 1e-3  # the pairs matter
 
 
 def test_refinement_repairs_a_perturbed_map(toy_pair, rng):

@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
+import torch
 from scipy.special import logsumexp
 
 from umt.retrieval import Retriever, knn
+from umt.retrieval.dense import row_topk
 from umt.retrieval.knn import _knn_torch
 
 
@@ -45,3 +47,23 @@ def test_scores_match_brute_force(spaces, method):
     np.testing.assert_array_equal(ids, np.argsort(-brute[queries], axis=1)[:, :10])
     np.testing.assert_allclose(scores, np.take_along_axis(brute[queries], ids, axis=1), atol=1e-4)
 
+
+
+@pytest.mark.parametrize("width", [5000, 5037, 120])
+def test_row_topk_matches_torch_topk(rng, width):
+    # 5037 leaves a partial chunk at the end, 120 is too narrow for the pruning (plain topk)
+    a = torch.from_numpy(rng.standard_normal((64, width)).astype(np.float32))
+    for k in (1, 10, 16):
+        values, ids = row_topk(a, k)
+        expected = a.topk(k, dim=1)
+        assert torch.equal(values, expected.values) and torch.equal(ids, expected.indices)
+    view = a[::2, 7:]  # rows not adjacent, columns shifted: strided input
+    assert torch.equal(row_topk(view, 10)[0], view.topk(10, dim=1).values)
+
+
+def test_row_topk_with_ties_returns_the_tied_entries_once(rng):
+    a = torch.from_numpy(rng.integers(0, 20, (32, 4000)).astype(np.float32))  # ~200 copies of each value a row
+    values, ids = row_topk(a, 10)
+    assert torch.equal(values, a.topk(10, dim=1).values)
+    assert torch.equal(a.gather(1, ids), values)
+    assert all(len(set(row.tolist())) == 10 for row in ids)

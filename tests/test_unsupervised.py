@@ -1,9 +1,11 @@
 """Unsupervised alignment: recovery of known rotations, determinism, presets, bad input."""
 
+import math
 from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 from synthetic import random_orthogonal
 
 from umt.alignment import AlignConfig, RefineConfig, align, prepare
@@ -11,6 +13,7 @@ from umt.alignment.adversarial import AdversarialConfig, train_adversarial
 from umt.alignment.presets import PRESETS, preset
 from umt.alignment.similarity_init import (
     SelfLearnConfig,
+    _stochastic_argmax,
     initial_dictionary,
     self_learning_objective,
 )
@@ -171,3 +174,21 @@ def test_unknown_schedule_is_a_clear_error(rng):
     cfg = AlignConfig(method="similarity", normalize="none", selflearn=SelfLearnConfig(schedule="sometimes"))
     with pytest.raises(UmtError, match="unknown keep-probability schedule 'sometimes'"):
         align(src, tgt, cfg, progress=False)
+
+
+def sorted_stochastic_argmax(scores, keep, gen):
+    """The definition: sort each row's best K, drop each with probability 1 - keep, take the first left."""
+    k = min(scores.shape[1], max(1, math.ceil(math.log(1e-3) / math.log(1.0 - keep))))
+    top = scores.topk(k, dim=1).indices
+    kept = torch.rand(top.shape, generator=gen) < keep
+    kept[:, -1] = True
+    return top.gather(1, kept.to(torch.uint8).argmax(dim=1, keepdim=True)).squeeze(1)
+
+
+@pytest.mark.parametrize("keep", [0.1, 0.3, 0.8])
+def test_stochastic_argmax_picks_what_sorting_every_row_picks(rng, keep):
+    scores = torch.from_numpy(rng.standard_normal((400, 5000)).astype(np.float32))
+    picked = _stochastic_argmax(scores, keep, torch.Generator().manual_seed(3))
+    assert torch.equal(picked, sorted_stochastic_argmax(scores, keep, torch.Generator().manual_seed(3)))
+    assert (picked != scores.argmax(dim=1)).float().mean() > 0.1  # the dropout did act
+    assert torch.equal(_stochastic_argmax(scores, 1.0, torch.Generator()), scores.argmax(dim=1))

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from umt.evaluation.criterion import mean_csls_cosine
@@ -29,6 +30,25 @@ def procrustes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Orthogonal :math:`W` (``d x d``) minimising :math:`\\lVert x W^\\top - y \\rVert_F` for paired rows."""
     m = y.T.astype(np.float64) @ x.astype(np.float64)
     u, _, vt = np.linalg.svd(m)
+    return (u @ vt).astype(np.float32)
+
+
+def procrustes_on_pairs(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np.ndarray) -> np.ndarray:
+    r"""``procrustes(x[src_ids], y[tgt_ids])`` with the source rows summed per target first.
+
+    .. math:: Y_D^\top X_D = \sum_p y_{t_p} x_{s_p}^\top
+              = \sum_{t} y_t \Big(\sum_{p:\, t_p = t} x_{s_p}\Big)^\top
+
+    Self-learning's dictionaries hold every one of the ``n`` most frequent targets about twice
+    (once as a word's best target, once as a query), so the ``d x d`` product runs over ``n`` rows
+    instead of ``2n``: the same matrix up to float64 rounding (the same float32 map on the real
+en-fr vectors), 0.16 -> 0.12 s for 10k words, 300-d.
+    """
+    targets, rows = np.unique(tgt_ids, return_inverse=True)
+    summed = torch.zeros(len(targets), x.shape[1], dtype=torch.float64)
+    summed.index_add_(0, torch.from_numpy(rows.reshape(-1)), torch.from_numpy(x[src_ids]).double())
+    m = torch.from_numpy(y[targets]).double().T @ summed
+    u, _, vt = np.linalg.svd(m.numpy())
     return (u @ vt).astype(np.float32)
 
 

@@ -32,6 +32,42 @@ def transposed(a: torch.Tensor, out: torch.Tensor | None = None, block: int = 51
     return out
 
 
+def row_topk(a: torch.Tensor, k: int, chunk: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""``a.topk(k, dim=1)`` for a wide matrix, reading most of it only once.
+
+    Cut each row into chunks of ``chunk`` consecutive columns and let :math:`T` be the ``k``
+    chunks with the largest maxima. Every entry of the row's top ``k`` lies in :math:`T` (or in
+    the columns after the last whole chunk): an entry :math:`e` in another chunk is below the
+    maxima of all ``k`` chunks of :math:`T`, ``k`` distinct entries, so :math:`e` is at best the
+    ``(k+1)``-th. So one pass computes the chunk maxima and the exact top ``k`` is taken among
+    ``k * chunk`` candidates instead of all columns: on the CPU, ``10k x 10k`` with ``k = 10``,
+    about 40% of the time of ``torch.topk`` (chunks of 64 were faster than 40-200). The values
+    are identical; among tied values the indices may come in another order.
+    """
+    n, m = a.shape
+    n_chunks = m // chunk
+    if a.device.type != "cpu" or a.stride(1) != 1 or n_chunks < 2 * k:
+        return a.topk(min(k, m), dim=1)
+    chunks = a.as_strided((n, n_chunks, chunk), (a.stride(0), chunk, 1))
+    best_chunks = chunks.amax(dim=2).topk(k, dim=1).indices
+    candidates = chunks.gather(1, best_chunks[:, :, None].expand(n, k, chunk)).view(n, k * chunk)
+    tail = n_chunks * chunk
+    if tail < m:
+        candidates = torch.cat([candidates, a[:, tail:]], dim=1)
+    values, pos = candidates.topk(k, dim=1)
+    cols = best_chunks.gather(1, (pos // chunk).clamp(max=k - 1)) * chunk + pos % chunk
+    if tail < m:
+        cols = torch.where(pos >= k * chunk, pos - k * chunk + tail, cols)
+    return values, cols
+
+
+def row_max(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``a.max(dim=1)`` (values, indices) through :func:`row_topk`: on ``10k x 10k`` on the CPU
+    about a third of the time of ``argmax``."""
+    values, ids = row_topk(a, 1)
+    return values[:, 0], ids[:, 0]
+
+
 def mutual_best(s: np.ndarray, t: np.ndarray, method: str = "csls", k: int = 10, block: int = 2048,
                 device: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     r"""Best target of every row of ``s`` and best source of every row of ``t``.
@@ -64,9 +100,9 @@ def mutual_best(s: np.ndarray, t: np.ndarray, method: str = "csls", k: int = 10,
         col_top = torch.full((m, k_s), -np.inf, device=dev)
         for i in range(0, n, block):
             sim = scores(i)
-            r_s[i:i + len(sim)] = sim.topk(k_t, dim=1).values.mean(dim=1)
+            r_s[i:i + len(sim)] = row_topk(sim, k_t)[0].mean(dim=1)
             sim_t = transposed(sim, out=slab_t[:, :len(sim)])
-            col_top = torch.cat([col_top, sim_t.topk(min(k_s, len(sim)), dim=1).values], dim=1).topk(k_s, dim=1).values
+            col_top = torch.cat([col_top, row_topk(sim_t, min(k_s, len(sim)))[0]], dim=1).topk(k_s, dim=1).values
         r_t = col_top.mean(dim=1)
     fwd_scores = torch.empty(n, device=dev)
     fwd_ids = torch.empty(n, dtype=torch.long, device=dev)
@@ -77,8 +113,8 @@ def mutual_best(s: np.ndarray, t: np.ndarray, method: str = "csls", k: int = 10,
         b = len(sim)
         if method == "csls":
             sim.mul_(2).sub_(r_s[i:i + b, None]).sub_(r_t[None, :])
-        fwd_scores[i:i + b], fwd_ids[i:i + b] = sim.max(dim=1)
-        col_best, col_arg = transposed(sim, out=slab_t[:, :b]).max(dim=1)
+        fwd_scores[i:i + b], fwd_ids[i:i + b] = row_max(sim)
+        col_best, col_arg = row_max(transposed(sim, out=slab_t[:, :b]))
         better = col_best > bwd_scores
         bwd_scores = torch.where(better, col_best, bwd_scores)
         bwd_ids = torch.where(better, col_arg + i, bwd_ids)
