@@ -68,8 +68,9 @@ def random_rotation_criterion(x: np.ndarray, y: np.ndarray, n: int = 10000, csls
 #: words than this is reported as failed. Measured with ``experiments/failure_rule.py`` (README):
 #: structureless controls agree on 1.0-1.3% (100-d and 300-d vectors), real pairs on 79-88% with
 #: 100-d vectors but only 49-66% with the 300-d ones (it was 0.5, which failed working en-de maps).
-#: Small synthetic controls agree more (15% at 3,000 words, 40-d; the test), hence a quarter.
-AGREEMENT_FAILED_BELOW = 0.25
+#: Small synthetic controls agree more: the test's (3,000 words, 40-d) on 4.8-25.1% over the 15
+#: pairs of seeds 0-5 (mean 10.8%), so the line sits at a third, between those and the real pairs.
+AGREEMENT_FAILED_BELOW = 1 / 3
 
 
 def alignment_verdict(agreement: float | None) -> str:
