@@ -13,6 +13,7 @@ from umt.alignment.adversarial import AdversarialConfig, train_adversarial
 from umt.alignment.presets import PRESETS, preset
 from umt.alignment.similarity_init import (
     SelfLearnConfig,
+    _induce_both_ways,
     _stochastic_argmax,
     initial_dictionary,
     self_learning_objective,
@@ -192,3 +193,25 @@ def test_stochastic_argmax_picks_what_sorting_every_row_picks(rng, keep):
     assert torch.equal(picked, sorted_stochastic_argmax(scores, keep, torch.Generator().manual_seed(3)))
     assert (picked != scores.argmax(dim=1)).float().mean() > 0.1  # the dropout did act
     assert torch.equal(_stochastic_argmax(scores, 1.0, torch.Generator()), scores.argmax(dim=1))
+
+
+@pytest.mark.parametrize("keep", [0.1, 0.5, 1.0])
+def test_blocked_induction_matches_the_whole_matrix_definition(rng, keep):
+    """CSLS both ways with dropout, in blocks (a partial last one, more targets than sources, tied
+    scores) against whole-matrix top-k, shift and sorted dropout, with the same random draws."""
+    n, m = 700, 900
+    sim = torch.from_numpy((rng.standard_normal((n, m)) * 64).round().astype(np.float32) / 256)
+    sim_t, scratch = torch.empty(m, n), torch.empty(256, m)
+    induced = _induce_both_ways(sim.clone(), sim_t, scratch, 10, keep, torch.Generator().manual_seed(5))
+    knn_fwd = sim.topk(10, dim=1).values.mean(dim=1)
+    knn_bwd = sim.topk(10, dim=0).values.mean(dim=0)
+    gen = torch.Generator().manual_seed(5)
+    pick = (lambda s: sorted_stochastic_argmax(s, keep, gen)) if keep < 1 else (lambda s: s.argmax(dim=1))
+    fwd, bwd = pick(sim - knn_bwd[None, :] / 2), pick(sim.T - knn_fwd[None, :] / 2)
+    assert torch.equal(sim_t, sim.T)
+    # ties (scores are multiples of 1/256) may be broken either way: compare the scores picked
+    assert torch.equal((sim - knn_bwd / 2).gather(1, induced.fwd[:, None]), (sim - knn_bwd / 2).gather(1, fwd[:, None]))
+    assert torch.equal((sim.T - knn_fwd / 2).gather(1, induced.bwd[:, None]),
+                       (sim.T - knn_fwd / 2).gather(1, bwd[:, None]))
+    assert (induced.fwd == fwd).float().mean() > 0.95
+    assert induced.objective == pytest.approx((sim.max(dim=1).values.mean() + sim.max(dim=0).values.mean()).item() / 2)

@@ -45,7 +45,7 @@ from tqdm import tqdm
 from umt.alignment.procrustes import procrustes_on_pairs
 from umt.device import default_device, use_all_cores
 from umt.errors import UmtError
-from umt.retrieval.dense import row_max, row_topk, transposed
+from umt.retrieval.dense import row_max, row_topk
 
 log = logging.getLogger("umt")
 
@@ -98,29 +98,104 @@ def _topk_mean(sim: torch.Tensor, k: int, dim: int) -> torch.Tensor:
     return sim.topk(min(k, sim.shape[dim]), dim=dim).values.mean(dim=dim)
 
 
-def _stochastic_argmax(scores: torch.Tensor, keep: float, gen: torch.Generator) -> torch.Tensor:
-    r"""Argmax of each row after dropping every entry with probability ``1 - keep``.
+def _dropout_depth(width: int, keep: float) -> int:
+    """How many of a row's best entries the dropout is drawn for: all ``K`` of them are dropped
+    with probability 1e-3."""
+    return min(width, max(1, math.ceil(math.log(1e-3) / math.log(1.0 - keep))))
 
-    Only the row's best ``K`` entries can win unless all of them are dropped, so the dropout is
-    drawn for those alone, with ``K`` chosen so that this happens with probability 1e-3 (the
-    row's ``K``-th entry is taken then). Same distribution, a fraction of the random numbers.
-    The winner is the first kept entry in descending order. Its rank is below ``S``, chosen so
-    that :math:`(1 - p)^S \le 0.05`, in all but about 5% of the rows, so the top ``S`` are found
-    for every row by :func:`row_topk` and the full top ``K`` only for the others: the same winners
-    as sorting every row's top ``K`` (up to the order of tied scores) in about 60% of the time.
-    """
+
+def _first_kept_ranks(rows: int, width: int, keep: float, gen: torch.Generator,
+                      device: torch.device | str = "cpu") -> torch.Tensor | None:
+    """For every row, the rank (0 = best) of its first entry that the dropout keeps; ``None``
+    when ``keep >= 1`` (no dropout, nothing drawn)."""
     if keep >= 1.0:
-        return row_max(scores)[1]
-    k = min(scores.shape[1], max(1, math.ceil(math.log(1e-3) / math.log(1.0 - keep))))
-    kept = torch.rand((len(scores), k), generator=gen, device=scores.device) < keep
+        return None
+    kept = torch.rand((rows, _dropout_depth(width, keep)), generator=gen, device=device) < keep
     kept[:, -1] = True
-    rank = kept.to(torch.uint8).argmax(dim=1)  # of the first kept entry
+    return kept.to(torch.uint8).argmax(dim=1)
+
+
+def _entry_of_rank(scores: torch.Tensor, rank: torch.Tensor | None, keep: float) -> torch.Tensor:
+    r"""Column of each row's ``rank``-th best entry (its best where ``rank`` is ``None``).
+
+    That rank is below ``S``, chosen so that :math:`(1 - p)^S \le 0.05`, in all but about 5% of
+    the rows, so the top ``S`` are found for every row by :func:`row_topk` and the full top ``K``
+    only for the others: the same winners as sorting every row's top ``K`` (up to the order of
+    tied scores) in about 60% of the time.
+    """
+    if rank is None:
+        return row_max(scores)[1]
+    k = _dropout_depth(scores.shape[1], keep)
     shallow = min(k, max(8, math.ceil(math.log(0.05) / math.log(1.0 - keep))))
     winner = row_topk(scores, shallow)[1].gather(1, rank.clamp(max=shallow - 1)[:, None]).squeeze(1)
     deep = (rank >= shallow).nonzero().squeeze(1)
     if len(deep):
         winner[deep] = scores[deep].topk(k, dim=1).indices.gather(1, rank[deep, None]).squeeze(1)
     return winner
+
+
+def _stochastic_argmax(scores: torch.Tensor, keep: float, gen: torch.Generator) -> torch.Tensor:
+    """Argmax of each row after dropping every entry with probability ``1 - keep``.
+
+    Only the row's best ``K`` entries can win unless all of them are dropped, so the dropout is
+    drawn for those alone, with ``K`` chosen so that this happens with probability 1e-3 (the
+    row's ``K``-th entry is taken then). Same distribution, a fraction of the random numbers.
+    The winner is the first kept entry in descending order (:func:`_entry_of_rank`).
+    """
+    return _entry_of_rank(scores, _first_kept_ranks(len(scores), scores.shape[1], keep, gen, scores.device), keep)
+
+
+@dataclass
+class _Induction:
+    fwd: torch.Tensor  # best target of every source
+    bwd: torch.Tensor  # best source of every target
+    objective: float
+
+
+def _induce_both_ways(sim: torch.Tensor, sim_t: torch.Tensor, scratch: torch.Tensor, csls_k: int,
+                      keep: float, gen: torch.Generator) -> _Induction:
+    r"""One dictionary induction of self-learning from the ``n x m`` similarities ``sim``.
+
+    With :math:`r_T(x)` (``knn_fwd``) and :math:`r_S(y)` (``knn_bwd``) the mean similarity of
+    each word to its ``csls_k`` nearest neighbours in the other language, every source gets the
+    target of highest :math:`\cos(x, y) - r_S(y) / 2` (CSLS up to the per-row constant
+    :math:`r_T(x)`, which does not change a row's argmax) and every target the source of highest
+    :math:`\cos(x, y) - r_T(x) / 2`, after the stochastic dropout (:func:`_stochastic_argmax`).
+
+    The same values as four whole-matrix passes (top-``k``, shift, dropout argmax, each way), in
+    three passes over blocks of ``len(scratch)`` rows, each used while it is in cache: top-``k``
+    of ``sim`` and its transpose copied into ``sim_t``; top-``k`` of ``sim_t`` and the backward
+    argmax; the forward argmax. The shifted scores go to the small ``scratch`` buffer
+    (``block x max(n, m)``; on an accelerator, where whole-matrix kernels are faster, one block of
+    every row) instead of back to memory. The random draws are those of the whole matrices,
+    forward first.
+    """
+    n, m = sim.shape
+    rank_fwd = _first_kept_ranks(n, m, keep, gen, sim.device)
+    rank_bwd = _first_kept_ranks(m, n, keep, gen, sim.device)
+    block = len(scratch)
+    knn_fwd, best_fwd, knn_bwd, best_bwd = (torch.empty(size, dtype=sim.dtype, device=sim.device)
+                                            for size in (n, n, m, m))
+    fwd, bwd = (torch.empty(size, dtype=torch.long, device=sim.device) for size in (n, m))
+
+    def neighbourhood(rows: torch.Tensor, at: int, best: torch.Tensor, knn: torch.Tensor) -> None:
+        top = row_topk(rows, min(csls_k, rows.shape[1]))[0]
+        best[at:at + len(rows)], knn[at:at + len(rows)] = top[:, 0], top.float().mean(dim=1).to(sim.dtype)
+
+    def choose(rows: torch.Tensor, at: int, half_knn: torch.Tensor, rank: torch.Tensor | None,
+               out: torch.Tensor) -> None:
+        scores = torch.sub(rows, half_knn, out=scratch[:len(rows), :rows.shape[1]])
+        out[at:at + len(rows)] = _entry_of_rank(scores, None if rank is None else rank[at:at + len(rows)], keep)
+
+    for i in range(0, n, block):
+        neighbourhood(sim[i:i + block], i, best_fwd, knn_fwd)
+        sim_t[:, i:i + block].copy_(sim[i:i + block].T)
+    for j in range(0, m, block):
+        neighbourhood(sim_t[j:j + block], j, best_bwd, knn_bwd)
+        choose(sim_t[j:j + block], j, knn_fwd[None, :] / 2, rank_bwd, bwd)
+    for i in range(0, n, block):
+        choose(sim[i:i + block], i, knn_bwd[None, :] / 2, rank_fwd, fwd)
+    return _Induction(fwd, bwd, _mean_best_similarity(best_fwd, best_bwd))
 
 
 def initial_dictionary(x: np.ndarray, y: np.ndarray, n: int = 4000, csls_k: int = 10,
@@ -213,17 +288,10 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np
         if sim_buffer is None or sim_buffer.dtype != mapped.dtype:  # first iteration, or bfloat16 phases over
             sim_buffer = torch.empty(n, n, dtype=mapped.dtype, device=dev)
             sim_t_buffer = torch.empty(n, n, dtype=mapped.dtype, device=dev)
-        sim, sim_t = sim_buffer, sim_t_buffer
-        torch.matmul(mapped, targets.T, out=sim)  # sources x targets
-        transposed(sim, out=sim_t)  # row operations are much faster than column ones on the CPU
-        top_fwd = row_topk(sim, min(cfg.csls_k, n))[0]
-        top_bwd = row_topk(sim_t, min(cfg.csls_k, n))[0]
-        knn_fwd, knn_bwd = top_fwd.float().mean(dim=1).to(sim.dtype), top_bwd.float().mean(dim=1).to(sim.dtype)
-        objective = _mean_best_similarity(top_fwd[:, 0], top_bwd[:, 0])
-        # CSLS up to a per-row constant, which does not change a row's argmax.
-        fwd = _stochastic_argmax(sim.sub_(knn_bwd[None, :] / 2), keep, gen)
-        bwd = _stochastic_argmax(sim_t.sub_(knn_fwd[None, :] / 2), keep, gen)
-        del sim, sim_t
+            scratch = torch.empty(min(n, 512) if dev.type == "cpu" else n, n, dtype=mapped.dtype, device=dev)
+        torch.matmul(mapped, targets.T, out=sim_buffer)  # sources x targets
+        induced = _induce_both_ways(sim_buffer, sim_t_buffer, scratch, cfg.csls_k, keep, gen)
+        fwd, bwd, objective = induced.fwd, induced.bwd, induced.objective
         src_ids = torch.cat([ar, bwd]).cpu().numpy()
         tgt_ids = torch.cat([fwd, ar]).cpu().numpy()
         result.src_ids, result.tgt_ids = src_ids, tgt_ids
