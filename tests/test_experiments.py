@@ -241,7 +241,7 @@ def test_reweight_table_scores_saved_maps_before_and_after(synthetic_languages, 
     # the aligned map and the identity translate the frequent words differently: low agreement, no dictionary read
     agreement = rows.pop(None)
     assert agreement["statistic"] == "seed_agreement" and agreement["maps"] == 2
-    assert 0 <= agreement["orthogonal"] < 20 and 0 <= agreement["reweighted_2"] <= 100
+    assert 0 <= agreement["orthogonal"] < 20 and 0 <= agreement["reweighted_2"] < 20  # 0.07 and 0.1 when written
     assert rows["fast_0"]["orthogonal"] > 90
     assert rows["fast_0"]["reweighted_1"] > 90 and rows["fast_0"]["reweighted_2"] > 90
     assert rows["fast_1"]["orthogonal"] < 5
