@@ -219,9 +219,12 @@ def _print_metrics(out, m: dict) -> None:
     elif "criterion" in m:
         print(f"criterion {m['criterion']:.4f}")
     if m.get("verdict") == "failed":
+        from umt.evaluation.criterion import AGREEMENT_FAILED_BELOW
+
         print(f"warning: this alignment failed: independent initialisations agree on only "
-              f"{100 * m['agreement']:.0f}% of the frequent words' translations (real language pairs: "
-              f"about half or more); the two corpora may be too small or too different for distribution matching",
+              f"{100 * m['agreement']:.0f}% of the frequent words' translations (failed below "
+              f"{100 * AGREEMENT_FAILED_BELOW:.0f}%; real language pairs measured: about half or more); "
+              f"the two corpora may be too small or too different for distribution matching",
               file=sys.stderr)
     elif m.get("verdict") == "ok":
         print(f"check: independent initialisations agree on {100 * m['agreement']:.0f}% of the frequent "
