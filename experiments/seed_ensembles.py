@@ -95,7 +95,7 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float,
     x, y = prepare(src, tgt, reference.normalize)
     record({"method": "supervised", "seed": None, **score(*sup.mapped(x, y))})
     cfg = replace(preset("fast"), device=a.device)
-    cfg.selflearn.interval = interval
+    cfg = replace(cfg, selflearn=replace(cfg.selflearn, interval=interval))
     recorded = {"interval": interval}  # in every unsupervised row
     sizes = [int(k) for k in str(a.ensemble).split(",")]
     runs = []  # (orthogonal map, criterion) per seed
