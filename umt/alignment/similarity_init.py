@@ -162,8 +162,9 @@ def _induce_both_ways(sim: torch.Tensor, sim_t: torch.Tensor, scratch: torch.Ten
     :math:`r_T(x)`, which does not change a row's argmax) and every target the source of highest
     :math:`\cos(x, y) - r_T(x) / 2`, after the stochastic dropout (:func:`_stochastic_argmax`).
 
-    The same values as four whole-matrix passes (top-``k``, shift, dropout argmax, each way), in
-    three passes over blocks of ``len(scratch)`` rows, each used while it is in cache: top-``k``
+    The same picks as the whole-matrix top-``k``, shift and dropout argmax each way plus the
+    transposed copy (seven passes over ``n x m`` floats), in three passes over blocks of
+    ``len(scratch)`` rows, each used while it is in cache: top-``k``
     of ``sim`` and its transpose copied into ``sim_t``; top-``k`` of ``sim_t`` and the backward
     argmax; the forward argmax. The shifted scores go to the small ``scratch`` buffer
     (``block x max(n, m)``; on an accelerator, where whole-matrix kernels are faster, one block of
