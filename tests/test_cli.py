@@ -28,8 +28,9 @@ def test_align_then_evaluate(pair_files, capsys):
     t = pair_files
     rc = main(["-q", "align", "--method", "procrustes", "--src-emb", str(t / "src.vec"), "--tgt-emb", str(t / "tgt"),
                "--dict", str(t / "train.txt"), "--eval-dict", str(t / "test.txt"), "--refine", "1",
-               "--out", str(t / "run")])
+               "--reweight-words", "400", "--out", str(t / "run")])
     assert rc == 0
+    assert json.loads((t / "run" / "config.json").read_text())["reweight_words"] == 400
     metrics = json.loads((t / "run" / "metrics.json").read_text())
     assert metrics["csls_p1"] == 100.0 and metrics["n_queries"] == 200 and metrics["supervised"]
     for name in ("mapping.npy", "target_mapping.npy", "mapping.json", "lexicon.tsv", "params.json", "run.log"):
@@ -80,6 +81,7 @@ def test_align_check_passes_a_rotation_and_warns_on_an_unrelated_space(pair_file
     (["align", "--average", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "--average needs several seeds"),
     (["align", "--reweight", "2", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "a power between 0 and 1"),
     (["align", "--reweight-rounds", "0", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "expected 1 or more"),
+    (["align", "--reweight-words", "0", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "--reweight-words 0"),
 ])
 def test_bad_input_is_one_clear_line(pair_files, args, expected):
     t = pair_files

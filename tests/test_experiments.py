@@ -298,6 +298,19 @@ def test_seed_ensembles_rebuilds_the_ensemble_preset_from_single_seeds(synthetic
     # --resume keeps the rows of the saved seeds, timings too: with no time left it runs nothing new
     run_script("seed_ensembles.py", *common, "--seeds", "4", "--resume", "--time-budget", "0")
     assert json.loads(out.with_suffix(".json").read_text()) == rows
+    # --rescore re-weights the saved maps instead of running the seeds again: the same settings give the same rows
+    rescored = tmp_path / "rescored"
+    run_script("seed_ensembles.py", *common[:-2], "--out", str(rescored), "--seeds", "3", "--rescore",
+               "--time-budget", "0")
+    again = json.loads(rescored.with_suffix(".json").read_text())
+    assert all(r.get("rescored") for r in again if r["method"] == "fast")
+    untimed = lambda rs: [{k: v for k, v in r.items() if k not in ("seconds", "rescored")} for r in rs]  # noqa: E731
+    assert untimed(again) == untimed(rows)
+    assert all(r["reweight_words"] == preset("fast").reweight_words for r in rows[1:])
+    # other re-weighting words are on record, and --resume does not take rows made with others
+    run_script("seed_ensembles.py", *common[:-2], "--out", str(rescored), "--seeds", "3", "--rescore",
+               "--reweight-words", "300", "--resume", "--time-budget", "0")
+    assert all(r["reweight_words"] == 300 for r in json.loads(rescored.with_suffix(".json").read_text())[1:])
     # a seed whose map is gone is not taken from the rows: it would run again, so with no time left they stop
     (tmp_path / "maps" / "en-fr_fast_2.npy").unlink()
     run_script("seed_ensembles.py", *common, "--seeds", "3", "--resume", "--time-budget", "0")

@@ -142,6 +142,10 @@ def cmd_align(a) -> None:
         if a.reweight_rounds < 1:
             raise UmtError(f"--reweight-rounds {a.reweight_rounds}: expected 1 or more")
         cfg = replace(cfg, reweight_rounds=a.reweight_rounds)
+    if a.reweight_words is not None:
+        if a.reweight_words < 1:
+            raise UmtError(f"--reweight-words {a.reweight_words}: expected 1 or more")
+        cfg = replace(cfg, reweight_words=a.reweight_words)
     if a.average and cfg.method != "auto" and not cfg.check:
         raise UmtError("--average needs several seeds to average: use --method auto, --check or --preset ensemble")
     eval_dict = _resolve_dict(a.eval_dict, a.data)
@@ -233,7 +237,7 @@ def _print_metrics(out, m: dict) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from umt.alignment.align import METHODS
+    from umt.alignment.align import METHODS, AlignConfig
     from umt.alignment.presets import PRESETS
     from umt.retrieval.lexicon import BUILDS
     from umt.retrieval.scoring import METHODS as SCORES
@@ -335,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reweight-rounds", type=int, default=None, metavar="N",
                    help="re-weight N times, each round on the dictionary the previous round's spaces induce "
                         "(default 2; 1 is VecMap's single step)")
+    p.add_argument("--reweight-words", type=int, default=None, metavar="N",
+                   help="induce the re-weighting dictionaries among the N most frequent words of each side "
+                        f"(default {AlignConfig.reweight_words})")
     _add_pair_args(p)
     p.add_argument("--dict", default=None, help="seed dictionary for procrustes, or 'identical'")
     p.add_argument("--eval-dict", default=None, help="evaluate the result on this dictionary")
