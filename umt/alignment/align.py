@@ -68,7 +68,7 @@ class AlignConfig:
     map's, so candidates are chosen before it. ``reweight_words``: 20k rather than self-learning's
     10k; on the same ten seeds' maps of each pair it raised the development split's mean on three
     pairs of four (mean +0.16, de-en -0.10) and the seeds' agreement on all four (+4.2 to +4.7
-    points), for about 15 s more a run (README). ``reweight_rounds``: the step is repeated on the
+    points), for about 11 s more a run (en-fr: 168 -> 179 s; README). ``reweight_rounds``: the step is repeated on the
     dictionary the re-weighted spaces induce. A second round raised CSLS P@1 on the development
     split (``0-5000``) of all 36 unsupervised maps tried over the four pairs (by 0.05 to 1.0,
     mean +0.6); a third added 0.11-0.22 over ten seeds per pair and widened the seed spread on
