@@ -78,17 +78,18 @@ def main() -> None:
     for pair in a.pairs.split(","):
         # a row made with another self-learning interval or re-weighting vocabulary is another experiment: it
         # is run again (rows written before the vocabulary was recorded used 10000 words)
-        run_pair(a, pair, rows, t_start, interval, {(r["method"], r["seed"]): r for r in done if r["pair"] == pair
-                                                    and r.get("interval", interval) == interval
-                                                    and r.get("reweight_words", 10000) == words})
+        run_pair(a, pair, rows, t_start, interval, words,
+                 {(r["method"], r["seed"]): r for r in done if r["pair"] == pair
+                  and r.get("interval", interval) == interval and r.get("reweight_words", 10000) == words})
     write_text(f"{a.out}.md", summary(rows))
     print(summary(rows))
 
 
-def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float, interval: int, done: dict) -> None:
-    """The supervised reference, the single-seed runs (self-learning ``interval``) and the ensembles of one
-    pair; appends to ``rows``. ``done`` holds an earlier run's rows by (method, seed): those are kept rather
-    than computed again."""
+def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float, interval: int, words: int,
+             done: dict) -> None:
+    """The supervised reference, the single-seed runs (self-learning ``interval``, re-weighting among ``words``
+    words) and the ensembles of one pair; appends to ``rows``. ``done`` holds an earlier run's rows by
+    (method, seed): those are kept rather than computed again."""
     s, t = pair.split("-")
     src = load_embeddings(Path(a.emb_root) / s, a.max_vocab)
     tgt = load_embeddings(Path(a.emb_root) / t, a.max_vocab)
@@ -109,23 +110,21 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float,
     x, y = prepare(src, tgt, reference.normalize)
     record({"method": "supervised", "seed": None, **score(*sup.mapped(x, y))})
     cfg = replace(preset("fast"), device=a.device)
-    cfg = replace(cfg, selflearn=replace(cfg.selflearn, interval=interval),
-                  reweight_words=a.reweight_words or cfg.reweight_words)
+    cfg = replace(cfg, selflearn=replace(cfg.selflearn, interval=interval), reweight_words=words)
     recorded = {"interval": interval, "reweight_words": cfg.reweight_words}  # in every unsupervised row
     sizes = [int(k) for k in str(a.ensemble).split(",")]
     runs = []  # (orthogonal map, criterion) per seed
     for seed in range(a.seeds):
         saved = Path(a.save_maps) / f"{pair}_fast_{seed}.npy" if a.save_maps else None
-        if ("fast", seed) in done and saved is not None and saved.exists():
+        if saved is not None and saved.exists() and (("fast", seed) in done or a.rescore):
             w = np.load(saved)  # its criterion is recomputed unrounded, as the ensemble compares criteria
             runs.append((w, mean_csls_cosine(apply_mapping(x, w), y, cfg.refine.criterion_words, device=a.device)))
-            record({key: v for key, v in done[("fast", seed)].items() if key != "pair"})
-        elif a.rescore and saved is not None and saved.exists():
-            w = np.load(saved)
-            runs.append((w, mean_csls_cosine(apply_mapping(x, w), y, cfg.refine.criterion_words, device=a.device)))
-            maps = reweight_from_map(x, y, w, cfg.reweight, cfg.reweight_words, a.device, cfg.reweight_rounds)
-            record({"method": "fast", "seed": seed, **recorded, "criterion": round(runs[-1][1], 5), "rescored": True,
-                    **score(*map_spaces(x, y, *maps))})
+            if ("fast", seed) in done:
+                record({key: v for key, v in done[("fast", seed)].items() if key != "pair"})
+            else:  # --rescore: the saved map gets the current last step
+                maps = reweight_from_map(x, y, w, cfg.reweight, cfg.reweight_words, a.device, cfg.reweight_rounds)
+                record({"method": "fast", "seed": seed, **recorded, "criterion": round(runs[-1][1], 5),
+                        "rescored": True, **score(*map_spaces(x, y, *maps))})
         else:
             if time.time() - t_start > a.time_budget:
                 break
