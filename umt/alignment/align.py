@@ -53,7 +53,7 @@ class AlignConfig:
     criterion is higher, so a failed replicate cannot make the result worse than the kept map.
     Seeds differ by the noise of stochastic self-learning, and the mean cancels part of it: the
     average of four seeds is 0.4-1.0 CSLS P@1 above a single seed's mean on the 300-d vectors
-    (README), at four times the cost, though only 0.0-0.5 once both are re-weighted. Replicates
+    (README), at four times the cost, though only 0.1-0.6 once both are re-weighted. Replicates
     are not filtered by agreement: on en-de the best seed agreed with one of the others on under
     half of the frequent words (0.533 at most), and the average without that seed scored lower
     than the kept map.

@@ -23,7 +23,8 @@
 ``ensemble``
     ``auto`` over four similarity seeds, averaging their maps and keeping the average when the
     criterion prefers it to the best seed's: 0.4-1.0 CSLS P@1 above one seed's orthogonal map on
-    the 300-d vectors, but only 0.0-0.5 once both are re-weighted, at four times the cost.
+    the 300-d vectors, but only 0.1-0.6 once both are re-weighted (among 20k words; README), at
+    four times the cost.
 ``robust``
     ``auto`` over three similarity seeds and one adversarial run, the best kept by the
     unsupervised criterion: about four times slower, for hard pairs.
