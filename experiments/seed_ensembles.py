@@ -70,11 +70,14 @@ def main() -> None:
     a = ap.parse_args()
     if (a.resume or a.rescore) and not a.save_maps:
         ap.error("--resume and --rescore need --save-maps: they read the saved maps")
+    for flag, value in (("--interval", a.interval), ("--reweight-words", a.reweight_words)):
+        if value is not None and value < 1:  # 0 would otherwise fall back to the preset's value unnoticed
+            ap.error(f"{flag} {value}: expected 1 or more")
     t_start = time.time()
     rows: list[dict] = []
     done = json.loads(Path(f"{a.out}.json").read_text()) if a.resume and Path(f"{a.out}.json").exists() else []
-    interval = a.interval or preset("fast").selflearn.interval
-    words = a.reweight_words or preset("fast").reweight_words
+    interval = a.interval if a.interval is not None else preset("fast").selflearn.interval
+    words = a.reweight_words if a.reweight_words is not None else preset("fast").reweight_words
     for pair in a.pairs.split(","):
         # a row made with another self-learning interval or re-weighting vocabulary is another experiment: it
         # is run again (rows written before the vocabulary was recorded used 10000 words)

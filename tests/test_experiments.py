@@ -261,6 +261,15 @@ def test_reweight_table_scores_saved_maps_before_and_after(synthetic_languages, 
     assert "single maps' translations (%)" in dev.with_suffix(".md").read_text()
 
 
+@pytest.mark.parametrize("flag", ["--interval", "--reweight-words"])
+def test_seed_ensembles_rejects_a_zero_setting_instead_of_using_the_preset(flag, tmp_path):
+    done = subprocess.run([sys.executable, str(EXPERIMENTS / "seed_ensembles.py"), "--emb-root", str(tmp_path),
+                           "--dict-root", str(tmp_path), "--out", str(tmp_path / "x"), flag, "0"],
+                          capture_output=True, text=True)
+    assert done.returncode != 0 and f"{flag} 0: expected 1 or more" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "x.json").exists()
+
+
 def test_seed_ensembles_rebuilds_the_ensemble_preset_from_single_seeds(synthetic_languages, tmp_path):
     from dataclasses import replace
 

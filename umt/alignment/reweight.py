@@ -36,7 +36,11 @@ def reweight_from_map(x: np.ndarray, y: np.ndarray, w: np.ndarray, power: float 
     neighbours in both directions among the ``words`` most frequent words, united (no dictionary
     is read). Each further round learns them again on the dictionary that the previous round's
     re-weighted spaces induce. ``ValueError`` when the first dictionary cannot be whitened; a
-    later round that cannot be whitened keeps the previous round's maps."""
+    later round that cannot be whitened keeps the previous round's maps.
+
+    The defaults here (10k words, the self-learning vocabulary; one round, as VecMap re-weights
+    once) are not ``umt align``'s: it passes ``AlignConfig.reweight_words`` and
+    ``AlignConfig.reweight_rounds`` (20k words, two rounds), chosen on the development split."""
     *_, last = reweight_rounds(x, y, w, power, words, device, rounds)
     return last
 
