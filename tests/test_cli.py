@@ -82,6 +82,13 @@ def test_align_check_passes_a_rotation_and_warns_on_an_unrelated_space(pair_file
     (["align", "--reweight", "2", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "a power between 0 and 1"),
     (["align", "--reweight-rounds", "0", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "expected 1 or more"),
     (["align", "--reweight-words", "0", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "--reweight-words 0"),
+    (["align", "--sl-interval", "0", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
+     "--sl-interval 0: expected a value >= 1"),
+    (["align", "--adv-smoothing", "0.7", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
+     "--adv-smoothing 0.7: expected a value >= 0 and <= 0.5"),
+    (["align", "--adv-dis-dropout", "1", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "and < 1"),
+    (["align", "--adv-map-lr", "nan", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "a finite number"),
+    (["align", "--sl-multiplier", "1", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "a value > 1"),
 ])
 def test_bad_input_is_one_clear_line(pair_files, args, expected):
     t = pair_files
@@ -92,6 +99,49 @@ def test_bad_input_is_one_clear_line(pair_files, args, expected):
     assert proc.returncode == 2
     assert proc.stderr.startswith("umt: error:") and expected in proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_every_stage_setting_is_an_option_that_overrides_the_preset():
+    from dataclasses import fields
+
+    from umt.alignment.options import STAGES, apply_stage_options
+    from umt.alignment.presets import preset
+    from umt.cli import build_parser
+
+    base = ["align", "--src-emb", "s", "--tgt-emb", "t", "--out", "o"]
+    fast = preset("fast")
+    for stage in STAGES:
+        for f in fields(stage.config):
+            default, option = getattr(getattr(fast, stage.attribute), f.name), stage.options[f.name]
+            if isinstance(default, bool):
+                argv, wanted = [("--no-" if default else "--") + stage.flag(f.name)[2:]], not default
+            else:
+                if option.choices:
+                    wanted = next(c for c in option.choices if c != default)
+                elif option.high is not None:  # inside the range, and not the default
+                    wanted = next(v for v in ((option.low + option.high) / 2, (option.low + 3 * option.high) / 4)
+                                  if v != default)
+                else:
+                    wanted = default * 2 + 1
+                argv = [stage.flag(f.name), str(wanted)]
+            cfg = apply_stage_options(build_parser().parse_args([*base, *argv]), fast)
+            assert getattr(getattr(cfg, stage.attribute), f.name) == wanted != default, stage.flag(f.name)
+    # a preset keeps its own values unless an option is given
+    muse = preset("muse")
+    cfg = apply_stage_options(build_parser().parse_args([*base, "--adv-smoothing", "0.3"]), muse)
+    assert cfg.adversarial.smoothing == 0.3 and cfg.adversarial.beta == muse.adversarial.beta == 0.01
+    assert apply_stage_options(build_parser().parse_args(base), muse) == muse
+
+
+def test_align_records_the_stage_options_it_was_given(pair_files):
+    t = pair_files
+    assert main(["-q", "align", "--src-emb", str(t / "src.vec"), "--tgt-emb", str(t / "tgt"), "--sl-interval", "5",
+                 "--sl-cutoff", "300", "--refine-patience", "1", "--eval-dict", str(t / "test.txt"),
+                 "--out", str(t / "run")]) == 0
+    config = json.loads((t / "run" / "config.json").read_text())
+    assert config["selflearn"]["interval"] == 5 and config["selflearn"]["cutoff"] == 300
+    assert config["refine"]["patience"] == 1 and config["refine"]["iterations"] == 5
+    assert json.loads((t / "run" / "metrics.json").read_text())["csls_p1"] > 95
 
 
 def test_help_explains_itself():

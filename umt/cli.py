@@ -121,18 +121,18 @@ def cmd_align(a) -> None:
     from dataclasses import replace
 
     from umt.alignment import align, write_alignment
+    from umt.alignment.options import apply_stage_options
     from umt.alignment.presets import preset
     from umt.rundir import start_run
 
     cfg = preset(a.preset or "fast")
     if a.method and a.method != cfg.method:
         cfg = replace(cfg, method=a.method, preset=a.preset)
-    refine_iterations = a.refine
-    if refine_iterations is None:
-        refine_iterations = 0 if cfg.method == "procrustes" else cfg.refine.iterations
+    if a.refine is None and cfg.method == "procrustes":
+        cfg = replace(cfg, refine=replace(cfg.refine, iterations=0))
+    cfg = apply_stage_options(a, cfg)
     cfg = replace(cfg, dict=_resolve_dict(a.dict, a.data), normalize=a.normalize or cfg.normalize, seed=a.seed,
-                  device=a.device, refine=replace(cfg.refine, iterations=refine_iterations,
-                                                  build=a.build or cfg.refine.build, max_rank=a.max_rank))
+                  device=a.device)
     if a.candidates:
         cfg = replace(cfg, candidates=a.candidates)
     cfg = replace(cfg, check=a.check, average=a.average or cfg.average)
@@ -238,7 +238,8 @@ def _print_metrics(out, m: dict) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from umt.alignment.align import METHODS, AlignConfig
-    from umt.alignment.presets import PRESETS
+    from umt.alignment.options import add_stage_options
+    from umt.alignment.presets import PRESETS, preset
     from umt.retrieval.lexicon import BUILDS
     from umt.retrieval.scoring import METHODS as SCORES
 
@@ -314,7 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "(--reweight). Every method "
                        "but procrustes is unsupervised: it reads no dictionary (--eval-dict is only read "
                        "after training, to report precision). Writes mapping.npy, lexicon.tsv, metrics.json, "
-                       "params.json, run.log and training_curves.png into --out.",
+                       "params.json, config.json (every setting used), run.log and training_curves.png into --out. "
+                       "The stage options below (--adv-*, --sl-*, refinement) show the fast preset's values; "
+                       "with --preset, that preset's values hold unless an option is given.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--method", choices=METHODS, default=None,
                    help="similarity (default): similarity-distribution init + stochastic self-learning; "
@@ -345,13 +348,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pair_args(p)
     p.add_argument("--dict", default=None, help="seed dictionary for procrustes, or 'identical'")
     p.add_argument("--eval-dict", default=None, help="evaluate the result on this dictionary")
-    p.add_argument("--refine", type=int, default=None,
-                   help="Procrustes refinement iterations (default 5; 0 for supervised procrustes)")
-    p.add_argument("--build", choices=BUILDS, default=None, help="refinement dictionary (default intersection)")
-    p.add_argument("--max-rank", type=int, default=15000, help="refinement dictionary among the N most frequent words")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of every random draw (default 0); auto adds it to its candidates' seeds")
     p.add_argument("--export-vec", action="store_true", help="also write the mapped spaces as .vec files")
     p.add_argument("--out", required=True, help="run directory")
+    add_stage_options(p, preset("fast"))
     p.set_defaults(func=cmd_align)
 
     p = sub.add_parser("evaluate", help="precision@1/5/10 of a mapping on a gold dictionary",
