@@ -58,6 +58,8 @@ def test_auto_keeps_the_candidate_with_the_best_criterion(small_embeddings):
                       adversarial=AdversarialConfig(epochs=1, epoch_size=2048, batch_size=64, dis_hidden=64), **FAST)
     result = align(src, tgt, cfg, progress=False)
     assert [c.name for c in result.candidates] == ["similarity:0", "adversarial:0"]
+    curves = result.candidates[1].curves
+    assert len(curves["adversarial_criteria"]) == len(curves["adversarial_epoch_samples"]) == 1
     best = max(result.candidates, key=lambda c: c.criterion)
     assert result.chosen == best.name and np.array_equal(result.orthogonal, best.result.mapping)
     assert pairing_accuracy(result, src, tgt, order) > 98
@@ -112,6 +114,7 @@ def test_adversarial_is_deterministic_under_a_seed(rng):
     np.testing.assert_array_equal(a.mapping, b.mapping)
     assert not np.array_equal(a.mapping, c.mapping)
     assert len(a.criteria) == 2 and a.history and 0 <= a.history[-1]["dis_acc"] <= 1
+    assert a.epoch_samples == [640, 1280]  # where the training curves put each epoch's criterion
     np.testing.assert_allclose(a.mapping @ a.mapping.T, np.eye(16), atol=0.05)  # kept near-orthogonal
 
 

@@ -60,6 +60,7 @@ class AdversarialConfig:
 class AdversarialResult:
     mapping: np.ndarray
     criteria: list[float] = field(default_factory=list)  # after each epoch
+    epoch_samples: list[int] = field(default_factory=list)  # samples seen at the end of each epoch
     history: list[dict] = field(default_factory=list)  # discriminator loss/accuracy over time
     best_epoch: int = -1
 
@@ -150,6 +151,7 @@ def train_adversarial(x: np.ndarray, y: np.ndarray, cfg: AdversarialConfig, seed
         w = mapping.weight.detach().cpu().numpy().copy()
         criterion = mean_csls_cosine(x @ w.T, y, device=device)
         result.criteria.append(criterion)
+        result.epoch_samples.append(seen)
         log.info("adversarial epoch %d: criterion %.4f (%.0f s)", epoch + 1, criterion, time.time() - t0)
         improved = criterion > best
         if improved:

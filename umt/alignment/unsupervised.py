@@ -67,7 +67,8 @@ def run_candidate(x: np.ndarray, y: np.ndarray, init: str, seed: int, adversaria
     if init == "adversarial":
         adv = train_adversarial(x, y, adversarial, seed, device, progress)
         w = adv.mapping
-        curves.update(adversarial=adv.history, adversarial_criteria=adv.criteria)
+        curves.update(adversarial=adv.history, adversarial_criteria=adv.criteria,
+                      adversarial_epoch_samples=adv.epoch_samples)
     else:
         src_ids, tgt_ids = initial_dictionary(x, y, selflearn.init_words, selflearn.csls_k, device)
         sl = self_learning(x, y, src_ids, tgt_ids, selflearn, seed, device, progress)
