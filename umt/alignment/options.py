@@ -134,7 +134,7 @@ def add_stage_options(parser: argparse.ArgumentParser, defaults: AlignConfig) ->
         current = getattr(defaults, stage.attribute)
         for f in fields(stage.config):
             option = stage.options[f.name]  # KeyError: a new config field needs its help here
-            kind = _TYPES[str(f.type)]
+            kind = f.type if isinstance(f.type, type) else _TYPES[f.type]  # a string under postponed annotations
             ref = f"; {option.ref}" if option.ref else ""
             help_text = f"{option.help} (default {getattr(current, f.name)}{ref})"
             if kind is bool:
