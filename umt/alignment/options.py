@@ -11,6 +11,7 @@ error naming the option, before any work starts.
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import dataclass, fields, replace
 
 from umt.alignment.adversarial import AdversarialConfig
@@ -149,8 +150,8 @@ def add_stage_options(parser: argparse.ArgumentParser, defaults: AlignConfig) ->
 def apply_stage_options(args: argparse.Namespace, cfg: AlignConfig) -> AlignConfig:
     """``cfg`` with every stage option given in ``args``; ``UmtError`` for a value out of range."""
     for stage in STAGES:
-        given = {f.name: getattr(args, stage.dest(f.name)) for f in fields(stage.config)
-                 if getattr(args, stage.dest(f.name), None) is not None}
+        values = {f.name: getattr(args, stage.dest(f.name), None) for f in fields(stage.config)}
+        given = {name: value for name, value in values.items() if value is not None}
         for name, value in given.items():
             _check(stage.flag(name), value, stage.options[name])
         if given:
@@ -161,7 +162,7 @@ def apply_stage_options(args: argparse.Namespace, cfg: AlignConfig) -> AlignConf
 def _check(flag: str, value, option: Option) -> None:
     if isinstance(value, bool) or option.choices:
         return  # argparse has checked these
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise UmtError(f"{flag} {value}: expected a finite number")
     too_low = option.low is not None and (value <= option.low if option.low_open else value < option.low)
     too_high = option.high is not None and (value >= option.high if option.high_open else value > option.high)
