@@ -80,7 +80,8 @@ def test_align_check_passes_a_rotation_and_warns_on_an_unrelated_space(pair_file
      "needs a seed dictionary"),
     (["align", "--average", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "--average needs several seeds"),
     (["align", "--reweight", "2", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "a power between 0 and 1"),
-    (["align", "--reweight-rounds", "0", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "expected 1 or more"),
+    (["align", "--reweight-rounds", "0", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
+     "--reweight-rounds 0: expected a value >= 1"),
     (["align", "--reweight-words", "0", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "--reweight-words 0"),
     (["align", "--sl-interval", "0", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
      "--sl-interval 0: expected a value >= 1"),
@@ -112,14 +113,14 @@ def test_every_stage_setting_is_an_option_that_overrides_the_preset():
     fast = preset("fast")
     for stage in STAGES:
         for f in fields(stage.config):
-            default, option = getattr(getattr(fast, stage.attribute), f.name), stage.options[f.name]
+            default, allowed = getattr(getattr(fast, stage.attribute), f.name), f.metadata.get("range")
             if isinstance(default, bool):
                 argv, wanted = [("--no-" if default else "--") + stage.flag(f.name)[2:]], not default
             else:
-                if option.choices:
-                    wanted = next(c for c in option.choices if c != default)
-                elif option.high is not None:  # inside the range, and not the default
-                    wanted = next(v for v in ((option.low + option.high) / 2, (option.low + 3 * option.high) / 4)
+                if allowed.choices:
+                    wanted = next(c for c in allowed.choices if c != default)
+                elif allowed.high is not None:  # inside the range, and not the default
+                    wanted = next(v for v in ((allowed.low + allowed.high) / 2, (allowed.low + 3 * allowed.high) / 4)
                                   if v != default)
                 else:
                     wanted = default * 2 + 1

@@ -121,8 +121,10 @@ def cmd_align(a) -> None:
     from dataclasses import replace
 
     from umt.alignment import align, write_alignment
-    from umt.alignment.options import apply_stage_options
+    from umt.alignment.align import AlignConfig
+    from umt.alignment.options import apply_stage_options, check_option
     from umt.alignment.presets import preset
+    from umt.ranges import range_of
     from umt.rundir import start_run
 
     cfg = preset(a.preset or "fast")
@@ -138,14 +140,11 @@ def cmd_align(a) -> None:
     cfg = replace(cfg, check=a.check, average=a.average or cfg.average)
     if a.reweight is not None:
         cfg = replace(cfg, reweight=None if a.reweight == "none" else _power(a.reweight))
-    if a.reweight_rounds is not None:
-        if a.reweight_rounds < 1:
-            raise UmtError(f"--reweight-rounds {a.reweight_rounds}: expected 1 or more")
-        cfg = replace(cfg, reweight_rounds=a.reweight_rounds)
-    if a.reweight_words is not None:
-        if a.reweight_words < 1:
-            raise UmtError(f"--reweight-words {a.reweight_words}: expected 1 or more")
-        cfg = replace(cfg, reweight_words=a.reweight_words)
+    for name in ("reweight_rounds", "reweight_words"):
+        value = getattr(a, name)
+        if value is not None:
+            check_option(f"--{name.replace('_', '-')}", value, range_of(AlignConfig, name))
+            cfg = replace(cfg, **{name: value})
     if a.average and cfg.method != "auto" and not cfg.check:
         raise UmtError("--average needs several seeds to average: use --method auto, --check or --preset ensemble")
     eval_dict = _resolve_dict(a.eval_dict, a.data)

@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from umt.device import default_device, use_all_cores
 from umt.evaluation.criterion import mean_csls_cosine
+from umt.ranges import FRACTION, NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, check_ranges, ranged
 
 log = logging.getLogger("umt")
 
@@ -36,24 +37,27 @@ log = logging.getLogger("umt")
 class AdversarialConfig:
     """MUSE's paper values in comments; umt's defaults favour speed (see presets for MUSE's own)."""
 
-    epochs: int = 3  # MUSE: 5
-    epoch_size: int = 250_000  # samples per epoch; MUSE: 1,000,000
-    batch_size: int = 128  # MUSE: 32
-    dis_layers: int = 2
-    dis_hidden: int = 2048
-    dis_dropout: float = 0.0
-    dis_input_dropout: float = 0.1
-    dis_steps: int = 5
-    dis_lr: float = 0.1
-    map_lr: float = 0.1
-    lr_decay: float = 0.98  # MUSE paper: 0.95
-    lr_shrink: float = 0.5  # halve the learning rate when the criterion drops
-    min_lr: float = 1e-6
-    smoothing: float = 0.1  # MUSE paper: 0.2
-    beta: float = 0.001  # orthogonalisation; MUSE paper: 0.01
-    most_frequent: int = 75000  # words shown to the discriminator; MUSE paper: 50,000
-    clip_weights: float = 0.0
-    log_every: int = 200
+    epochs: int = ranged(3, POSITIVE)  # MUSE: 5
+    epoch_size: int = ranged(250_000, POSITIVE)  # samples per epoch; MUSE: 1,000,000
+    batch_size: int = ranged(128, POSITIVE)  # MUSE: 32
+    dis_layers: int = ranged(2, NON_NEGATIVE)
+    dis_hidden: int = ranged(2048, POSITIVE)
+    dis_dropout: float = ranged(0.0, PROBABILITY_TO_DROP)
+    dis_input_dropout: float = ranged(0.1, PROBABILITY_TO_DROP)
+    dis_steps: int = ranged(5, POSITIVE)
+    dis_lr: float = ranged(0.1, low=0.0, low_open=True)
+    map_lr: float = ranged(0.1, low=0.0, low_open=True)
+    lr_decay: float = ranged(0.98, FRACTION)  # MUSE paper: 0.95
+    lr_shrink: float = ranged(0.5, FRACTION)  # halve the learning rate when the criterion drops
+    min_lr: float = ranged(1e-6, low=0.0)
+    smoothing: float = ranged(0.1, low=0.0, high=0.5)  # MUSE paper: 0.2
+    beta: float = ranged(0.001, low=0.0)  # orthogonalisation; MUSE paper: 0.01
+    most_frequent: int = ranged(75000, POSITIVE)  # words shown to the discriminator; MUSE paper: 50,000
+    clip_weights: float = ranged(0.0, low=0.0)
+    log_every: int = ranged(200, POSITIVE)
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
 
 
 @dataclass

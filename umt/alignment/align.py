@@ -22,6 +22,7 @@ from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
 from umt.evaluation.criterion import alignment_verdict, mean_csls_cosine, translation_agreement
 from umt.fileio import write_json
+from umt.ranges import POSITIVE, check_ranges, ranged
 from umt.retrieval.lexicon import Lexicon, induce_lexicon, write_lexicon_tsv
 
 log = logging.getLogger("umt")
@@ -87,9 +88,12 @@ class AlignConfig:
     preset: str | None = None
     check: bool = False  # one initialisation only: also run its next seed, to measure agreement
     average: bool = False  # auto: also score the average of the kept map and its replicates
-    reweight: float | None = 0.5
-    reweight_words: int = 20000
-    reweight_rounds: int = 2
+    reweight: float | None = ranged(0.5, low=0.0, high=1.0, optional=True)
+    reweight_words: int = ranged(20000, POSITIVE)
+    reweight_rounds: int = ranged(2, POSITIVE)
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
 
 
 @dataclass

@@ -4,34 +4,29 @@ The options are generated from the fields of the stage configs (``--adv-epochs``
 ``AdversarialConfig.epochs``, ``--sl-interval`` for ``SelfLearnConfig.interval``, ...), so a
 field added to a config is an option at once. An option that is not given leaves the chosen
 preset's value in place, and ``config.json`` in the run directory records every value used.
-Each option has its help and its allowed range here; a value outside the range is one clear
-error naming the option, before any work starts.
+Each option has its help here; its allowed values are the config field's
+(:mod:`umt.ranges`), and a value outside them is one clear error naming the option, before any
+work starts.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 from dataclasses import dataclass, fields, replace
 
 from umt.alignment.adversarial import AdversarialConfig
 from umt.alignment.align import AlignConfig
 from umt.alignment.procrustes import RefineConfig
-from umt.alignment.similarity_init import SCHEDULES, SelfLearnConfig
+from umt.alignment.similarity_init import SelfLearnConfig
 from umt.errors import UmtError
-from umt.retrieval.lexicon import BUILDS
+from umt.ranges import Range, range_of
 
 
 @dataclass(frozen=True)
 class Option:
-    """Help and allowed range of one config field; ``flag`` overrides the generated name."""
+    """Help of one config field; ``flag`` overrides the generated name."""
 
     help: str
-    low: float | None = None
-    high: float | None = None
-    low_open: bool = False  # the low end itself is not allowed
-    high_open: bool = False
-    choices: tuple[str, ...] | None = None
     ref: str = ""  # the published value, e.g. "MUSE: 5"
     flag: str | None = None
 
@@ -51,75 +46,66 @@ class Stage:
         return self.flag(name)[2:].replace("-", "_")
 
 
-POSITIVE = {"low": 1}
-DROPOUT = {"low": 0.0, "high": 1.0, "high_open": True}
-
 STAGES = (
     Stage("adversarial", AdversarialConfig, "adv",
           "adversarial stage (--method adversarial, and the adversarial candidates of auto and robust)", {
-              "epochs": Option("training epochs", ref="MUSE: 5", **POSITIVE),
-              "epoch_size": Option("samples per epoch", ref="MUSE: 1,000,000", **POSITIVE),
-              "batch_size": Option("source and target words per batch", ref="MUSE: 32", **POSITIVE),
-              "dis_layers": Option("hidden layers of the discriminator", low=0),
-              "dis_hidden": Option("width of each hidden layer of the discriminator", **POSITIVE),
-              "dis_dropout": Option("dropout after each hidden layer of the discriminator", **DROPOUT),
-              "dis_input_dropout": Option("dropout on the discriminator's input", ref="MUSE: 0.1", **DROPOUT),
-              "dis_steps": Option("discriminator updates per update of the map", **POSITIVE),
-              "dis_lr": Option("discriminator learning rate (SGD)", low=0.0, low_open=True),
-              "map_lr": Option("learning rate of the map (SGD)", low=0.0, low_open=True),
-              "lr_decay": Option("the map's learning rate is multiplied by this after each epoch", ref="MUSE: 0.95",
-                                 low=0.0, high=1.0, low_open=True),
-              "lr_shrink": Option("and by this too after an epoch whose criterion did not improve",
-                                  low=0.0, high=1.0, low_open=True),
-              "min_lr": Option("floor of the map's learning rate", low=0.0),
-              "smoothing": Option("label smoothing of the discriminator's targets", ref="MUSE: 0.2", low=0.0, high=0.5),
+              "epochs": Option("training epochs", ref="MUSE: 5"),
+              "epoch_size": Option("samples per epoch", ref="MUSE: 1,000,000"),
+              "batch_size": Option("source and target words per batch", ref="MUSE: 32"),
+              "dis_layers": Option("hidden layers of the discriminator"),
+              "dis_hidden": Option("width of each hidden layer of the discriminator"),
+              "dis_dropout": Option("dropout after each hidden layer of the discriminator"),
+              "dis_input_dropout": Option("dropout on the discriminator's input", ref="MUSE: 0.1"),
+              "dis_steps": Option("discriminator updates per update of the map"),
+              "dis_lr": Option("discriminator learning rate (SGD)"),
+              "map_lr": Option("learning rate of the map (SGD)"),
+              "lr_decay": Option("the map's learning rate is multiplied by this after each epoch", ref="MUSE: 0.95"),
+              "lr_shrink": Option("and by this too after an epoch whose criterion did not improve"),
+              "min_lr": Option("floor of the map's learning rate"),
+              "smoothing": Option("label smoothing of the discriminator's targets", ref="MUSE: 0.2"),
               "beta": Option("orthogonalisation after each update, W <- (1+beta) W - beta W W^T W; 0 = off",
-                             ref="MUSE: 0.01", low=0.0),
+                             ref="MUSE: 0.01"),
               "most_frequent": Option("the discriminator sees the N most frequent words of each side",
-                                      ref="MUSE: 50,000", **POSITIVE),
-              "clip_weights": Option("clip the discriminator's weights to [-C, C]; 0 = off", low=0.0),
+                                      ref="MUSE: 50,000"),
+              "clip_weights": Option("clip the discriminator's weights to [-C, C]; 0 = off"),
               "log_every": Option("record discriminator loss and accuracy every N steps (the training "
-                                  "curves)", **POSITIVE),
+                                  "curves)"),
           }),
     Stage("selflearn", SelfLearnConfig, "sl",
           "similarity initialisation and stochastic self-learning (--method similarity, the default)", {
               "init_words": Option("the initial dictionary comes from the similarity distributions of the "
-                                   "N most frequent words", ref="VecMap: 4,000", **POSITIVE),
+                                   "N most frequent words", ref="VecMap: 4,000"),
               "cutoff": Option("self-learning induces its dictionaries among the N most frequent words",
-                               ref="VecMap: 20,000", **POSITIVE),
-              "csls_k": Option("neighbourhood size of CSLS", **POSITIVE),
-              "initial_keep": Option("first keep probability of stochastic dictionary induction", ref="VecMap: 0.1",
-                                     low=0.0, high=1.0, low_open=True),
-              "multiplier": Option("the keep probability is multiplied by this at the end of each phase",
-                                   low=1.0, low_open=True),
+                               ref="VecMap: 20,000"),
+              "csls_k": Option("neighbourhood size of CSLS"),
+              "initial_keep": Option("first keep probability of stochastic dictionary induction", ref="VecMap: 0.1"),
+              "multiplier": Option("the keep probability is multiplied by this at the end of each phase"),
               "interval": Option("iterations per keep-probability phase at most; a phase also ends after "
-                                 "this many without improvement", ref="VecMap: 50", **POSITIVE),
-              "threshold": Option("least gain of the objective that counts as an improvement", low=0.0),
-              "max_iterations": Option("self-learning iterations at most", **POSITIVE),
+                                 "this many without improvement", ref="VecMap: 50"),
+              "threshold": Option("least gain of the objective that counts as an improvement"),
+              "max_iterations": Option("self-learning iterations at most"),
               "schedule": Option("when a phase ends: fixed (after --sl-interval iterations), plateau (also "
                                  "when the objective stops rising: faster) or stagnation (only after "
-                                 "--sl-interval iterations without improvement: VecMap)", choices=SCHEDULES),
-              "min_interval": Option("plateau schedule: iterations per phase at least", **POSITIVE),
-              "plateau_window": Option("plateau schedule: iterations over which the gain is measured",
-                                       **POSITIVE),
+                                 "--sl-interval iterations without improvement: VecMap)"),
+              "min_interval": Option("plateau schedule: iterations per phase at least"),
+              "plateau_window": Option("plateau schedule: iterations over which the gain is measured"),
               "plateau_gain": Option("plateau schedule: a phase ends when its best objective gained less "
-                                     "than this over the window", low=0.0),
+                                     "than this over the window"),
               "final_patience": Option("the deterministic last phase stops after this many iterations "
-                                       "without improvement", **POSITIVE),
+                                       "without improvement"),
               "low_precision": Option("bfloat16 similarities while the keep probability is below 1 "
                                       "(faster; see the README before using it)"),
           }),
     Stage("refine", RefineConfig, "refine", "Procrustes refinement (every method)", {
-              "iterations": Option("refinement iterations (0 for supervised procrustes unless given)", low=0,
+              "iterations": Option("refinement iterations (0 for supervised procrustes unless given)",
                                    flag="--refine"),
-              "method": Option("retrieval that induces each refinement dictionary", choices=("csls", "nn")),
+              "method": Option("retrieval that induces each refinement dictionary"),
               "build": Option("refinement dictionary: mutual neighbours (intersection), either direction "
-                              "or their union", choices=BUILDS, flag="--build"),
-              "max_rank": Option("refinement dictionary among the N most frequent words", flag="--max-rank",
-                                 **POSITIVE),
+                              "or their union", flag="--build"),
+              "max_rank": Option("refinement dictionary among the N most frequent words", flag="--max-rank"),
               "criterion_words": Option("the unsupervised criterion is the mean CSLS cosine of the N most "
-                                        "frequent source words' best targets", **POSITIVE),
-              "patience": Option("stop after this many iterations without a better criterion; 0 = never", low=0),
+                                        "frequent source words' best targets"),
+              "patience": Option("stop after this many iterations without a better criterion; 0 = never"),
               "start_competes": Option("the starting map may be kept over the refined ones (as MUSE keeps "
                                        "its best model)"),
           }),
@@ -142,31 +128,28 @@ def add_stage_options(parser: argparse.ArgumentParser, defaults: AlignConfig) ->
                 group.add_argument(stage.flag(f.name), dest=stage.dest(f.name), default=None,
                                    action=argparse.BooleanOptionalAction, help=help_text)
             else:
+                choices = f.metadata["range"].choices if "range" in f.metadata else None
                 group.add_argument(stage.flag(f.name), dest=stage.dest(f.name), default=None, type=kind,
-                                   choices=option.choices, metavar=None if option.choices else "N" if kind is int
-                                   else "X", help=help_text)
+                                   choices=choices, metavar=None if choices else "N" if kind is int else "X",
+                                   help=help_text)
 
 
 def apply_stage_options(args: argparse.Namespace, cfg: AlignConfig) -> AlignConfig:
-    """``cfg`` with every stage option given in ``args``; ``UmtError`` for a value out of range."""
+    """``cfg`` with every stage option given in ``args``; ``UmtError`` naming the option for a value
+    outside the field's range."""
     for stage in STAGES:
         values = {f.name: getattr(args, stage.dest(f.name), None) for f in fields(stage.config)}
         given = {name: value for name, value in values.items() if value is not None}
         for name, value in given.items():
-            _check(stage.flag(name), value, stage.options[name])
+            check_option(stage.flag(name), value, range_of(stage.config, name))
         if given:
             cfg = replace(cfg, **{stage.attribute: replace(getattr(cfg, stage.attribute), **given)})
     return cfg
 
 
-def _check(flag: str, value, option: Option) -> None:
-    if isinstance(value, bool) or option.choices:
-        return  # argparse has checked these
-    if not math.isfinite(value):
-        raise UmtError(f"{flag} {value}: expected a finite number")
-    too_low = option.low is not None and (value <= option.low if option.low_open else value < option.low)
-    too_high = option.high is not None and (value >= option.high if option.high_open else value > option.high)
-    if too_low or too_high:
-        low = "" if option.low is None else f"{'>' if option.low_open else '>='} {option.low:g}"
-        high = "" if option.high is None else f"{'<' if option.high_open else '<='} {option.high:g}"
-        raise UmtError(f"{flag} {value}: expected a value {' and '.join(p for p in (low, high) if p)}")
+def check_option(flag: str, value, allowed: Range | None) -> None:
+    """``UmtError`` "FLAG VALUE: expected ..." when ``value`` is outside ``allowed``; the config
+    would refuse it too, but naming its field rather than the option the user typed."""
+    problem = allowed.problem(value) if allowed is not None else None
+    if problem:
+        raise UmtError(f"{flag} {value}: {problem}")

@@ -21,7 +21,8 @@ import torch
 from tqdm import tqdm
 
 from umt.evaluation.criterion import mean_csls_cosine
-from umt.retrieval.lexicon import Lexicon, induce_lexicon
+from umt.ranges import NON_NEGATIVE, POSITIVE, check_ranges, ranged
+from umt.retrieval.lexicon import BUILDS, Lexicon, induce_lexicon
 
 log = logging.getLogger("umt")
 
@@ -81,13 +82,16 @@ class RefineConfig:
     within 0.2; the quick 100-d en-fr vectors -0.7, one seed; README).
     """
 
-    iterations: int = 5
-    method: str = "csls"
-    build: str = "intersection"
-    max_rank: int = 15000
-    criterion_words: int = 10000
-    patience: int = 2  # stop after this many iterations without a better criterion (0 = never)
+    iterations: int = ranged(5, NON_NEGATIVE)
+    method: str = ranged("csls", choices=("csls", "nn"))
+    build: str = ranged("intersection", choices=BUILDS)
+    max_rank: int = ranged(15000, POSITIVE)
+    criterion_words: int = ranged(10000, POSITIVE)
+    patience: int = ranged(2, NON_NEGATIVE)  # stop after this many iterations without a better criterion (0 = never)
     start_competes: bool = False
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
 
 
 @dataclass

@@ -44,10 +44,12 @@ from tqdm import tqdm
 
 from umt.alignment.procrustes import procrustes_on_pairs
 from umt.device import default_device, use_all_cores
-from umt.errors import UmtError
+from umt.ranges import FRACTION, POSITIVE, check_ranges, ranged
 from umt.retrieval.dense import row_max, row_topk
 
 log = logging.getLogger("umt")
+
+SCHEDULES = ("plateau", "fixed", "stagnation")
 
 
 @dataclass
@@ -63,20 +65,23 @@ class SelfLearnConfig:
     and the ``ensemble`` average rarely wins on the German pairs, so 50 stays (README).
     """
 
-    init_words: int = 4000
-    cutoff: int = 10000
-    csls_k: int = 10
-    initial_keep: float = 0.1
-    multiplier: float = 2.0
-    interval: int = 50
-    threshold: float = 1e-6
-    max_iterations: int = 500
-    schedule: str = "fixed"  # or "plateau" (faster), "stagnation" (VecMap's rule): module notes
-    min_interval: int = 20
-    plateau_window: int = 10
-    plateau_gain: float = 1e-3
-    final_patience: int = 5  # at keep = 1 the updates are deterministic; Procrustes refinement follows
+    init_words: int = ranged(4000, POSITIVE)
+    cutoff: int = ranged(10000, POSITIVE)
+    csls_k: int = ranged(10, POSITIVE)
+    initial_keep: float = ranged(0.1, FRACTION)
+    multiplier: float = ranged(2.0, low=1.0, low_open=True)
+    interval: int = ranged(50, POSITIVE)
+    threshold: float = ranged(1e-6, low=0.0)
+    max_iterations: int = ranged(500, POSITIVE)
+    schedule: str = ranged("fixed", choices=SCHEDULES)  # "plateau" is faster, "stagnation" VecMap's: module notes
+    min_interval: int = ranged(20, POSITIVE)
+    plateau_window: int = ranged(10, POSITIVE)
+    plateau_gain: float = ranged(1e-3, low=0.0)
+    final_patience: int = ranged(5, POSITIVE)  # at keep = 1 updates are deterministic; refinement follows
     low_precision: bool = False  # bfloat16 similarities while keep < 1: faster, but see the module notes
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
 
 
 @dataclass
@@ -217,9 +222,6 @@ def initial_dictionary(x: np.ndarray, y: np.ndarray, n: int = 4000, csls_k: int 
     return src.cpu().numpy(), tgt.cpu().numpy()
 
 
-SCHEDULES = ("plateau", "fixed", "stagnation")
-
-
 def _plateaued(phase_best: list[float], cfg: SelfLearnConfig) -> bool:
     """Whether the phase has run ``min_interval`` iterations and its best objective gained less
     than ``plateau_gain`` over the last ``plateau_window``."""
@@ -249,8 +251,6 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np
                   cfg: SelfLearnConfig, seed: int = 0, device: str | None = None,
                   progress: bool = True) -> SelfLearnResult:
     """Stochastic self-learning from a seed dictionary; returns the final orthogonal map."""
-    if cfg.schedule not in SCHEDULES:
-        raise UmtError(f"unknown keep-probability schedule {cfg.schedule!r}: choose from {', '.join(SCHEDULES)}")
     dev = default_device(device)
     use_all_cores()
     gen = torch.Generator(device=dev).manual_seed(seed)

@@ -1,0 +1,74 @@
+"""Config fields refuse values outside their ranges when the config is built, in a notebook as
+on the command line."""
+
+from dataclasses import fields, replace
+
+import numpy as np
+import pytest
+
+from umt.alignment import AlignConfig, RefineConfig
+from umt.alignment.adversarial import AdversarialConfig
+from umt.alignment.presets import PRESETS, preset
+from umt.alignment.similarity_init import SelfLearnConfig
+from umt.errors import UmtError
+from umt.ranges import ConfigError, Range
+
+CONFIGS = (AdversarialConfig, SelfLearnConfig, RefineConfig, AlignConfig)
+
+
+def outside(allowed: Range):
+    """Values just outside ``allowed``, one per bound it has."""
+    if allowed.choices is not None:
+        return ["nonsense"]
+    values = []
+    if allowed.low is not None:
+        values.append(allowed.low if allowed.low_open else allowed.low - (1 if allowed.integer else 1e-3))
+    if allowed.high is not None:
+        values.append(allowed.high if allowed.high_open else allowed.high + 1e-3)
+    if allowed.integer:
+        values.append(2.5)
+    return values + [float("nan"), "3"]
+
+
+CASES = [(config, f.name, value) for config in CONFIGS for f in fields(config) if "range" in f.metadata
+         for value in outside(f.metadata["range"])]
+
+
+def test_every_alignment_setting_that_can_be_wrong_has_a_range():
+    unchecked = {(c.__name__, f.name) for c in CONFIGS for f in fields(c)
+                 if "range" not in f.metadata and f.type not in ("bool", bool)}
+    # free-form fields: checked where they are read (method, dict, normalize, candidates, device, preset)
+    assert unchecked == {("AlignConfig", n) for n in ("method", "dict", "normalize", "refine", "adversarial",
+                                                        "selflearn", "candidates", "seed", "device", "preset")}
+    assert len(CASES) > 60
+
+
+@pytest.mark.parametrize("config, name, value", CASES, ids=[f"{c.__name__}.{n}={v!r}" for c, n, v in CASES])
+def test_a_value_outside_the_range_is_refused_naming_the_field(config, name, value):
+    with pytest.raises(ConfigError, match=rf"^{config.__name__}\.{name} = .*: expected "):
+        config(**{name: value})
+    with pytest.raises(ConfigError):  # replace() builds a new config: the same check
+        replace(config(), **{name: value})
+
+
+def test_defaults_presets_and_bounds_themselves_are_accepted():
+    for config in CONFIGS:
+        config()
+    for name in PRESETS:
+        preset(name)
+    assert SelfLearnConfig(interval=1, multiplier=1.01, initial_keep=1.0).interval == 1
+    assert AdversarialConfig(smoothing=0.5, dis_dropout=0.0, lr_decay=1.0, dis_layers=0).smoothing == 0.5
+    assert RefineConfig(iterations=0, patience=0, build="union", method="nn").iterations == 0
+    assert AlignConfig(reweight=None).reweight is None and AlignConfig(reweight=1.0).reweight == 1.0
+    # numpy scalars from a notebook's arrays are numbers like any other
+    assert SelfLearnConfig(cutoff=np.int64(5000), initial_keep=np.float32(0.2)).cutoff == 5000
+
+
+def test_range_messages():
+    assert Range(low=1, integer=True).problem(0) == "expected a value >= 1"
+    assert Range(low=0.0, high=1.0, high_open=True).problem(1.0) == "expected a value >= 0 and < 1"
+    assert Range(low=1, integer=True).problem(True) == "expected a whole number"
+    assert Range(low=0.0).problem(float("inf")) == "expected a finite number"
+    assert Range(choices=("a", "b")).problem("c") == "expected one of a, b"
+    assert Range(low=0.0).problem(None) == "expected a value" and Range(optional=True).problem(None) is None
+    assert issubclass(ConfigError, UmtError) and issubclass(ConfigError, ValueError)

@@ -1,0 +1,83 @@
+"""Allowed values of config fields, checked whenever a config is built.
+
+A field declared with :func:`ranged` carries its :class:`Range` in its metadata. Each config calls
+:func:`check_ranges` from ``__post_init__``, so ``SelfLearnConfig(interval=0)`` in a notebook, a
+preset and ``umt align --sl-interval 0`` are refused by the same rule: one line naming the field
+(or the option) and what was expected, before any work starts. ``dataclasses.replace`` builds a
+new config, so it is checked too.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from umt.errors import UmtError
+
+
+class ConfigError(UmtError, ValueError):
+    """A config field holds a value outside its allowed range."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """``low``/``high`` bound a number (``*_open``: the bound itself is excluded); ``choices``
+    lists the allowed strings; ``optional``: ``None`` is allowed too."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[str, ...] | None = None
+    optional: bool = False
+    integer: bool = False
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with ``value`` ("expected ..."), or ``None`` when it is allowed."""
+        if value is None:
+            return None if self.optional else "expected a value"
+        if self.choices is not None:
+            return None if value in self.choices else f"expected one of {', '.join(self.choices)}"
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return "expected a whole number" if self.integer else "expected a number"
+        if self.integer and not isinstance(value, numbers.Integral):
+            return "expected a whole number"
+        if not math.isfinite(value):
+            return "expected a finite number"
+        too_low = self.low is not None and (value <= self.low if self.low_open else value < self.low)
+        too_high = self.high is not None and (value >= self.high if self.high_open else value > self.high)
+        if not (too_low or too_high):
+            return None
+        low = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low:g}"
+        high = "" if self.high is None else f"{'<' if self.high_open else '<='} {self.high:g}"
+        return f"expected a value {' and '.join(p for p in (low, high) if p)}"
+
+
+POSITIVE = Range(low=1, integer=True)  # counts of words, iterations, epochs ...
+NON_NEGATIVE = Range(low=0, integer=True)
+PROBABILITY_TO_DROP = Range(low=0.0, high=1.0, high_open=True)  # a dropout rate of 1 drops everything
+FRACTION = Range(low=0.0, high=1.0, low_open=True)  # a multiplier that shrinks, never to 0
+
+
+def ranged(default: Any, allowed: Range | None = None, **bounds: Any) -> Any:
+    """A dataclass field with ``default`` and its allowed values (``allowed``, or ``Range(**bounds)``)."""
+    return field(default=default, metadata={"range": allowed if allowed is not None else Range(**bounds)})
+
+
+def range_of(config: type, name: str) -> Range | None:
+    """The :class:`Range` of field ``name`` of the dataclass ``config`` (``None``: unchecked)."""
+    return {f.name: f for f in fields(config)}[name].metadata.get("range")
+
+
+def check_ranges(config: Any) -> None:
+    """Raise :class:`ConfigError` for the first field of ``config`` outside its range."""
+    for f in fields(config):
+        allowed = f.metadata.get("range")
+        if allowed is None:
+            continue
+        value = getattr(config, f.name)
+        problem = allowed.problem(value)
+        if problem:
+            raise ConfigError(f"{type(config).__name__}.{f.name} = {value!r}: {problem}")
