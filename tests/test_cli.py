@@ -102,6 +102,27 @@ def test_bad_input_is_one_clear_line(pair_files, args, expected):
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize("args, expected", [
+    (["embed", "train", "--lang", "en", "--corpus", "{t}/test.txt", "--epoch", "-1"],
+     "--epoch -1: expected a value >= 1"),
+    (["embed", "train", "--lang", "en", "--corpus", "{t}/test.txt", "--minn", "6", "--maxn", "5"],
+     "--minn 6: expected at most --maxn (5), or --maxn 0 for no character n-grams"),
+    (["run", "--dim", "0"], "--dim 0: expected a value >= 1"),
+    (["run", "--refine", "-1"], "--refine -1: expected a value >= 0"),
+    (["mt", "train", "--prepared", "{t}/none", "--dim", "100", "--heads", "3"],
+     "--dim 100: expected a multiple of --heads (3)"),
+    (["info", "--prepared", "{t}/none", "--model", "{t}/none", "--lm-steps", "0"],
+     "--lm-steps 0: expected a value >= 1"),
+])
+def test_a_bad_setting_of_any_command_is_one_line_naming_the_option(pair_files, args, expected):
+    """The configs check their fields; the CLI tells the complaint as the option the user typed."""
+    t = pair_files
+    argv = [a.format(t=t) for a in args] + ["--out", str(t / "out")]
+    proc = subprocess.run([sys.executable, "-m", "umt.cli", "-q", *argv], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr == f"umt: error: {expected}\n"
+    assert not (t / "out").exists()  # refused before any work or output
+
+
 def test_every_stage_setting_is_an_option_that_overrides_the_preset():
     from dataclasses import fields
 

@@ -10,10 +10,17 @@ from umt.alignment import AlignConfig, RefineConfig
 from umt.alignment.adversarial import AdversarialConfig
 from umt.alignment.presets import PRESETS, preset
 from umt.alignment.similarity_init import SelfLearnConfig
+from umt.embeddings.train import EmbedTrainConfig
 from umt.errors import UmtError
+from umt.information.lm import LMTrainConfig
+from umt.pipeline import FULL_EMBED, QUICK_EMBED, PipelineConfig
 from umt.ranges import ConfigError, Range
+from umt.translation.model import ModelConfig
+from umt.translation.noise import NoiseConfig
+from umt.translation.train import MTTrainConfig
 
-CONFIGS = (AdversarialConfig, SelfLearnConfig, RefineConfig, AlignConfig)
+CONFIGS = (AdversarialConfig, SelfLearnConfig, RefineConfig, AlignConfig, EmbedTrainConfig, ModelConfig, NoiseConfig,
+           MTTrainConfig, LMTrainConfig, PipelineConfig)
 
 
 def outside(allowed: Range):
@@ -34,13 +41,18 @@ CASES = [(config, f.name, value) for config in CONFIGS for f in fields(config) i
          for value in outside(f.metadata["range"])]
 
 
-def test_every_alignment_setting_that_can_be_wrong_has_a_range():
+def test_every_setting_that_can_be_wrong_has_a_range():
     unchecked = {(c.__name__, f.name) for c in CONFIGS for f in fields(c)
                  if "range" not in f.metadata and f.type not in ("bool", bool)}
-    # free-form fields: checked where they are read (method, dict, normalize, candidates, device, preset)
-    assert unchecked == {("AlignConfig", n) for n in ("method", "dict", "normalize", "refine", "adversarial",
-                                                        "selflearn", "candidates", "seed", "device", "preset")}
-    assert len(CASES) > 60
+    # free-form fields, checked where they are read (method, dictionary, languages, paths, devices),
+    # seeds (any integer) and nested configs (checked on their own)
+    assert unchecked == {
+        *(("AlignConfig", n) for n in ("method", "dict", "normalize", "refine", "adversarial", "selflearn",
+                                       "candidates", "seed", "device", "preset")),
+        *(("MTTrainConfig", n) for n in ("seed", "device", "noise", "model")),
+        ("LMTrainConfig", "seed"), ("LMTrainConfig", "model"),
+        *(("PipelineConfig", n) for n in ("src", "tgt", "embed", "data", "cache"))}
+    assert len(CASES) > 150
 
 
 @pytest.mark.parametrize("config, name, value", CASES, ids=[f"{c.__name__}.{n}={v!r}" for c, n, v in CASES])
@@ -56,6 +68,7 @@ def test_defaults_presets_and_bounds_themselves_are_accepted():
         config()
     for name in PRESETS:
         preset(name)
+    assert QUICK_EMBED.dim == 100 and FULL_EMBED.dim == 300
     assert SelfLearnConfig(interval=1, multiplier=1.01, initial_keep=1.0).interval == 1
     assert AdversarialConfig(smoothing=0.5, dis_dropout=0.0, lr_decay=1.0, dis_layers=0).smoothing == 0.5
     assert RefineConfig(iterations=0, patience=0, build="union", method="nn").iterations == 0
@@ -72,3 +85,13 @@ def test_range_messages():
     assert Range(choices=("a", "b")).problem("c") == "expected one of a, b"
     assert Range(low=0.0).problem(None) == "expected a value" and Range(optional=True).problem(None) is None
     assert issubclass(ConfigError, UmtError) and issubclass(ConfigError, ValueError)
+
+
+def test_settings_that_contradict_each_other_are_refused():
+    with pytest.raises(ConfigError, match="minn = 6: expected at most maxn"):
+        EmbedTrainConfig(minn=6, maxn=5)  # fastText would train without character n-grams, silently
+    assert EmbedTrainConfig(minn=6, maxn=0).maxn == 0  # maxn 0 is how n-grams are switched off
+    with pytest.raises(ConfigError, match="dim = 100: expected a multiple of heads"):
+        ModelConfig(dim=100, heads=3)
+    with pytest.raises(ConfigError, match="dim = 100"):
+        MTTrainConfig.from_dict({"model": {"dim": 100, "heads": 3}})  # a saved config is checked when read

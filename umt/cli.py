@@ -14,6 +14,7 @@ from pathlib import Path
 
 from umt import __version__
 from umt.errors import UmtError
+from umt.ranges import ConfigError
 
 log = logging.getLogger("umt")
 
@@ -205,7 +206,7 @@ def cmd_run(a) -> None:
     src, _, tgt = a.pair.partition("-")
     check_language(src), check_language(tgt)
     embed = FULL_EMBED if a.full else QUICK_EMBED
-    embed = replace(embed, dim=a.dim or embed.dim, epoch=a.epoch or embed.epoch)
+    embed = replace(embed, dim=embed.dim if a.dim is None else a.dim, epoch=embed.epoch if a.epoch is None else a.epoch)
     cfg = PipelineConfig(src=src, tgt=tgt, full=a.full, lines=a.lines, data=a.data, cache=a.cache, embed=embed,
                          refine_iterations=a.refine)
     out = a.out or f"runs/{a.pair}{'-full' if a.full else ''}"
@@ -400,6 +401,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# options whose name differs from the config field they set
+_OPTION_OF_FIELD = {"refine_iterations": ("refine",), "enc_layers": ("layers", "lm_layers"), "dec_layers": ("layers",),
+                    "dim": ("lm_dim",), "steps": ("lm_steps",), "batch_size": ("lm_batch_size",)}
+
+
+def _as_option(error: ConfigError, args: argparse.Namespace) -> str:
+    """A config's complaint about a field, told as the option the user typed when one that sets
+    the field holds that value ("--dim 0: expected a value >= 1"); otherwise the config's own words."""
+    for dest in (error.field, *_OPTION_OF_FIELD.get(error.field, ())) if error.field else ():
+        given = getattr(args, dest, None)
+        if given is not None and given == error.value:
+            return f"--{dest.replace('_', '-')} {given}: {error.problem}"
+    return str(error)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -416,6 +432,9 @@ def main(argv: list[str] | None = None) -> int:
     log.setLevel(logging.INFO)
     try:
         args.func(args)
+    except ConfigError as e:
+        print(f"umt: error: {_as_option(e, args)}", file=sys.stderr)
+        return 2
     except UmtError as e:
         print(f"umt: error: {e}", file=sys.stderr)
         return 2

@@ -6,7 +6,7 @@ to succeed (a 3M-token slice with 300-d vectors is not: it fails). Word-only vec
 would be faster still, but fastText's training diverges to NaN on them here at random.
 ``full`` trains 300-d vectors instead (fastText skip-gram, 5 epochs, character 5-grams only;
 about 12-15 minutes a language on one core). fastText's default 3-6-grams give a better supervised
-map but a worse unsupervised one (en-fr CSLS P@1 26-29 against 32-34 with 5-grams: README).
+map but a worse unsupervised one (en-fr CSLS P@1 26-29 against 32-34 with 5-grams: RESULTS.md).
 Vectors are cached by their settings and each alignment is reused while its vectors and settings
 are unchanged, so a second run takes seconds.
 """
@@ -26,6 +26,7 @@ from umt.config import dictionary_path, mono_corpus
 from umt.embeddings import Embeddings, load_embeddings
 from umt.embeddings.train import EmbedTrainConfig, train_embeddings
 from umt.fileio import write_json, write_text
+from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, check_ranges, ranged
 
 log = logging.getLogger("umt")
 
@@ -39,14 +40,17 @@ class PipelineConfig:
     src: str = "en"
     tgt: str = "fr"
     full: bool = False  # FULL_EMBED vectors instead of QUICK_EMBED
-    lines: int | None = None  # read only the first lines of each corpus (quick checks)
+    lines: int | None = ranged(None, OPTIONAL_POSITIVE)  # read only the first lines of each corpus (quick checks)
     embed: EmbedTrainConfig = field(default_factory=lambda: EmbedTrainConfig(**asdict(QUICK_EMBED)))
-    refine_iterations: int = 3
-    max_vocab: int = 200000
+    refine_iterations: int = ranged(3, NON_NEGATIVE)
+    max_vocab: int = ranged(200000, POSITIVE)
     data: str | None = None
     cache: str = "runs/cache"
-    sample_sentences: int = 5  # Multi30k test captions translated word by word in the report
-    sample_target_words: int = 50000  # target words a caption word may translate to
+    sample_sentences: int = ranged(5, NON_NEGATIVE)  # Multi30k test captions translated word by word in the report
+    sample_target_words: int = ranged(50000, POSITIVE)  # target words a caption word may translate to
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
 
 
 def cached_embeddings(lang: str, cfg: PipelineConfig, progress: bool = True) -> Embeddings:

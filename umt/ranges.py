@@ -1,10 +1,13 @@
 """Allowed values of config fields, checked whenever a config is built.
 
-A field declared with :func:`ranged` carries its :class:`Range` in its metadata. Each config calls
+A field declared with :func:`ranged` carries its :class:`Range` in its metadata. Each config
+(alignment stages, embedding training, MT and language-model training, the pipeline) calls
 :func:`check_ranges` from ``__post_init__``, so ``SelfLearnConfig(interval=0)`` in a notebook, a
 preset and ``umt align --sl-interval 0`` are refused by the same rule: one line naming the field
-(or the option) and what was expected, before any work starts. ``dataclasses.replace`` builds a
-new config, so it is checked too.
+(the CLI names the option instead) and what was expected, before any work starts.
+``dataclasses.replace`` builds a new config, and a saved config is rebuilt when read, so both are
+checked too. An earlier silent failure: ``umt embed train --epoch -1`` trained nothing and wrote
+vectors anyway.
 """
 
 from __future__ import annotations
@@ -18,7 +21,12 @@ from umt.errors import UmtError
 
 
 class ConfigError(UmtError, ValueError):
-    """A config field holds a value outside its allowed range."""
+    """A config field holds a value outside its allowed range (``field``, ``value``, ``problem``:
+    the parts of the message, so the CLI can name the option the user typed instead)."""
+
+    def __init__(self, message: str, field: str | None = None, value: Any = None, problem: str | None = None):
+        super().__init__(message)
+        self.field, self.value, self.problem = field, value, problem
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,7 @@ class Range:
 
 POSITIVE = Range(low=1, integer=True)  # counts of words, iterations, epochs ...
 NON_NEGATIVE = Range(low=0, integer=True)
+OPTIONAL_POSITIVE = Range(low=1, integer=True, optional=True)  # None: no limit
 PROBABILITY_TO_DROP = Range(low=0.0, high=1.0, high_open=True)  # a dropout rate of 1 drops everything
 FRACTION = Range(low=0.0, high=1.0, low_open=True)  # a multiplier that shrinks, never to 0
 
@@ -80,4 +89,5 @@ def check_ranges(config: Any) -> None:
         value = getattr(config, f.name)
         problem = allowed.problem(value)
         if problem:
-            raise ConfigError(f"{type(config).__name__}.{f.name} = {value!r}: {problem}")
+            raise ConfigError(f"{type(config).__name__}.{f.name} = {value!r}: {problem}", f.name, value, problem)
+

@@ -54,7 +54,7 @@ class AlignConfig:
     criterion is higher, so a failed replicate cannot make the result worse than the kept map.
     Seeds differ by the noise of stochastic self-learning, and the mean cancels part of it: the
     average of four seeds is 0.4-1.0 CSLS P@1 above a single seed's mean on the 300-d vectors
-    (README), at four times the cost, though only 0.1-0.6 once both are re-weighted. Replicates
+    (RESULTS.md), at four times the cost, though only 0.1-0.6 once both are re-weighted. Replicates
     are not filtered by agreement: on en-de the best seed agreed with one of the others on under
     half of the frequent words (0.533 at most), and the average without that seed scored lower
     than the kept map.
@@ -64,16 +64,16 @@ class AlignConfig:
     (:func:`umt.alignment.reweight.reweighted_maps`) on the dictionary the kept map induces
     (CSLS nearest neighbours in both directions, united, among the ``reweight_words`` most
     frequent words). Both spaces move and the map is no longer orthogonal. On the 300-d vectors it
-    added about 2 CSLS P@1 to the unsupervised maps of all four pairs (README). ``None`` keeps the
+    added about 2 CSLS P@1 to the unsupervised maps of all four pairs (RESULTS.md). ``None`` keeps the
     orthogonal map (the ``muse`` presets). Its criterion is not comparable with an orthogonal
     map's, so candidates are chosen before it. ``reweight_words``: 20k rather than self-learning's
     10k; on the same ten seeds' maps of each pair it raised the development split's mean on three
     pairs of four (mean +0.16, de-en -0.10) and the seeds' agreement on all four (+4.2 to +4.7
-    points), for about 11 s more a run (en-fr: 168 -> 179 s; README). ``reweight_rounds``: the step is repeated on the
-    dictionary the re-weighted spaces induce. A second round raised CSLS P@1 on the development
+    points), for about 11 s more a run (en-fr: 168 -> 179 s; RESULTS.md). ``reweight_rounds``: the
+    step is repeated on the dictionary the re-weighted spaces induce. A second round raised CSLS P@1 on the development
     split (``0-5000``) of all 36 unsupervised maps tried over the four pairs (by 0.05 to 1.0,
     mean +0.6); a third added 0.11-0.22 over ten seeds per pair and widened the seed spread on
-    three of the four pairs, so the default is 2 (README).
+    three of the four pairs, so the default is 2 (RESULTS.md).
     """
 
     method: str = "similarity"

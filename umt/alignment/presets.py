@@ -7,7 +7,7 @@
     (VecMap's whitening, re-weighting and de-whitening, :mod:`umt.alignment.reweight`).
 ``plateau``
     ``fast`` with the ``plateau`` keep-probability schedule: a phase also ends once the objective
-    stops rising, about 40% fewer self-learning iterations, at some cost in precision (README).
+    stops rising, about 40% fewer self-learning iterations, at some cost in precision (RESULTS.md).
 ``muse``
     MUSE paper settings: adversarial, 5 epochs of 1M samples, batch 32, discriminator 2x2048,
     input dropout 0.1, smoothing 0.2, beta 0.01, 50k most frequent words, decay 0.95, then 5
@@ -23,7 +23,7 @@
 ``ensemble``
     ``auto`` over four similarity seeds, averaging their maps and keeping the average when the
     criterion prefers it to the best seed's: 0.4-1.0 CSLS P@1 above one seed's orthogonal map on
-    the 300-d vectors, but only 0.1-0.6 once both are re-weighted (among 20k words; README), at
+    the 300-d vectors, but only 0.1-0.6 once both are re-weighted (among 20k words; RESULTS.md), at
     four times the cost.
 ``robust``
     ``auto`` over three similarity seeds and one adversarial run, the best kept by the

@@ -20,7 +20,7 @@ noisy iterations can escape poor local optima. When ``p`` doubles is the schedul
   climb the objective jumps within a few iterations of each doubling and then stays nearly flat
   (en-fr, 300-d: under 0.002 over a 50-iteration phase), so later phases end early: about 125
   iterations instead of 210, but one seed per pair landed about a point lower on fr-en, en-de and
-  de-en (README), so it is opt-in.
+  de-en (RESULTS.md), so it is opt-in.
 
 At ``p = 1`` every schedule runs until the objective stops improving for ``final_patience``.
 
@@ -62,7 +62,7 @@ class SelfLearnConfig:
     iterations at the latest: as accurate on our corpora (better on en-de) in a third of the time.
     A 10-iteration interval is not enough: en-fr then fails (P@1 2). An interval of 25 is a third
     faster and within 0.2 on the development split of every pair, but seeds agree less on de-en
-    and the ``ensemble`` average rarely wins on the German pairs, so 50 stays (README).
+    and the ``ensemble`` average rarely wins on the German pairs, so 50 stays (RESULTS.md).
     """
 
     init_words: int = ranged(4000, POSITIVE)

@@ -15,6 +15,7 @@ from umt.embeddings.io import save_embeddings
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
 from umt.fileio import require_file
+from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, ConfigError, check_ranges, ranged
 
 log = logging.getLogger("umt")
 
@@ -25,19 +26,26 @@ NAN_RETRIES = 2  # fastText runs after a divergence to NaN, each at half the pre
 class EmbedTrainConfig:
     """fastText settings. Defaults: skip-gram, 300-d, 5 epochs, min count 5 (fastText's own)."""
 
-    dim: int = 300
-    epoch: int = 5
-    min_count: int = 5
-    window: int = 5
-    neg: int = 5
-    minn: int = 3
-    maxn: int = 6
-    lr: float = 0.05
-    threads: int = 0  # 0 = every core
-    max_lines: int | None = None  # read only the first lines of the corpus (quick runs, tests)
-    max_vocab: int | None = None  # keep only the most frequent words in the output
+    dim: int = ranged(300, POSITIVE)
+    epoch: int = ranged(5, POSITIVE)
+    min_count: int = ranged(5, POSITIVE)
+    window: int = ranged(5, POSITIVE)
+    neg: int = ranged(5, POSITIVE)
+    minn: int = ranged(3, NON_NEGATIVE)
+    maxn: int = ranged(6, NON_NEGATIVE)  # 0: no character n-grams
+    lr: float = ranged(0.05, low=0.0, low_open=True)
+    threads: int = ranged(0, NON_NEGATIVE)  # 0 = every core
+    max_lines: int | None = ranged(None, OPTIONAL_POSITIVE)  # only the first lines of the corpus (quick runs, tests)
+    max_vocab: int | None = ranged(None, OPTIONAL_POSITIVE)  # keep only the most frequent words in the output
     keep_punct: bool = False  # punctuation tokens only crowd the context window of words
-    bucket: int = 2_000_000
+    bucket: int = ranged(2_000_000, NON_NEGATIVE)
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
+        if self.maxn and self.minn > self.maxn:  # fastText would silently train without n-grams
+            raise ConfigError(f"EmbedTrainConfig.minn = {self.minn}: expected at most maxn ({self.maxn}), or maxn 0 "
+                              "for no character n-grams", "minn", self.minn,
+                              f"expected at most --maxn ({self.maxn}), or --maxn 0 for no character n-grams")
 
 
 def train_embeddings(corpus: str | os.PathLike, out: str | os.PathLike, cfg: EmbedTrainConfig,

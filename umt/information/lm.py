@@ -29,6 +29,7 @@ from torch import nn
 from umt.config import LANGUAGES
 from umt.errors import UmtError
 from umt.fileio import atomic_path
+from umt.ranges import NON_NEGATIVE, POSITIVE, check_ranges, ranged
 from umt.translation.model import EncoderLayer, ModelConfig
 from umt.translation.vocab import EOS, PAD, Vocab
 
@@ -66,14 +67,17 @@ class LanguageModel(nn.Module):
 
 @dataclass
 class LMTrainConfig:
-    steps: int = 3000
-    batch_size: int = 64
-    lr: float = 5e-4
-    warmup: int = 200
-    clip: float = 1.0
-    max_len: int = 100
+    steps: int = ranged(3000, POSITIVE)
+    batch_size: int = ranged(64, POSITIVE)
+    lr: float = ranged(5e-4, low=0.0, low_open=True)
+    warmup: int = ranged(200, NON_NEGATIVE)
+    clip: float = ranged(1.0, low=0.0, low_open=True)
+    max_len: int = ranged(100, POSITIVE)
     seed: int = 0
     model: ModelConfig = field(default_factory=lambda: ModelConfig(enc_layers=3, dec_layers=0))
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
 
 
 def _batch(seqs: list[tuple[int, list[int]]], device) -> tuple[torch.Tensor, torch.Tensor]:

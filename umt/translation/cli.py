@@ -63,9 +63,9 @@ def cmd_train(a) -> None:
     from umt.translation.data import MTData
     from umt.translation.train import MTTrainConfig, Trainer
 
+    cfg = _train_config(a)  # a bad setting is reported before any data is read
     use_all_cores()
     data = MTData.load(a.prepared)
-    cfg = _train_config(a)
     if a.resume:
         import json
 

@@ -17,20 +17,27 @@ import torch.nn.functional as F
 from torch import nn
 
 from umt.config import LANGUAGES
+from umt.ranges import NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, ConfigError, check_ranges, ranged
 from umt.translation.vocab import EOS, PAD
 
 
 @dataclass
 class ModelConfig:
-    vocab_size: int = 8000
-    dim: int = 256
-    heads: int = 4
-    enc_layers: int = 3
-    dec_layers: int = 3
-    ff_dim: int = 1024
-    dropout: float = 0.1
-    max_positions: int = 160
-    n_langs: int = len(LANGUAGES)
+    vocab_size: int = ranged(8000, POSITIVE)
+    dim: int = ranged(256, POSITIVE)
+    heads: int = ranged(4, POSITIVE)
+    enc_layers: int = ranged(3, NON_NEGATIVE)
+    dec_layers: int = ranged(3, NON_NEGATIVE)
+    ff_dim: int = ranged(1024, POSITIVE)
+    dropout: float = ranged(0.1, PROBABILITY_TO_DROP)
+    max_positions: int = ranged(160, POSITIVE)
+    n_langs: int = ranged(len(LANGUAGES), POSITIVE)
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
+        if self.dim % self.heads:  # each head takes an equal slice of the model width
+            raise ConfigError(f"ModelConfig.dim = {self.dim}: expected a multiple of heads ({self.heads})", "dim",
+                              self.dim, f"expected a multiple of --heads ({self.heads})")
 
 
 class Attention(nn.Module):

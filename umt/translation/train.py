@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from umt.config import LANGUAGES
 from umt.errors import UmtError
 from umt.fileio import atomic_path, write_json
+from umt.ranges import NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, check_ranges, ranged
 from umt.translation.data import MTData
 from umt.translation.evaluate import (
     bleu_scores,
@@ -54,19 +55,19 @@ log = logging.getLogger("umt")
 class MTTrainConfig:
     """Training schedule. ``batch_size`` sentences per task (four tasks per step)."""
 
-    steps: int = 6000
-    batch_size: int = 48
-    lr: float = 5e-4
-    warmup: int = 400
-    label_smoothing: float = 0.1
-    clip: float = 1.0
-    ae_weight_start: float = 1.0
-    ae_weight_end: float = 0.1
-    ae_decay_steps: int = 3000
-    wbw_steps: int = 600
-    max_len: int = 60
-    eval_every: int = 500
-    checkpoint_every: int = 200
+    steps: int = ranged(6000, POSITIVE)
+    batch_size: int = ranged(48, POSITIVE)
+    lr: float = ranged(5e-4, low=0.0, low_open=True)
+    warmup: int = ranged(400, NON_NEGATIVE)
+    label_smoothing: float = ranged(0.1, PROBABILITY_TO_DROP)
+    clip: float = ranged(1.0, low=0.0)  # 0: no clipping
+    ae_weight_start: float = ranged(1.0, low=0.0)
+    ae_weight_end: float = ranged(0.1, low=0.0)
+    ae_decay_steps: int = ranged(3000, NON_NEGATIVE)
+    wbw_steps: int = ranged(600, NON_NEGATIVE)
+    max_len: int = ranged(60, POSITIVE)
+    eval_every: int = ranged(500, POSITIVE)
+    checkpoint_every: int = ranged(200, POSITIVE)
     eval_test: bool = True
     eval_val: bool = False
     init_embeddings: bool = True
@@ -74,6 +75,9 @@ class MTTrainConfig:
     device: str | None = None
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> MTTrainConfig:
