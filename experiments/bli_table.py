@@ -5,7 +5,7 @@ Each row aligns one pair with one configuration and seed, then scores it on the 
 dictionary is read only after training, to score; ``supervised`` reads the ``0-5000`` split.
 Writes ``OUT.json``, ``OUT.md`` (a Markdown table with a per-method summary over seeds) and, with
 more than one seed, ``OUT.png`` (CSLS P@1 of every seed per pair and method); prints one JSON
-line per run. The two tables of the README:
+line per run. Two tables of experiments/RESULTS.md:
 
     python experiments/bli_table.py --emb-root runs/emb --dict-root $UMT_DATA/dictionaries \
         --configs supervised,identical,auto-cpu --out results/bli
