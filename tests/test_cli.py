@@ -102,6 +102,16 @@ def test_bad_input_is_one_clear_line(pair_files, args, expected):
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
 
 
+def test_a_malformed_evaluation_dictionary_fails_before_the_alignment(pair_files):
+    t = pair_files
+    (t / "bad_dict.txt").write_text("alpha\n")
+    argv = ["align", "--src-emb", str(t / "src.vec"), "--tgt-emb", str(t / "tgt"), "--eval-dict",
+            str(t / "bad_dict.txt"), "--out", str(t / "out")]
+    proc = subprocess.run([sys.executable, "-m", "umt.cli", *argv], capture_output=True, text=True)
+    assert proc.returncode == 2 and "bad_dict.txt:1: expected 'source target'" in proc.stderr
+    assert "refine" not in proc.stderr and not (t / "out").exists()  # no alignment ran, nothing written
+
+
 @pytest.mark.parametrize("args, expected", [
     (["embed", "train", "--lang", "en", "--corpus", "{t}/test.txt", "--epoch", "-1"],
      "--epoch -1: expected a value >= 1"),

@@ -149,6 +149,11 @@ def cmd_align(a) -> None:
     if a.average and cfg.method != "auto" and not cfg.check:
         raise UmtError("--average needs several seeds to average: use --method auto, --check or --preset ensemble")
     eval_dict = _resolve_dict(a.eval_dict, a.data)
+    if eval_dict:
+        from umt.evaluation.dictionaries import read_dictionary
+
+        read_dictionary(eval_dict)  # its format only, so a bad file fails now and not after the alignment;
+        # the pairs are dropped here, and align() never sees them
     src, tgt = _load_pair(a)
     start_run(a.out, {"command": "align", **_params(a)})
     result = align(src, tgt, cfg)
