@@ -142,3 +142,20 @@ def test_fasttext_divergence_is_retried_at_a_smaller_step_then_one_clear_error(t
     assert len(rates) == NAN_RETRIES + 1
     assert not (tmp_path / "out" / "corpus.tok.txt").exists()  # the temporary corpus is cleaned up
     assert not (tmp_path / "out" / "vectors.npy").exists()  # nothing half-written
+
+
+def test_a_truncated_vec_file_is_reported(tmp_path, caplog):
+    (tmp_path / "short.vec").write_text("5 2\nw0 1 2\n")
+    with caplog.at_level("WARNING", logger="umt"):
+        emb = load_embeddings(tmp_path / "short.vec")
+    assert len(emb) == 1 and "short.vec: header announces 5 words, file holds 1 (truncated?)" in caplog.text
+    # a duplicate under max_vocab takes the careful, line-by-line reader: the same warning
+    (tmp_path / "dup.vec").write_text("5 2\nw0 1 2\nw0 3 4\n")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="umt"):
+        assert len(load_embeddings(tmp_path / "dup.vec", max_vocab=10)) == 1
+    assert "dup.vec: header announces 5 words, file holds 2 (truncated?)" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="umt"):
+        load_embeddings(tmp_path / "short.vec", max_vocab=1)  # reading stopped before the file's end anyway
+    assert "announces" not in caplog.text

@@ -106,6 +106,7 @@ def _load_text_fast(path: Path, max_vocab: int | None) -> Embeddings | None:
     if not np.isfinite(matrix).all():
         return None
     words = df[0].tolist()
+    _warn_if_count_differs(path, header, len(words), max_vocab)
     if len(set(words)) != len(words):
         if max_vocab is not None:
             return None
@@ -159,11 +160,20 @@ def _load_text_checked(path: Path, max_vocab: int | None) -> Embeddings:
         chunks.append(_parse_chunk(rests, linenos, dim, path))
     if not words:
         raise UmtError(f"{path}: no word vectors found (empty file?)")
-    if header is not None and max_vocab is None and header[0] != len(words) + duplicates:
-        log.warning("%s: header announces %d words, file holds %d", path, header[0], len(words) + duplicates)
+    _warn_if_count_differs(path, header, len(words) + duplicates, max_vocab)
     if duplicates:
         log.warning("%s: %d duplicate words ignored (first occurrence kept)", path, duplicates)
     return Embeddings(words, np.concatenate(chunks), None, str(path))
+
+
+def _warn_if_count_differs(path: Path, header: tuple[int, int] | None, lines: int, max_vocab: int | None) -> None:
+    """Warn when the ``count dim`` header promised other than the ``lines`` read: a truncated
+    download holds fewer (only fewer counts when reading stopped at ``max_vocab``)."""
+    if header is None:
+        return
+    if (lines != header[0]) if max_vocab is None else (lines < min(header[0], max_vocab)):
+        log.warning("%s: header announces %d words, file holds %d%s", path, header[0], lines,
+                    " (truncated?)" if lines < header[0] else "")
 
 
 def _parse_chunk(rests: list[str], linenos: list[int], dim: int, path: Path) -> np.ndarray:
