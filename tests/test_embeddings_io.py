@@ -79,8 +79,8 @@ def test_empty_missing_and_non_utf8_files(tmp_path):
 
 
 def test_native_nan_and_shape_errors(tmp_path):
-    emb = Embeddings(["a", "b"], np.array([[1, 0], [np.nan, 1]], dtype=np.float32))
-    save_embeddings(emb, tmp_path / "nan")
+    save_embeddings(Embeddings(["a", "b"], np.array([[1, 0], [0, 1]], dtype=np.float32)), tmp_path / "nan")
+    np.save(tmp_path / "nan" / "vectors.npy", np.array([[1, 0], [np.nan, 1]], dtype=np.float32))  # a damaged file
     with pytest.raises(UmtError, match="NaN"):
         load_embeddings(tmp_path / "nan")
     with pytest.raises(UmtError, match="1 words but vectors of shape"):
@@ -159,3 +159,18 @@ def test_a_truncated_vec_file_is_reported(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="umt"):
         load_embeddings(tmp_path / "short.vec", max_vocab=1)  # reading stopped before the file's end anyway
     assert "announces" not in caplog.text
+
+
+def test_vectors_built_in_memory_are_checked_like_files():
+    x = np.ones((3, 2), dtype=np.float32)
+    with pytest.raises(UmtError, match="word 'a' appears twice \\(rows 0 and 2\\)"):
+        Embeddings(["a", "b", "a"], x)
+    bad = x.copy()
+    bad[1, 0] = np.nan
+    with pytest.raises(UmtError, match="NaN or infinite value in the vector of 'b' \\(row 1\\)"):
+        Embeddings(["a", "b", "c"], bad)
+    with pytest.raises(UmtError, match="3 words but 2 counts"):
+        Embeddings(["a", "b", "c"], x, counts=np.array([5, 4]))
+    emb = Embeddings(["a", "b", "c"], x)
+    with pytest.raises(UmtError, match="NaN or infinite value in the vector of 'c'"):
+        emb.with_vectors(np.vstack([x[:2], [[np.inf, 0]]]))  # e.g. a broken map applied to good vectors

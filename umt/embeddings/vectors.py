@@ -36,6 +36,18 @@ class Embeddings:
             raise UmtError(
                 f"{self.source}: {len(self.words)} words but vectors of shape {self.vectors.shape}"
             )
+        if self.counts is not None and len(self.counts) != len(self.words):
+            raise UmtError(f"{self.source}: {len(self.words)} words but {len(self.counts)} counts")
+        # The file readers refuse these with the guilty line; vectors built in memory are checked here,
+        # so a NaN or a repeated word never reaches an alignment as silent garbage.
+        finite = np.isfinite(self.vectors).all(axis=1)
+        if not finite.all():
+            row = int(np.argmin(finite))
+            raise UmtError(f"{self.source}: NaN or infinite value in the vector of {self.words[row]!r} (row {row})")
+        if len(self.index) != len(self.words):
+            first = next(i for i, w in enumerate(self.words) if self.index[w] != i)  # the index keeps the last
+            word = self.words[first]
+            raise UmtError(f"{self.source}: word {word!r} appears twice (rows {first} and {self.index[word]})")
 
     @property
     def dim(self) -> int:
@@ -66,7 +78,7 @@ class Embeddings:
 
     def with_vectors(self, vectors: np.ndarray) -> Embeddings:
         """Same vocabulary, new matrix (e.g. after mapping or normalisation)."""
-        return Embeddings(self.words, vectors, self.counts, self.source)
+        return Embeddings(self.words, vectors, self.counts, self.source, self._index)
 
 
 def check_same_dim(src: Embeddings, tgt: Embeddings) -> None:
