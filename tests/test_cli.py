@@ -102,6 +102,22 @@ def test_bad_input_is_one_clear_line(pair_files, args, expected):
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
 
 
+def test_a_usage_error_is_one_line_that_points_to_help():
+    proc = subprocess.run([sys.executable, "-m", "umt.cli", "align", "--src-emb", "s", "--tgt-emb", "t", "--out", "o",
+                           "--preset", "nope"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("umt align: error: argument --preset: invalid choice: 'nope'")
+    assert proc.stderr.rstrip().endswith("(see umt align --help)")
+
+
+def test_a_seed_dictionary_smaller_than_the_dimension_is_warned_about(pair_files, capsys):
+    t = pair_files
+    (t / "tiny.txt").write_text("w1 v1\nw2 v2\n")
+    assert main(["align", "--method", "procrustes", "--dict", str(t / "tiny.txt"), "--src-emb", str(t / "src.vec"),
+                 "--tgt-emb", str(t / "tgt"), "--out", str(t / "run")]) == 0
+    assert "only 2 seed pairs in both vocabularies for 24-d vectors" in capsys.readouterr().err
+
+
 def test_a_malformed_evaluation_dictionary_fails_before_the_alignment(pair_files):
     t = pair_files
     (t / "bad_dict.txt").write_text("alpha\n")

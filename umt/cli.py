@@ -241,6 +241,14 @@ def _print_metrics(out, m: dict) -> None:
     print(f"results in {out}/metrics.json")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's errors on one line: the usage of ``umt align`` alone runs to forty lines, and the
+    problem came last. Subcommands' parsers are of this class too (argparse's default)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from umt.alignment.align import METHODS, AlignConfig
     from umt.alignment.options import add_stage_options
@@ -248,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     from umt.retrieval.lexicon import BUILDS
     from umt.retrieval.scoring import METHODS as SCORES
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="umt", description="Unsupervised translation by distribution matching: embeddings, "
         "alignment, retrieval, evaluation.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"umt {__version__}")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
 from umt.evaluation.dictionaries import IndexedDictionary, load_dictionary
+
+log = logging.getLogger("umt")
 
 
 def identical_seed(src: Embeddings, tgt: Embeddings, max_rank: int | None = None) -> IndexedDictionary:
@@ -30,4 +34,7 @@ def seed_dictionary(spec: str, src: Embeddings, tgt: Embeddings) -> IndexedDicti
     gold = load_dictionary(spec, src, tgt)
     if len(gold.src_ids) == 0:
         raise UmtError(f"{spec}: no pair of the seed dictionary is in both vocabularies")
+    if len(gold.src_ids) < src.dim:  # fewer pairs than dimensions leave part of the rotation undetermined
+        log.warning("%s: only %d seed pairs in both vocabularies for %d-d vectors: the Procrustes map is "
+                    "underdetermined (use a larger dictionary, or --dict identical)", spec, len(gold.src_ids), src.dim)
     return gold
