@@ -215,3 +215,17 @@ def test_blocked_induction_matches_the_whole_matrix_definition(rng, keep):
                        (sim.T - knn_fwd / 2).gather(1, bwd[:, None]))
     assert (induced.fwd == fwd).float().mean() > 0.95
     assert induced.objective == pytest.approx((sim.max(dim=1).values.mean() + sim.max(dim=0).values.mean()).item() / 2)
+
+
+def test_a_candidate_given_twice_is_refused():
+    """Two runs of one seed would agree perfectly and pass the failure check as replicates."""
+    with pytest.raises(UmtError, match="candidate 'similarity' given twice"):
+        parse_candidates("similarity:0,similarity")
+    assert parse_candidates("similarity:0,similarity:1,adversarial:0") == [
+        ("similarity", 0), ("similarity", 1), ("adversarial", 0)]
+
+
+def test_an_empty_space_is_a_clear_error(rng):
+    tgt = Embeddings([f"t{i}" for i in range(50)], rng.standard_normal((50, 8)).astype(np.float32))
+    with pytest.raises(UmtError, match="empty-src: no words to align"):
+        align(Embeddings([], np.zeros((0, 8), np.float32), source="empty-src"), tgt, AlignConfig(), progress=False)

@@ -24,6 +24,9 @@ def prepare(src: Embeddings, tgt: Embeddings, chain: str = DEFAULT_NORMALIZE) ->
     The ``chain`` is applied, then every row is scaled to unit length: all scores are cosines.
     """
     check_same_dim(src, tgt)
+    for emb in (src, tgt):
+        if len(emb) == 0:
+            raise UmtError(f"{emb.source}: no words to align")
     return normalize(src.vectors, f"{chain},unit"), normalize(tgt.vectors, f"{chain},unit")
 
 

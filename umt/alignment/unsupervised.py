@@ -52,6 +52,8 @@ def parse_candidates(spec: str | list[str]) -> list[tuple[str, int]]:
         name, _, seed = item.strip().partition(":")
         if name not in INITS or (seed and not seed.lstrip("-").isdigit()):
             raise UmtError(f"bad candidate {item!r}: expected INIT[:SEED] with INIT in {', '.join(INITS)}")
+        if (name, int(seed or 0)) in out:  # a repeat would also pass as an agreeing replicate in the failure check
+            raise UmtError(f"candidate {item.strip()!r} given twice: each initialisation and seed runs once")
         out.append((name, int(seed or 0)))
     if not out:
         raise UmtError("no candidate initialisation given")
