@@ -123,6 +123,7 @@ def cmd_align(a) -> None:
 
     from umt.alignment import align, write_alignment
     from umt.alignment.align import AlignConfig
+    from umt.alignment.checkpoints import clear_candidates
     from umt.alignment.options import apply_stage_options, check_option
     from umt.alignment.presets import preset
     from umt.ranges import range_of
@@ -156,7 +157,10 @@ def cmd_align(a) -> None:
         # the pairs are dropped here, and align() never sees them
     src, tgt = _load_pair(a)
     start_run(a.out, {"command": "align", **_params(a)})
-    result = align(src, tgt, cfg)
+    checkpoints = Path(a.out) / "checkpoints"
+    if not a.resume:
+        clear_candidates(checkpoints)
+    result = align(src, tgt, cfg, checkpoints=checkpoints)
     metrics = write_alignment(result, src, tgt, a.out, eval_dict, a.export_vec)
     _print_metrics(a.out, metrics)
 
@@ -364,6 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0,
                    help="seed of every random draw (default 0); auto adds it to its candidates' seeds")
     p.add_argument("--export-vec", action="store_true", help="also write the mapped spaces as .vec files")
+    p.add_argument("--resume", action="store_true",
+                   help="continue a run that was stopped, in the same --out: the initialisations it finished "
+                        "(saved in OUT/checkpoints) are read back when the settings and vectors are the same, "
+                        "the rest run; without it a run starts afresh")
     p.add_argument("--out", required=True, help="run directory")
     add_stage_options(p, preset("fast"))
     p.set_defaults(func=cmd_align)

@@ -13,13 +13,20 @@ with label smoothing. After each map step :math:`W` is pulled back towards the o
 manifold by :math:`W \leftarrow (1+\beta) W - \beta (W W^\top) W`. At the end of each epoch the
 unsupervised criterion is computed; the map with the best criterion is kept, the learning rate
 decays, and it is halved when the criterion drops.
+
+A run at MUSE's settings takes hours on a CPU, so with a ``checkpoint`` path the whole training
+state (map, discriminator, learning rates, random generators, curves) is saved after every epoch,
+and a run started again under the same key continues from the last finished epoch, drawing the
+same batches it would have drawn.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,6 +35,7 @@ from tqdm import tqdm
 
 from umt.device import default_device, use_all_cores
 from umt.evaluation.criterion import mean_csls_cosine
+from umt.fileio import atomic_path
 from umt.ranges import FRACTION, NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, check_ranges, ranged
 
 log = logging.getLogger("umt")
@@ -90,8 +98,14 @@ def _orthogonalize(w: torch.Tensor, beta: float) -> None:
 
 
 def train_adversarial(x: np.ndarray, y: np.ndarray, cfg: AdversarialConfig, seed: int = 0,
-                      device: str | None = None, progress: bool = True) -> AdversarialResult:
-    """Learn :math:`W` adversarially from normalised ``x`` (source) and ``y`` (target) rows."""
+                      device: str | None = None, progress: bool = True, checkpoint: str | os.PathLike | None = None,
+                      key: str = "") -> AdversarialResult:
+    """Learn :math:`W` adversarially from normalised ``x`` (source) and ``y`` (target) rows.
+
+    ``checkpoint``: a file for the training state after each epoch; when it holds a state saved
+    under the same ``key`` (a digest of the settings and spaces, :mod:`umt.alignment.checkpoints`),
+    training continues after that state's epoch.
+    """
     dev = default_device(device)
     use_all_cores()
     torch.manual_seed(seed)
@@ -114,6 +128,20 @@ def train_adversarial(x: np.ndarray, y: np.ndarray, cfg: AdversarialConfig, seed
     best = -np.inf
     t0 = time.time()
     seen = 0
+    start = 0
+    state = _load_state(checkpoint, key) if checkpoint is not None else None
+    if state is not None:
+        mapping.load_state_dict(state["mapping"])
+        dis.load_state_dict(state["dis"])
+        dis_opt.load_state_dict(state["dis_opt"])
+        map_opt.load_state_dict(state["map_opt"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] is not None and dev.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], dev)
+        gen.set_state(state["gen"])
+        result = AdversarialResult(**state["result"])
+        best, seen, start, t0 = state["best"], state["seen"], state["epoch"] + 1, time.time() - state["seconds"]
+        log.info("adversarial: continuing after epoch %d of %d (%s)", start, cfg.epochs, checkpoint)
 
     def batch(with_grad: bool) -> torch.Tensor:
         src = xs[torch.randint(n_src, (bs,), generator=gen).to(dev)]
@@ -121,7 +149,7 @@ def train_adversarial(x: np.ndarray, y: np.ndarray, cfg: AdversarialConfig, seed
         mapped = mapping(src) if with_grad else mapping(src).detach()
         return torch.cat([mapped, tgt])
 
-    for epoch in range(cfg.epochs):
+    for epoch in range(start, cfg.epochs):
         iters = max(1, cfg.epoch_size // bs)
         bar = tqdm(range(iters), desc=f"adversarial epoch {epoch + 1}/{cfg.epochs}", disable=not progress)
         dis_losses, dis_accs = [], []
@@ -164,4 +192,30 @@ def train_adversarial(x: np.ndarray, y: np.ndarray, cfg: AdversarialConfig, seed
         for group in map_opt.param_groups:
             shrink = 1.0 if improved else cfg.lr_shrink
             group["lr"] = max(cfg.min_lr, group["lr"] * cfg.lr_decay * shrink)
+        if checkpoint is not None:
+            _save_state(checkpoint, {
+                "key": key, "epoch": epoch, "mapping": mapping.state_dict(), "dis": dis.state_dict(),
+                "dis_opt": dis_opt.state_dict(), "map_opt": map_opt.state_dict(), "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None, "gen": gen.get_state(),
+                "result": asdict(result), "best": best, "seen": seen, "seconds": time.time() - t0})
     return result
+
+
+def _save_state(path: str | os.PathLike, state: dict) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _load_state(path: str | os.PathLike, key: str) -> dict | None:
+    if not Path(path).exists():
+        return None
+    try:
+        # umt's own file (curves and arrays too); on the CPU, where random-generator states live
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # noqa: BLE001 - a damaged checkpoint is only lost work
+        log.warning("%s: unreadable checkpoint (%s): adversarial training starts afresh", path, e)
+        return None
+    if state.get("key") != key:
+        log.info("%s was saved with other settings or vectors: adversarial training starts afresh", path)
+        return None
+    return state

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from umt.alignment.adversarial import AdversarialConfig
+from umt.alignment.checkpoints import candidate_key, load_candidate, save_candidate
 from umt.alignment.procrustes import RefineConfig, map_spaces, procrustes, refine
 from umt.alignment.reweight import reweight_from_map
 from umt.alignment.similarity_init import SelfLearnConfig
@@ -110,6 +111,7 @@ class AlignResult:
     criterion: float = float("nan")  # the kept map's (refinement may end on a lower one)
     target_mapping: np.ndarray | None = None  # set by re-weighting, which moves the target space too
     orthogonal: np.ndarray | None = None  # the orthogonal map re-weighting started from
+    resumed: list[str] = field(default_factory=list)  # candidates read back from checkpoints, not run
 
     def mapped(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Both prepared spaces under the learned maps."""
@@ -121,14 +123,21 @@ class AlignResult:
         return "supervised" if self.supervised else alignment_verdict(self.agreement)
 
 
-def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig, progress: bool = True) -> AlignResult:
+def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig, progress: bool = True,
+          checkpoints: str | os.PathLike | None = None) -> AlignResult:
     """Learn the orthogonal map of ``cfg.method``, refine it ``cfg.refine.iterations`` times and
-    re-weight it (``cfg.reweight``)."""
+    re-weight it (``cfg.reweight``).
+
+    ``checkpoints``: a folder where each unsupervised candidate is saved as it finishes, and from
+    which candidates finished earlier under the same settings and vectors are read back instead
+    of run again (:mod:`umt.alignment.checkpoints`): a killed run, started again, loses at most
+    the candidate it was running.
+    """
     if cfg.method not in METHODS:
         raise UmtError(f"unknown alignment method {cfg.method!r}: choose from {', '.join(METHODS)}")
     t0 = time.time()
     x, y = prepare(src, tgt, cfg.normalize)
-    result = _orthogonal(src, tgt, x, y, cfg, progress, t0)
+    result = _orthogonal(src, tgt, x, y, cfg, progress, t0, checkpoints)
     if cfg.reweight is not None:
         _reweight(result, x, y, cfg)
         result.seconds = time.time() - t0
@@ -136,13 +145,25 @@ def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig, progress: bool = T
 
 
 def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, cfg: AlignConfig, progress: bool,
-                t0: float) -> AlignResult:
+                t0: float, checkpoints: str | os.PathLike | None = None) -> AlignResult:
     if cfg.method in ("auto", "similarity", "adversarial"):
         specs = parse_candidates(cfg.candidates) if cfg.method == "auto" else [(cfg.method, 0)]
         if cfg.check and len(specs) == 1:
             specs.append((specs[0][0], specs[0][1] + 1))
-        candidates = [run_candidate(x, y, init, seed + cfg.seed, cfg.adversarial, cfg.selflearn, cfg.refine,
-                                    cfg.device, progress) for init, seed in specs]
+        candidates, resumed = [], []
+        for init, seed in specs:
+            candidate = _saved_candidate(x, y, init, seed + cfg.seed, cfg, checkpoints)
+            if candidate is not None:
+                resumed.append(candidate.name)
+            else:
+                key = _key(x, y, init, seed + cfg.seed, cfg) if checkpoints is not None else ""
+                epochs = Path(checkpoints) / f"adversarial-{seed + cfg.seed}.pt" if checkpoints is not None else None
+                candidate = run_candidate(x, y, init, seed + cfg.seed, cfg.adversarial, cfg.selflearn, cfg.refine,
+                                          cfg.device, progress, epochs, key)
+                if checkpoints is not None:
+                    save_candidate(checkpoints, candidate, key)
+                    epochs.unlink(missing_ok=True)  # the finished candidate supersedes its epochs
+            candidates.append(candidate)
         best = select_best(candidates)
         log.info("chose %s (criterion %.4f) among %s", best.name, best.criterion, [c.name for c in candidates])
         # Replicates are other seeds of the kept initialisation: the agreement rule was calibrated on
@@ -152,7 +173,7 @@ def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, 
                          for c in replicates), default=None)
         result = AlignResult(best.result.mapping, best.result.lexicon, best.result.criteria, time.time() - t0, cfg,
                              supervised=False, candidates=candidates, chosen=best.name, agreement=agreement,
-                             criterion=best.criterion)
+                             criterion=best.criterion, resumed=resumed)
         if cfg.average and replicates:
             _keep_average_if_better(result, x, y, [best, *replicates], cfg)
             result.seconds = time.time() - t0
@@ -168,6 +189,21 @@ def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, 
     result = refine(x, y, w, cfg.refine, progress, cfg.device)
     return AlignResult(result.mapping, result.lexicon, result.criteria, time.time() - t0, cfg,
                        supervised=spec != "identical", criterion=result.criteria[result.best_iteration])
+
+
+def _key(x: np.ndarray, y: np.ndarray, init: str, seed: int, cfg: AlignConfig) -> str:
+    return candidate_key(x, y, init, seed, cfg.normalize, cfg.adversarial, cfg.selflearn, cfg.refine)
+
+
+def _saved_candidate(x: np.ndarray, y: np.ndarray, init: str, seed: int, cfg: AlignConfig,
+                     checkpoints: str | os.PathLike | None) -> Candidate | None:
+    if checkpoints is None:
+        return None
+    candidate = load_candidate(checkpoints, f"{init}:{seed}", _key(x, y, init, seed, cfg))
+    if candidate is not None:
+        log.info("candidate %s: read back from %s (finished earlier; criterion %.4f)", candidate.name, checkpoints,
+                 candidate.criterion)
+    return candidate
 
 
 def _keep_average_if_better(result: AlignResult, x: np.ndarray, y: np.ndarray, members: list[Candidate],
@@ -216,6 +252,8 @@ def write_alignment(result: AlignResult, src: Embeddings, tgt: Embeddings, out: 
                "selection_criterion": round(result.criterion, 5), "reweighted": result.target_mapping is not None}
     if result.agreement is not None:
         metrics["agreement"] = round(result.agreement, 4)
+    if result.resumed:
+        metrics["resumed_candidates"] = result.resumed  # their time is not in "seconds"
     if result.candidates:
         metrics["chosen"] = result.chosen
         metrics["candidates"] = [{"name": c.name, "criterion": round(c.criterion, 5), "init_seconds":

@@ -7,6 +7,7 @@ unsupervised criterion is highest. Nothing here reads a dictionary: the criterio
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -62,12 +63,13 @@ def parse_candidates(spec: str | list[str]) -> list[tuple[str, int]]:
 
 def run_candidate(x: np.ndarray, y: np.ndarray, init: str, seed: int, adversarial: AdversarialConfig,
                   selflearn: SelfLearnConfig, refine_cfg: RefineConfig, device: str | None = None,
-                  progress: bool = True) -> Candidate:
-    """Initialise with ``init`` under ``seed``, then refine with Procrustes."""
+                  progress: bool = True, checkpoint: str | os.PathLike | None = None, key: str = "") -> Candidate:
+    """Initialise with ``init`` under ``seed``, then refine with Procrustes. ``checkpoint``/``key``:
+    where the adversarial stage saves its state after each epoch (:func:`train_adversarial`)."""
     t0 = time.time()
     curves: dict = {}
     if init == "adversarial":
-        adv = train_adversarial(x, y, adversarial, seed, device, progress)
+        adv = train_adversarial(x, y, adversarial, seed, device, progress, checkpoint, key)
         w = adv.mapping
         curves.update(adversarial=adv.history, adversarial_criteria=adv.criteria,
                       adversarial_epoch_samples=adv.epoch_samples)

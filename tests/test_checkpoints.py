@@ -1,0 +1,135 @@
+"""A stopped alignment continues from its finished candidates and ends where an uninterrupted
+run ends."""
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from synthetic import random_orthogonal
+
+from umt.alignment import AlignConfig, RefineConfig, align, prepare
+from umt.alignment.adversarial import AdversarialConfig
+from umt.alignment.checkpoints import candidate_key, load_candidate
+from umt.alignment.similarity_init import SelfLearnConfig
+from umt.embeddings import Embeddings, save_embeddings, save_vec
+
+align_module = sys.modules["umt.alignment.align"]  # the package's ``align`` is the function
+
+FAST = dict(selflearn=SelfLearnConfig(cutoff=600, interval=3), refine=RefineConfig(iterations=2, max_rank=600,
+                                                                                   criterion_words=600))
+
+
+@pytest.fixture
+def pair(rng):
+    x = rng.standard_normal((600, 16)).astype(np.float32)
+    y = x @ random_orthogonal(16, rng).T + 0.01 * rng.standard_normal((600, 16)).astype(np.float32)
+    return Embeddings([f"s{i}" for i in range(600)], x), Embeddings([f"t{i}" for i in range(600)], y)
+
+
+def test_finished_candidates_are_read_back_and_the_result_is_unchanged(pair, tmp_path, monkeypatch):
+    src, tgt = pair
+    cfg = AlignConfig(method="auto", candidates="similarity:0,similarity:1", normalize="none", **FAST)
+    first = align(src, tgt, cfg, progress=False, checkpoints=tmp_path)
+    assert first.resumed == [] and sorted(p.name for p in tmp_path.iterdir()) == [
+        "candidate-similarity-0.json", "candidate-similarity-0.npz",
+        "candidate-similarity-1.json", "candidate-similarity-1.npz"]
+    (tmp_path / "candidate-similarity-1.json").unlink()  # as if stopped while running the second
+    ran = []
+    real = align_module.run_candidate
+    monkeypatch.setattr(align_module, "run_candidate", lambda *a, **k: ran.append(a[2:4]) or real(*a, **k))
+    second = align(src, tgt, cfg, progress=False, checkpoints=tmp_path)
+    assert ran == [("similarity", 1)] and second.resumed == ["similarity:0"]
+    assert second.chosen == first.chosen and np.array_equal(second.mapping, first.mapping)
+    assert np.array_equal(second.lexicon.pairs(), first.lexicon.pairs())
+    assert [c.curves for c in second.candidates] == [c.curves for c in first.candidates]
+
+
+def test_a_checkpoint_of_other_settings_or_vectors_is_not_used(pair, tmp_path):
+    src, tgt = pair
+    cfg = AlignConfig(method="similarity", normalize="none", reweight=None, **FAST)
+    align(src, tgt, cfg, progress=False, checkpoints=tmp_path)
+    x, y = prepare(src, tgt, "none")
+    key = candidate_key(x, y, "similarity", 0, "none", cfg.adversarial, cfg.selflearn, cfg.refine)
+    assert load_candidate(tmp_path, "similarity:0", key) is not None
+    other_stage = replace(cfg.selflearn, interval=4)
+    assert load_candidate(tmp_path, "similarity:0", candidate_key(x, y, "similarity", 0, "none", cfg.adversarial,
+                                                                  other_stage, cfg.refine)) is None
+    other_vectors = y.copy()
+    other_vectors[5, 3] += 1e-3
+    assert load_candidate(tmp_path, "similarity:0", candidate_key(x, other_vectors, "similarity", 0, "none",
+                                                                  cfg.adversarial, cfg.selflearn, cfg.refine)) is None
+    (tmp_path / "candidate-similarity-0.npz").write_bytes(b"damaged")
+    assert load_candidate(tmp_path, "similarity:0", key) is None  # lost work, not an error
+
+
+def test_umt_align_resume(pair, tmp_path):
+    src, tgt = pair
+    save_vec(src, tmp_path / "src.vec")
+    save_embeddings(tgt, tmp_path / "tgt")
+    base = [sys.executable, "-m", "umt.cli", "align", "--method", "auto", "--candidates", "similarity:0,similarity:1",
+            "--src-emb", str(tmp_path / "src.vec"), "--tgt-emb", str(tmp_path / "tgt"), "--sl-cutoff", "600",
+            "--sl-interval", "3", "--max-rank", "600", "--refine-criterion-words", "600",
+            "--out", str(tmp_path / "run")]
+    assert subprocess.run(base, capture_output=True).returncode == 0
+    mapping = np.load(tmp_path / "run" / "mapping.npy")
+    (tmp_path / "run" / "checkpoints" / "candidate-similarity-1.json").unlink()
+    done = subprocess.run([*base, "--resume"], capture_output=True, text=True)
+    assert done.returncode == 0 and "candidate similarity:0: read back" in done.stderr
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["resumed_candidates"] == ["similarity:0"]
+    assert np.array_equal(np.load(tmp_path / "run" / "mapping.npy"), mapping)
+    fresh = subprocess.run(base, capture_output=True, text=True)  # without --resume: everything runs again
+    assert fresh.returncode == 0 and "read back" not in fresh.stderr
+    assert "resumed_candidates" not in json.loads((tmp_path / "run" / "metrics.json").read_text())
+
+
+def test_adversarial_training_continues_after_its_last_finished_epoch(pair, tmp_path, monkeypatch):
+    """Stopped during its third epoch, training started again ends where an uninterrupted run ends."""
+    import umt.alignment.adversarial as adversarial
+
+    src, tgt = pair
+    x, y = prepare(src, tgt, "none")
+    cfg = AdversarialConfig(epochs=3, epoch_size=1024, batch_size=32, dis_hidden=32, log_every=8)
+    whole = adversarial.train_adversarial(x, y, cfg, seed=3, device="cpu", progress=False)
+    real, calls = adversarial.mean_csls_cosine, []
+
+    def stop_in_third_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    path = tmp_path / "adversarial-3.pt"
+    monkeypatch.setattr(adversarial, "mean_csls_cosine", stop_in_third_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        adversarial.train_adversarial(x, y, cfg, seed=3, device="cpu", progress=False, checkpoint=path, key="k")
+    assert torch.load(path, weights_only=False)["epoch"] == 1  # epochs 1 and 2 finished
+    counted = []
+    monkeypatch.setattr(adversarial, "mean_csls_cosine", lambda *a, **k: counted.append(1) or real(*a, **k))
+    resumed = adversarial.train_adversarial(x, y, cfg, seed=3, device="cpu", progress=False, checkpoint=path,
+                                            key="k")
+    assert len(counted) == 1  # only the third epoch ran
+    assert np.array_equal(resumed.mapping, whole.mapping) and resumed.criteria == whole.criteria
+    assert resumed.epoch_samples == whole.epoch_samples and resumed.best_epoch == whole.best_epoch
+    strip = [{k: v for k, v in h.items() if k != "seconds"} for h in whole.history]
+    assert [{k: v for k, v in h.items() if k != "seconds"} for h in resumed.history] == strip
+    other = adversarial.train_adversarial(x, y, cfg, seed=3, device="cpu", progress=False, checkpoint=path,
+                                          key="other settings")  # not this run's state: starts afresh
+    assert other.criteria == whole.criteria
+
+
+def test_an_adversarial_candidate_keeps_its_epochs_only_until_it_is_finished(pair, tmp_path, monkeypatch):
+    import umt.alignment.adversarial as adversarial
+
+    src, tgt = pair
+    saved = []
+    real = adversarial._save_state
+    monkeypatch.setattr(adversarial, "_save_state", lambda path, state: saved.append(path) or real(path, state))
+    cfg = AlignConfig(method="adversarial", normalize="none", reweight=None, seed=2,
+                      adversarial=AdversarialConfig(epochs=2, epoch_size=512, batch_size=32, dis_hidden=32), **FAST)
+    align(src, tgt, cfg, progress=False, checkpoints=tmp_path)
+    assert saved == [tmp_path / "adversarial-2.pt"] * 2  # after each epoch
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["candidate-adversarial-2.json", "candidate-adversarial-2.npz"]
