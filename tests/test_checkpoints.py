@@ -13,7 +13,7 @@ from synthetic import random_orthogonal
 
 from umt.alignment import AlignConfig, RefineConfig, align, prepare
 from umt.alignment.adversarial import AdversarialConfig
-from umt.alignment.checkpoints import candidate_key, load_candidate
+from umt.alignment.checkpoints import candidate_key, load_candidate, spaces_digest
 from umt.alignment.similarity_init import SelfLearnConfig
 from umt.embeddings import Embeddings, save_embeddings, save_vec
 
@@ -53,15 +53,18 @@ def test_a_checkpoint_of_other_settings_or_vectors_is_not_used(pair, tmp_path):
     cfg = AlignConfig(method="similarity", normalize="none", reweight=None, **FAST)
     align(src, tgt, cfg, progress=False, checkpoints=tmp_path)
     x, y = prepare(src, tgt, "none")
-    key = candidate_key(x, y, "similarity", 0, "none", cfg.adversarial, cfg.selflearn, cfg.refine)
+    spaces = spaces_digest(x, y)
+    key = candidate_key(spaces, "similarity", 0, "none", cfg.adversarial, cfg.selflearn, cfg.refine)
     assert load_candidate(tmp_path, "similarity:0", key) is not None
     other_stage = replace(cfg.selflearn, interval=4)
-    assert load_candidate(tmp_path, "similarity:0", candidate_key(x, y, "similarity", 0, "none", cfg.adversarial,
+    assert load_candidate(tmp_path, "similarity:0", candidate_key(spaces, "similarity", 0, "none", cfg.adversarial,
                                                                   other_stage, cfg.refine)) is None
     other_vectors = y.copy()
     other_vectors[5, 3] += 1e-3
-    assert load_candidate(tmp_path, "similarity:0", candidate_key(x, other_vectors, "similarity", 0, "none",
-                                                                  cfg.adversarial, cfg.selflearn, cfg.refine)) is None
+    assert spaces_digest(x, other_vectors) != spaces
+    assert load_candidate(tmp_path, "similarity:0", candidate_key(spaces_digest(x, other_vectors), "similarity", 0,
+                                                                  "none", cfg.adversarial, cfg.selflearn,
+                                                                  cfg.refine)) is None
     (tmp_path / "candidate-similarity-0.npz").write_bytes(b"damaged")
     assert load_candidate(tmp_path, "similarity:0", key) is None  # lost work, not an error
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from umt.alignment.adversarial import AdversarialConfig
-from umt.alignment.checkpoints import candidate_key, load_candidate, save_candidate
+from umt.alignment.checkpoints import candidate_key, load_candidate, save_candidate, spaces_digest
 from umt.alignment.procrustes import RefineConfig, map_spaces, procrustes, refine
 from umt.alignment.reweight import reweight_from_map
 from umt.alignment.similarity_init import SelfLearnConfig
@@ -150,16 +150,18 @@ def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, 
         specs = parse_candidates(cfg.candidates) if cfg.method == "auto" else [(cfg.method, 0)]
         if cfg.check and len(specs) == 1:
             specs.append((specs[0][0], specs[0][1] + 1))
+        spaces = spaces_digest(x, y) if checkpoints is not None else ""
         candidates, resumed = [], []
         for init, seed in specs:
-            candidate = _saved_candidate(x, y, init, seed + cfg.seed, cfg, checkpoints)
+            seed += cfg.seed
+            key = candidate_key(spaces, init, seed, cfg.normalize, cfg.adversarial, cfg.selflearn, cfg.refine)
+            candidate = _saved_candidate(checkpoints, f"{init}:{seed}", key)
             if candidate is not None:
                 resumed.append(candidate.name)
             else:
-                key = _key(x, y, init, seed + cfg.seed, cfg) if checkpoints is not None else ""
-                epochs = Path(checkpoints) / f"adversarial-{seed + cfg.seed}.pt" if checkpoints is not None else None
-                candidate = run_candidate(x, y, init, seed + cfg.seed, cfg.adversarial, cfg.selflearn, cfg.refine,
-                                          cfg.device, progress, epochs, key)
+                epochs = Path(checkpoints) / f"adversarial-{seed}.pt" if checkpoints is not None else None
+                candidate = run_candidate(x, y, init, seed, cfg.adversarial, cfg.selflearn, cfg.refine, cfg.device,
+                                          progress, epochs, key)
                 if checkpoints is not None:
                     save_candidate(checkpoints, candidate, key)
                     epochs.unlink(missing_ok=True)  # the finished candidate supersedes its epochs
@@ -191,15 +193,10 @@ def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, 
                        supervised=spec != "identical", criterion=result.criteria[result.best_iteration])
 
 
-def _key(x: np.ndarray, y: np.ndarray, init: str, seed: int, cfg: AlignConfig) -> str:
-    return candidate_key(x, y, init, seed, cfg.normalize, cfg.adversarial, cfg.selflearn, cfg.refine)
-
-
-def _saved_candidate(x: np.ndarray, y: np.ndarray, init: str, seed: int, cfg: AlignConfig,
-                     checkpoints: str | os.PathLike | None) -> Candidate | None:
+def _saved_candidate(checkpoints: str | os.PathLike | None, name: str, key: str) -> Candidate | None:
     if checkpoints is None:
         return None
-    candidate = load_candidate(checkpoints, f"{init}:{seed}", _key(x, y, init, seed, cfg))
+    candidate = load_candidate(checkpoints, name, key)
     if candidate is not None:
         log.info("candidate %s: read back from %s (finished earlier; criterion %.4f)", candidate.name, checkpoints,
                  candidate.criterion)

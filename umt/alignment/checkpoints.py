@@ -34,16 +34,21 @@ from umt.retrieval.lexicon import Lexicon
 log = logging.getLogger("umt")
 
 
-def candidate_key(x: np.ndarray, y: np.ndarray, init: str, seed: int, normalize: str,
-                  adversarial: AdversarialConfig, selflearn: SelfLearnConfig, refine: RefineConfig) -> str:
-    """Digest of the settings and the prepared spaces that determine one candidate."""
-    settings = {"init": init, "seed": seed, "normalize": normalize, "refine": asdict(refine),
-                "stage": asdict(adversarial if init == "adversarial" else selflearn)}
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+def spaces_digest(x: np.ndarray, y: np.ndarray) -> str:
+    """Digest of the two prepared spaces (every value), computed once per alignment."""
+    digest = hashlib.sha256()
     for space in (x, y):
         digest.update(f"{space.shape} {space.dtype}".encode())
         digest.update(np.ascontiguousarray(space).data)
-    return digest.hexdigest()[:20]
+    return digest.hexdigest()
+
+
+def candidate_key(spaces: str, init: str, seed: int, normalize: str, adversarial: AdversarialConfig,
+                  selflearn: SelfLearnConfig, refine: RefineConfig) -> str:
+    """Digest of the settings and the spaces (:func:`spaces_digest`) that determine one candidate."""
+    settings = {"spaces": spaces, "init": init, "seed": seed, "normalize": normalize, "refine": asdict(refine),
+                "stage": asdict(adversarial if init == "adversarial" else selflearn)}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:20]
 
 
 def _stem(folder: Path, name: str) -> Path:
