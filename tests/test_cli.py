@@ -139,6 +139,11 @@ def test_a_malformed_evaluation_dictionary_fails_before_the_alignment(pair_files
      "--dim 100: expected a multiple of --heads (3)"),
     (["info", "--prepared", "{t}/none", "--model", "{t}/none", "--lm-steps", "0"],
      "--lm-steps 0: expected a value >= 1"),
+    (["mt", "prepare", "--pair", "en-fr", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt", "--vocab-size", "0"],
+     "--vocab-size 0: expected a value >= 1"),
+    (["mt", "corpus", "--lang", "en", "--mono-lines", "0"], "--mono-lines 0: expected a value >= 1"),
+    (["induce", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt", "--mapping", "{t}/none", "--max-rank", "0"],
+     "--max-rank 0: expected a value >= 1"),
 ])
 def test_a_bad_setting_of_any_command_is_one_line_naming_the_option(pair_files, args, expected):
     """The configs check their fields; the CLI tells the complaint as the option the user typed."""

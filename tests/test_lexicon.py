@@ -83,3 +83,9 @@ def test_blocked_transpose_equals_the_transpose(rng):
         assert transposed(a, out=reused, block=128) is reused and torch.equal(reused, a.T)
         view = torch.full((shape[1], shape[0] + 3), float("nan"))[:, :shape[0]]  # a slice of a wider buffer
         assert torch.equal(transposed(a, out=view, block=128), a.T)
+
+
+def test_a_zero_rank_is_refused_rather_than_an_empty_lexicon():
+    x = np.eye(4, dtype=np.float32)
+    with pytest.raises(UmtError, match="max_rank 0 and csls_k 10: expected values >= 1"):
+        induce_lexicon(x, x, max_rank=0)

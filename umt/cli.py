@@ -195,8 +195,10 @@ def cmd_evaluate(a) -> None:
 
 def cmd_induce(a) -> None:
     from umt.alignment import DEFAULT_NORMALIZE, load_mapping, prepare
+    from umt.ranges import POSITIVE, check_option
     from umt.retrieval.lexicon import induce_lexicon, write_lexicon_tsv
 
+    check_option("--max-rank", a.max_rank, POSITIVE)
     src, tgt = _load_pair(a)
     saved = load_mapping(a.mapping, src.dim)
     xm, ym = saved.apply(*prepare(src, tgt, a.normalize or saved.normalize or DEFAULT_NORMALIZE))

@@ -91,3 +91,10 @@ def check_ranges(config: Any) -> None:
         if problem:
             raise ConfigError(f"{type(config).__name__}.{f.name} = {value!r}: {problem}", f.name, value, problem)
 
+
+def check_option(flag: str, value: Any, allowed: Range | None) -> None:
+    """``UmtError`` "FLAG VALUE: expected ..." when a command-line ``value`` is outside ``allowed``;
+    a config would refuse it too, but naming its field rather than the option the user typed."""
+    problem = allowed.problem(value) if allowed is not None else None
+    if problem:
+        raise UmtError(f"{flag} {value}: {problem}")

@@ -18,8 +18,7 @@ from umt.alignment.adversarial import AdversarialConfig
 from umt.alignment.align import AlignConfig
 from umt.alignment.procrustes import RefineConfig
 from umt.alignment.similarity_init import SelfLearnConfig
-from umt.errors import UmtError
-from umt.ranges import Range, range_of
+from umt.ranges import check_option, range_of
 
 
 @dataclass(frozen=True)
@@ -145,11 +144,3 @@ def apply_stage_options(args: argparse.Namespace, cfg: AlignConfig) -> AlignConf
         if given:
             cfg = replace(cfg, **{stage.attribute: replace(getattr(cfg, stage.attribute), **given)})
     return cfg
-
-
-def check_option(flag: str, value, allowed: Range | None) -> None:
-    """``UmtError`` "FLAG VALUE: expected ..." when ``value`` is outside ``allowed``; the config
-    would refuse it too, but naming its field rather than the option the user typed."""
-    problem = allowed.problem(value) if allowed is not None else None
-    if problem:
-        raise UmtError(f"{flag} {value}: {problem}")

@@ -54,6 +54,8 @@ def induce_lexicon(src: np.ndarray, tgt: np.ndarray, method: str = "csls", build
     """
     if build not in BUILDS:
         raise UmtError(f"unknown dictionary build {build!r}: choose from {', '.join(BUILDS)}")
+    if max_rank < 1 or csls_k < 1:  # 0 would write an empty lexicon without complaint
+        raise UmtError(f"max_rank {max_rank} and csls_k {csls_k}: expected values >= 1")
     s, t = src[:max_rank], tgt[:max_rank]
     forward = backward = None
     if method in ("nn", "csls"):

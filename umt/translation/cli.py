@@ -24,8 +24,12 @@ def _pair(spec: str) -> tuple[str, str]:
 def cmd_corpus(a) -> None:
     from umt.config import check_language
     from umt.corpora.multi30k import write_embedding_corpus
+    from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, check_option
 
     check_language(a.lang)
+    check_option("--repeat", a.repeat, NON_NEGATIVE)
+    check_option("--heldout", a.heldout, NON_NEGATIVE)
+    check_option("--mono-lines", a.mono_lines, OPTIONAL_POSITIVE)
     info = write_embedding_corpus(a.lang, a.out, a.data, a.repeat, a.heldout, a.mono_lines)
     print(f"{a.out}: {info['mono_lines']} mono lines + {info['caption_repeat']} x {info['caption_lines']} captions "
           f"of the {a.lang} training half; train vectors with `umt embed train --lang {a.lang} --corpus {a.out}`")
@@ -33,10 +37,13 @@ def cmd_corpus(a) -> None:
 
 def cmd_prepare(a) -> None:
     from umt.embeddings.io import load_embeddings
+    from umt.ranges import NON_NEGATIVE, POSITIVE, check_option
     from umt.rundir import start_run
     from umt.translation.data import prepare_mt
 
     src, tgt = _pair(a.pair)
+    check_option("--vocab-size", a.vocab_size, POSITIVE)
+    check_option("--heldout", a.heldout, NON_NEGATIVE)
     start_run(a.out, {"command": "mt prepare", **_params(a)})
     src_emb = load_embeddings(a.src_emb, max_vocab=a.max_vocab)
     tgt_emb = load_embeddings(a.tgt_emb, max_vocab=a.max_vocab)
