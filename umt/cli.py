@@ -153,8 +153,9 @@ def cmd_align(a) -> None:
     if eval_dict:
         from umt.evaluation.dictionaries import read_dictionary
 
-        read_dictionary(eval_dict)  # its format only, so a bad file fails now and not after the alignment;
-        # the pairs are dropped here, and align() never sees them
+        # Its format only, so that a bad file fails now and not after the alignment; the pairs are
+        # dropped here, and align() never sees them.
+        read_dictionary(eval_dict)
     src, tgt = _load_pair(a)
     start_run(a.out, {"command": "align", **_params(a)})
     checkpoints = Path(a.out) / "checkpoints"

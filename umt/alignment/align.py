@@ -159,11 +159,13 @@ def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, 
             if candidate is not None:
                 resumed.append(candidate.name)
             else:
-                epochs = Path(checkpoints) / f"adversarial-{seed}.pt" if checkpoints is not None else None
+                epochs = (Path(checkpoints) / f"adversarial-{seed}.pt"
+                          if checkpoints is not None and init == "adversarial" else None)
                 candidate = run_candidate(x, y, init, seed, cfg.adversarial, cfg.selflearn, cfg.refine, cfg.device,
                                           progress, epochs, key)
                 if checkpoints is not None:
                     save_candidate(checkpoints, candidate, key)
+                if epochs is not None:
                     epochs.unlink(missing_ok=True)  # the finished candidate supersedes its epochs
             candidates.append(candidate)
         best = select_best(candidates)

@@ -58,10 +58,11 @@ def prepare_mt(src: str, tgt: str, out: str | os.PathLike, src_emb, tgt_emb, map
                data=None, vocab_size: int = 8000, heldout: int = 500, progress: bool = True,
                control_target: bool = False) -> dict:
     """Everything ``umt mt train`` reads, in ``out``; aligns the embeddings first without a mapping."""
-    if vocab_size < 1 or heldout < 0:  # found out late otherwise, by sentencepiece, after the data work
-        raise UmtError(f"vocab_size {vocab_size} (expected >= 1) or heldout {heldout} (expected >= 0) out of range")
     from umt.alignment.spaces import load_mapping
+    from umt.ranges import NON_NEGATIVE, POSITIVE, check_option
 
+    check_option("vocab_size", vocab_size, POSITIVE)  # sentencepiece would find out late, after the data work
+    check_option("heldout", heldout, NON_NEGATIVE)
     check_pair(src, tgt)
     out = Path(out)
     manifest = prepare_multi30k(src, tgt, out, data, heldout, control_target)
