@@ -129,10 +129,90 @@ def test_an_adversarial_candidate_keeps_its_epochs_only_until_it_is_finished(pai
 
     src, tgt = pair
     saved = []
-    real = adversarial._save_state
-    monkeypatch.setattr(adversarial, "_save_state", lambda path, state: saved.append(path) or real(path, state))
+    real = adversarial.save_stage_state
+    monkeypatch.setattr(adversarial, "save_stage_state", lambda path, state: saved.append(path) or real(path, state))
     cfg = AlignConfig(method="adversarial", normalize="none", reweight=None, seed=2,
                       adversarial=AdversarialConfig(epochs=2, epoch_size=512, batch_size=32, dis_hidden=32), **FAST)
     align(src, tgt, cfg, progress=False, checkpoints=tmp_path)
     assert saved == [tmp_path / "adversarial-2.pt"] * 2  # after each epoch
     assert sorted(p.name for p in tmp_path.iterdir()) == ["candidate-adversarial-2.json", "candidate-adversarial-2.npz"]
+
+
+def test_self_learning_continues_after_its_last_saved_iteration(pair, tmp_path, monkeypatch):
+    """Stopped in its 14th iteration, self-learning started again runs from the 11th and ends on the
+    map, dictionary and curves of an uninterrupted run."""
+    import umt.alignment.similarity_init as sl
+
+    src, tgt = pair
+    x, y = prepare(src, tgt, "none")
+    cfg = SelfLearnConfig(cutoff=600, interval=5, init_words=300)
+    seed_src, seed_tgt = sl.initial_dictionary(x, y, cfg.init_words, cfg.csls_k, device="cpu")
+    whole = sl.self_learning(x, y, seed_src, seed_tgt, cfg, seed=4, device="cpu", progress=False)
+    assert len(whole.objectives) > 14
+    real, calls = sl.procrustes_on_pairs, []
+
+    def stop_in_iteration_14(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 14:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    path = tmp_path / "similarity-4.pt"
+    monkeypatch.setattr(sl, "procrustes_on_pairs", stop_in_iteration_14)
+    with pytest.raises(KeyboardInterrupt):
+        sl.self_learning(x, y, seed_src, seed_tgt, cfg, seed=4, device="cpu", progress=False, checkpoint=path,
+                         key="k")
+    assert torch.load(path, weights_only=False)["iteration"] == 10
+    counted = []
+    monkeypatch.setattr(sl, "procrustes_on_pairs", lambda *a, **k: counted.append(1) or real(*a, **k))
+    wrong_seed = np.zeros_like(seed_src)  # not read: the saved dictionary is
+    resumed = sl.self_learning(x, y, wrong_seed, wrong_seed, cfg, seed=4, device="cpu", progress=False,
+                               checkpoint=path, key="k")
+    assert len(counted) == len(whole.objectives) + 1 - 10  # the iterations after the 10th, and the last map
+    assert np.array_equal(resumed.mapping, whole.mapping)
+    assert np.array_equal(resumed.src_ids, whole.src_ids) and np.array_equal(resumed.tgt_ids, whole.tgt_ids)
+    assert resumed.objectives == whole.objectives and resumed.keep_probs == whole.keep_probs
+    other = sl.self_learning(x, y, seed_src, seed_tgt, cfg, seed=4, device="cpu", progress=False, checkpoint=path,
+                             key="other settings")  # not this run's state: starts afresh
+    assert other.objectives == whole.objectives
+
+
+def test_a_similarity_candidate_stopped_mid_way_continues_in_align(pair, tmp_path, monkeypatch):
+    import umt.alignment.similarity_init as sl
+
+    src, tgt = pair
+    cfg = AlignConfig(method="similarity", normalize="none", seed=1, **FAST)
+    whole = align(src, tgt, cfg, progress=False)
+    real, calls = sl.procrustes_on_pairs, []
+
+    def stop_in_iteration_12(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 12:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sl, "procrustes_on_pairs", stop_in_iteration_12)
+    with pytest.raises(KeyboardInterrupt):
+        align(src, tgt, cfg, progress=False, checkpoints=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["similarity-1.pt"]
+    monkeypatch.setattr(sl, "procrustes_on_pairs", real)
+    resumed = align(src, tgt, cfg, progress=False, checkpoints=tmp_path)
+    assert np.array_equal(resumed.mapping, whole.mapping)
+    assert resumed.candidates[0].curves == whole.candidates[0].curves
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["candidate-similarity-1.json", "candidate-similarity-1.npz"]
+
+
+def test_a_damaged_or_foreign_stage_state_is_lost_work_not_an_error(tmp_path, caplog):
+    from umt.alignment.stage_state import load_stage_state, save_stage_state
+
+    path = tmp_path / "similarity-0.pt"
+    assert load_stage_state(path, "k", "self-learning") is None  # nothing saved yet
+    save_stage_state(path, {"key": "k", "iteration": 10})
+    assert load_stage_state(path, "k", "self-learning") == {"key": "k", "iteration": 10}
+    assert load_stage_state(path, "other", "self-learning") is None
+    path.write_bytes(b"\x00 cut short by a full disk")
+    with caplog.at_level("WARNING", logger="umt"):
+        assert load_stage_state(path, "k", "self-learning") is None
+    assert "unreadable checkpoint" in caplog.text and "self-learning starts afresh" in caplog.text
+    torch.save([1, 2], path)  # readable, but not a state
+    assert load_stage_state(path, "k", "self-learning") is None

@@ -225,6 +225,12 @@ def test_main_command_runs_end_to_end_on_a_tiny_slice(data_root, tmp_path, capsy
     assert sorted(p.name for p in cache.iterdir()) == cached
     assert {p: p.stat().st_mtime_ns for p in out.glob("*/mapping.npy")} == written  # alignments reused
     assert json.loads((out / "results.json").read_text())["results"] == summary["results"]
+    (out / "fast" / "metrics.json").unlink()  # as if killed after the unsupervised candidate finished
+    assert main(args) == 0
+    rerun = json.loads((out / "results.json").read_text())["results"]
+    unsupervised = next(name for name, r in rerun.items() if r["run"].endswith("fast"))
+    assert rerun[unsupervised].pop("resumed_candidates") == ["similarity:0"]  # read back, not trained again
+    assert rerun[unsupervised]["csls_p1"] == summary["results"][unsupervised]["csls_p1"]
 
 
 def test_embed_train_passes_the_character_ngram_range(tmp_path):

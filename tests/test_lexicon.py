@@ -87,5 +87,7 @@ def test_blocked_transpose_equals_the_transpose(rng):
 
 def test_a_zero_rank_is_refused_rather_than_an_empty_lexicon():
     x = np.eye(4, dtype=np.float32)
-    with pytest.raises(UmtError, match="max_rank 0 and csls_k 10: expected values >= 1"):
+    with pytest.raises(UmtError, match="^max_rank 0: expected a value >= 1$"):
         induce_lexicon(x, x, max_rank=0)
+    with pytest.raises(UmtError, match="^csls_k -1: expected a value >= 1$"):
+        induce_lexicon(x, x, csls_k=-1)

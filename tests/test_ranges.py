@@ -1,5 +1,5 @@
-"""Config fields refuse values outside their ranges when the config is built, in a notebook as
-on the command line."""
+"""Config fields refuse values outside their ranges when the config is built or a field is set
+later, in a notebook as on the command line."""
 
 from dataclasses import fields, replace
 
@@ -61,6 +61,11 @@ def test_a_value_outside_the_range_is_refused_naming_the_field(config, name, val
         config(**{name: value})
     with pytest.raises(ConfigError):  # replace() builds a new config: the same check
         replace(config(), **{name: value})
+    built = config()
+    before = getattr(built, name)
+    with pytest.raises(ConfigError, match=rf"^{config.__name__}\.{name} = "):  # set after construction
+        setattr(built, name, value)
+    assert getattr(built, name) == before or before != before  # left as it was (NaN defaults aside)
 
 
 def test_defaults_presets_and_bounds_themselves_are_accepted():
@@ -95,3 +100,20 @@ def test_settings_that_contradict_each_other_are_refused():
         ModelConfig(dim=100, heads=3)
     with pytest.raises(ConfigError, match="dim = 100"):
         MTTrainConfig.from_dict({"model": {"dim": 100, "heads": 3}})  # a saved config is checked when read
+
+
+def test_a_later_assignment_that_contradicts_another_field_is_refused_and_undone():
+    model = ModelConfig(dim=256, heads=4)
+    with pytest.raises(ConfigError, match="expected a multiple of heads"):
+        model.heads = 7
+    assert model.heads == 4
+    model.heads = 8  # allowed on its own and with dim
+    assert model.heads == 8
+    embed = EmbedTrainConfig(minn=3, maxn=6)
+    with pytest.raises(ConfigError, match="expected at most maxn"):
+        embed.maxn = 2
+    assert embed.maxn == 6
+    nested = AlignConfig()
+    with pytest.raises(ConfigError, match=r"SelfLearnConfig\.interval = 0"):
+        nested.selflearn.interval = 0
+    assert nested.selflearn.interval == SelfLearnConfig().interval

@@ -373,8 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export-vec", action="store_true", help="also write the mapped spaces as .vec files")
     p.add_argument("--resume", action="store_true",
                    help="continue a run that was stopped, in the same --out: the initialisations it finished "
-                        "(saved in OUT/checkpoints) are read back when the settings and vectors are the same, "
-                        "the rest run; without it a run starts afresh")
+                        "(saved in OUT/checkpoints) are read back when the settings and vectors are the same, the "
+                        "one it was running continues from its last saved epoch or self-learning iteration, the "
+                        "rest run; without it a run starts afresh")
     p.add_argument("--out", required=True, help="run directory")
     add_stage_options(p, preset("fast"))
     p.set_defaults(func=cmd_align)

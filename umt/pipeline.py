@@ -8,7 +8,8 @@ would be faster still, but fastText's training diverges to NaN on them here at r
 about 12-15 minutes a language on one core). fastText's default 3-6-grams give a better supervised
 map but a worse unsupervised one (en-fr CSLS P@1 26-29 against 32-34 with 5-grams: RESULTS.md).
 Vectors are cached by their settings and each alignment is reused while its vectors and settings
-are unchanged, so a second run takes seconds.
+are unchanged, so a second run takes seconds. An alignment a killed run left unfinished continues
+from its checkpoints (:mod:`umt.alignment.checkpoints`, keyed by the same vectors and settings).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from umt.config import dictionary_path, mono_corpus
 from umt.embeddings import Embeddings, load_embeddings
 from umt.embeddings.train import EmbedTrainConfig, train_embeddings
 from umt.fileio import write_json, write_text
-from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, check_ranges, ranged
+from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, CheckedConfig, ranged
 
 log = logging.getLogger("umt")
 
@@ -36,7 +37,7 @@ FULL_EMBED = EmbedTrainConfig(dim=300, epoch=5, minn=5, maxn=5)
 
 
 @dataclass
-class PipelineConfig:
+class PipelineConfig(CheckedConfig):
     src: str = "en"
     tgt: str = "fr"
     full: bool = False  # FULL_EMBED vectors instead of QUICK_EMBED
@@ -49,8 +50,6 @@ class PipelineConfig:
     sample_sentences: int = ranged(5, NON_NEGATIVE)  # Multi30k test captions translated word by word in the report
     sample_target_words: int = ranged(50000, POSITIVE)  # target words a caption word may translate to
 
-    def __post_init__(self) -> None:
-        check_ranges(self)
 
 
 def cached_embeddings(lang: str, cfg: PipelineConfig, progress: bool = True) -> Embeddings:
@@ -89,7 +88,7 @@ def run_pipeline(cfg: PipelineConfig, out: str | Path, progress: bool = True) ->
         run_dir = out / folder
         metrics = finished_alignment(run_dir, acfg, src, tgt)
         if metrics is None:
-            result = align(src, tgt, acfg, progress)
+            result = align(src, tgt, acfg, progress, checkpoints=run_dir / "checkpoints")
             metrics = write_alignment(result, src, tgt, run_dir, str(test))
         else:
             log.info("%s: reusing the alignment in %s (same vectors and settings)", name, run_dir)

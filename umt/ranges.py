@@ -1,17 +1,18 @@
-"""Allowed values of config fields, checked whenever a config is built.
+"""Allowed values of config fields, checked whenever a field is set.
 
 A field declared with :func:`ranged` carries its :class:`Range` in its metadata. Each config
-(alignment stages, embedding training, MT and language-model training, the pipeline) calls
-:func:`check_ranges` from ``__post_init__``, so ``SelfLearnConfig(interval=0)`` in a notebook, a
-preset and ``umt align --sl-interval 0`` are refused by the same rule: one line naming the field
-(the CLI names the option instead) and what was expected, before any work starts.
-``dataclasses.replace`` builds a new config, and a saved config is rebuilt when read, so both are
-checked too. An earlier silent failure: ``umt embed train --epoch -1`` trained nothing and wrote
-vectors anyway.
+(alignment stages, embedding training, MT and language-model training, the pipeline) derives from
+:class:`CheckedConfig`, which checks a field's value whenever it is set: when the config is built
+(``SelfLearnConfig(interval=0)`` in a notebook, a preset, ``dataclasses.replace``, a saved config
+read back, ``umt align --sl-interval 0``) and when it is assigned later
+(``cfg.selflearn.interval = 0``). All are refused by the same rule: one line naming the field (the
+CLI names the option instead) and what was expected, before any work starts. An earlier silent
+failure: ``umt embed train --epoch -1`` trained nothing and wrote vectors anyway.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from dataclasses import dataclass, field, fields
@@ -80,16 +81,50 @@ def range_of(config: type, name: str) -> Range | None:
     return {f.name: f for f in fields(config)}[name].metadata.get("range")
 
 
+def check_field(config: type, name: str, value: Any) -> None:
+    """Raise :class:`ConfigError` when ``value`` is outside the range of field ``name`` of ``config``."""
+    allowed = _ranges(config).get(name)
+    problem = allowed.problem(value) if allowed is not None else None
+    if problem:
+        raise ConfigError(f"{config.__name__}.{name} = {value!r}: {problem}", name, value, problem)
+
+
 def check_ranges(config: Any) -> None:
     """Raise :class:`ConfigError` for the first field of ``config`` outside its range."""
     for f in fields(config):
-        allowed = f.metadata.get("range")
-        if allowed is None:
-            continue
-        value = getattr(config, f.name)
-        problem = allowed.problem(value)
-        if problem:
-            raise ConfigError(f"{type(config).__name__}.{f.name} = {value!r}: {problem}", f.name, value, problem)
+        check_field(type(config), f.name, getattr(config, f.name))
+
+
+@functools.cache
+def _ranges(config: type) -> dict[str, Range]:
+    return {f.name: f.metadata["range"] for f in fields(config) if "range" in f.metadata}
+
+
+class CheckedConfig:
+    """Base of umt's config dataclasses: every field with a range is checked whenever it is set,
+    while the config is built and afterwards. Fields that constrain each other are checked by
+    :meth:`check_together`, after construction and after each later assignment (a refused
+    assignment leaves the config as it was)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        check_field(type(self), name, value)
+        if not self.__dict__.get("_built"):
+            object.__setattr__(self, name, value)
+            return
+        old = getattr(self, name)
+        object.__setattr__(self, name, value)
+        try:
+            self.check_together()
+        except ConfigError:
+            object.__setattr__(self, name, old)
+            raise
+
+    def __post_init__(self) -> None:
+        self.check_together()
+        object.__setattr__(self, "_built", True)
+
+    def check_together(self) -> None:
+        """Raise :class:`ConfigError` when fields are allowed one by one but not together."""
 
 
 def check_option(flag: str, value: Any, allowed: Range | None) -> None:

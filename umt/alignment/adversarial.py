@@ -26,23 +26,22 @@ import logging
 import os
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
+from umt.alignment.stage_state import load_stage_state, save_stage_state
 from umt.device import default_device, use_all_cores
 from umt.evaluation.criterion import mean_csls_cosine
-from umt.fileio import atomic_path
-from umt.ranges import FRACTION, NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, check_ranges, ranged
+from umt.ranges import FRACTION, NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, CheckedConfig, ranged
 
 log = logging.getLogger("umt")
 
 
 @dataclass
-class AdversarialConfig:
+class AdversarialConfig(CheckedConfig):
     """MUSE's paper values in comments; umt's defaults favour speed (see presets for MUSE's own)."""
 
     epochs: int = ranged(3, POSITIVE)  # MUSE: 5
@@ -64,8 +63,6 @@ class AdversarialConfig:
     clip_weights: float = ranged(0.0, low=0.0)
     log_every: int = ranged(200, POSITIVE)
 
-    def __post_init__(self) -> None:
-        check_ranges(self)
 
 
 @dataclass
@@ -129,7 +126,7 @@ def train_adversarial(x: np.ndarray, y: np.ndarray, cfg: AdversarialConfig, seed
     t0 = time.time()
     seen = 0
     start = 0
-    state = _load_state(checkpoint, key) if checkpoint is not None else None
+    state = load_stage_state(checkpoint, key, "adversarial training") if checkpoint is not None else None
     if state is not None:
         mapping.load_state_dict(state["mapping"])
         dis.load_state_dict(state["dis"])
@@ -193,29 +190,9 @@ def train_adversarial(x: np.ndarray, y: np.ndarray, cfg: AdversarialConfig, seed
             shrink = 1.0 if improved else cfg.lr_shrink
             group["lr"] = max(cfg.min_lr, group["lr"] * cfg.lr_decay * shrink)
         if checkpoint is not None:
-            _save_state(checkpoint, {
+            save_stage_state(checkpoint, {
                 "key": key, "epoch": epoch, "mapping": mapping.state_dict(), "dis": dis.state_dict(),
                 "dis_opt": dis_opt.state_dict(), "map_opt": map_opt.state_dict(), "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None, "gen": gen.get_state(),
                 "result": asdict(result), "best": best, "seen": seen, "seconds": time.time() - t0})
     return result
-
-
-def _save_state(path: str | os.PathLike, state: dict) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def _load_state(path: str | os.PathLike, key: str) -> dict | None:
-    if not Path(path).exists():
-        return None
-    try:
-        # umt's own file (curves and arrays too); on the CPU, where random-generator states live
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 - a damaged checkpoint is only lost work
-        log.warning("%s: unreadable checkpoint (%s): adversarial training starts afresh", path, e)
-        return None
-    if state.get("key") != key:
-        log.info("%s was saved with other settings or vectors: adversarial training starts afresh", path)
-        return None
-    return state

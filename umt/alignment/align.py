@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from umt.alignment.adversarial import AdversarialConfig
-from umt.alignment.checkpoints import candidate_key, load_candidate, save_candidate, spaces_digest
+from umt.alignment.checkpoints import candidate_key, load_candidate, save_candidate, spaces_digest, stage_state_path
 from umt.alignment.procrustes import RefineConfig, map_spaces, procrustes, refine
 from umt.alignment.reweight import reweight_from_map
 from umt.alignment.similarity_init import SelfLearnConfig
@@ -23,7 +23,7 @@ from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
 from umt.evaluation.criterion import alignment_verdict, mean_csls_cosine, translation_agreement
 from umt.fileio import write_json
-from umt.ranges import POSITIVE, check_ranges, ranged
+from umt.ranges import POSITIVE, CheckedConfig, ranged
 from umt.retrieval.lexicon import Lexicon, induce_lexicon, write_lexicon_tsv
 
 log = logging.getLogger("umt")
@@ -34,7 +34,7 @@ METHODS = UNSUPERVISED + SUPERVISED
 
 
 @dataclass
-class AlignConfig:
+class AlignConfig(CheckedConfig):
     """What ``umt align`` does.
 
     ``procrustes`` is supervised by ``dict`` (a file). The others read no dictionary:
@@ -93,8 +93,6 @@ class AlignConfig:
     reweight_words: int = ranged(20000, POSITIVE)
     reweight_rounds: int = ranged(2, POSITIVE)
 
-    def __post_init__(self) -> None:
-        check_ranges(self)
 
 
 @dataclass
@@ -130,8 +128,8 @@ def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig, progress: bool = T
 
     ``checkpoints``: a folder where each unsupervised candidate is saved as it finishes, and from
     which candidates finished earlier under the same settings and vectors are read back instead
-    of run again (:mod:`umt.alignment.checkpoints`): a killed run, started again, loses at most
-    the candidate it was running.
+    of run again (:mod:`umt.alignment.checkpoints`); the candidate running when a run was killed
+    continues from its last saved epoch or self-learning iteration.
     """
     if cfg.method not in METHODS:
         raise UmtError(f"unknown alignment method {cfg.method!r}: choose from {', '.join(METHODS)}")
@@ -159,14 +157,12 @@ def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, 
             if candidate is not None:
                 resumed.append(candidate.name)
             else:
-                epochs = (Path(checkpoints) / f"adversarial-{seed}.pt"
-                          if checkpoints is not None and init == "adversarial" else None)
+                stage = stage_state_path(checkpoints, init, seed) if checkpoints is not None else None
                 candidate = run_candidate(x, y, init, seed, cfg.adversarial, cfg.selflearn, cfg.refine, cfg.device,
-                                          progress, epochs, key)
+                                          progress, stage, key)
                 if checkpoints is not None:
                     save_candidate(checkpoints, candidate, key)
-                if epochs is not None:
-                    epochs.unlink(missing_ok=True)  # the finished candidate supersedes its epochs
+                    stage.unlink(missing_ok=True)  # the finished candidate supersedes its stage's state
             candidates.append(candidate)
         best = select_best(candidates)
         log.info("chose %s (criterion %.4f) among %s", best.name, best.criterion, [c.name for c in candidates])

@@ -3,8 +3,9 @@
 Every candidate an alignment runs (each of ``auto``'s, the single run of ``similarity`` or
 ``adversarial``, the replicate of ``--check``) is written as soon as it is refined:
 ``candidate-INIT-SEED.npz`` (its refined map, criteria and lexicon) and ``candidate-INIT-SEED.json``
-(timings, training curves and a key). While an adversarial candidate trains, its state after each
-epoch is kept in ``adversarial-SEED.pt`` (:func:`umt.alignment.adversarial.train_adversarial`).
+(timings, training curves and a key). While a candidate's initialisation runs, its state is kept
+in ``INIT-SEED.pt`` (:mod:`umt.alignment.stage_state`): after each adversarial epoch, every ten
+self-learning iterations.
 
 The key is a digest of everything that shapes the candidate: its initialisation and seed, the
 settings of its stages, the normalisation and the two prepared spaces themselves. A checkpoint is
@@ -27,7 +28,7 @@ import numpy as np
 from umt.alignment.adversarial import AdversarialConfig
 from umt.alignment.procrustes import RefineConfig, RefineResult
 from umt.alignment.similarity_init import SelfLearnConfig
-from umt.alignment.unsupervised import Candidate
+from umt.alignment.unsupervised import INITS, Candidate
 from umt.fileio import atomic_path, write_json
 from umt.retrieval.lexicon import Lexicon
 
@@ -87,8 +88,13 @@ def load_candidate(folder: str | os.PathLike, name: str, key: str) -> Candidate 
     return Candidate(name, float(meta["init_seconds"]), float(meta["refine_seconds"]), result, meta["curves"])
 
 
+def stage_state_path(folder: str | os.PathLike, init: str, seed: int) -> Path:
+    """Where the initialisation ``init`` under ``seed`` keeps its unfinished state."""
+    return Path(folder) / f"{init}-{seed}.pt"
+
+
 def clear_candidates(folder: str | os.PathLike) -> None:
-    """Remove the candidates and epoch states saved in ``folder`` (a fresh run in an old run directory)."""
-    for pattern in ("candidate-*", "adversarial-*.pt"):
+    """Remove the candidates and stage states saved in ``folder`` (a fresh run in an old run directory)."""
+    for pattern in ("candidate-*", *(f"{init}-*.pt" for init in INITS)):
         for path in Path(folder).glob(pattern):
             path.unlink()

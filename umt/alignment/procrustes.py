@@ -21,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from umt.evaluation.criterion import mean_csls_cosine
-from umt.ranges import NON_NEGATIVE, POSITIVE, check_ranges, ranged
+from umt.ranges import NON_NEGATIVE, POSITIVE, CheckedConfig, ranged
 from umt.retrieval.lexicon import BUILDS, Lexicon, induce_lexicon
 
 log = logging.getLogger("umt")
@@ -72,7 +72,7 @@ def map_spaces(x: np.ndarray, y: np.ndarray, w: np.ndarray,
 
 
 @dataclass
-class RefineConfig:
+class RefineConfig(CheckedConfig):
     """Refinement settings (MUSE paper: 5 iterations, CSLS, mutual NN among 15k words).
 
     ``start_competes``: whether the starting map may be kept over the refined ones. Off by default:
@@ -90,8 +90,6 @@ class RefineConfig:
     patience: int = ranged(2, NON_NEGATIVE)  # stop after this many iterations without a better criterion (0 = never)
     start_competes: bool = False
 
-    def __post_init__(self) -> None:
-        check_ranges(self)
 
 
 @dataclass

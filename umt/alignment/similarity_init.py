@@ -24,6 +24,10 @@ noisy iterations can escape poor local optima. When ``p`` doubles is the schedul
 
 At ``p = 1`` every schedule runs until the objective stops improving for ``final_patience``.
 
+With a ``checkpoint`` file the state (dictionary, schedule, curves, random generator) is saved
+every ``save_every`` iterations (:mod:`umt.alignment.stage_state`), and a run started again under
+the same key continues after the last saved iteration and ends on the same map.
+
 ``low_precision`` (off by default) computes the similarities in bfloat16 while ``keep < 1``:
 the matrix product and the ``top-k`` passes take about half the time, and the deterministic phase
 at ``keep = 1`` still runs in float32. It stays off because it weakens failure detection: on a
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,8 +48,9 @@ import torch
 from tqdm import tqdm
 
 from umt.alignment.procrustes import procrustes_on_pairs
+from umt.alignment.stage_state import load_stage_state, save_stage_state
 from umt.device import default_device, use_all_cores
-from umt.ranges import FRACTION, POSITIVE, check_ranges, ranged
+from umt.ranges import FRACTION, POSITIVE, CheckedConfig, ranged
 from umt.retrieval.dense import row_max, row_topk
 
 log = logging.getLogger("umt")
@@ -53,7 +59,7 @@ SCHEDULES = ("plateau", "fixed", "stagnation")
 
 
 @dataclass
-class SelfLearnConfig:
+class SelfLearnConfig(CheckedConfig):
     """Settings of the similarity initialisation and stochastic self-learning.
 
     VecMap's published values: ``init_words=4000``, ``cutoff=20000``, ``interval=50``,
@@ -80,8 +86,6 @@ class SelfLearnConfig:
     final_patience: int = ranged(5, POSITIVE)  # at keep = 1 updates are deterministic; refinement follows
     low_precision: bool = False  # bfloat16 similarities while keep < 1: faster, but see the module notes
 
-    def __post_init__(self) -> None:
-        check_ranges(self)
 
 
 @dataclass
@@ -248,9 +252,14 @@ def self_learning_objective(x: np.ndarray, y: np.ndarray, w: np.ndarray, cutoff:
 
 
 def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np.ndarray,
-                  cfg: SelfLearnConfig, seed: int = 0, device: str | None = None,
-                  progress: bool = True) -> SelfLearnResult:
-    """Stochastic self-learning from a seed dictionary; returns the final orthogonal map."""
+                  cfg: SelfLearnConfig, seed: int = 0, device: str | None = None, progress: bool = True,
+                  checkpoint: str | os.PathLike | None = None, key: str = "", save_every: int = 10) -> SelfLearnResult:
+    """Stochastic self-learning from a seed dictionary; returns the final orthogonal map.
+
+    ``checkpoint``: a file for the state every ``save_every`` iterations; when it holds a state
+    saved under the same ``key`` (:func:`umt.alignment.checkpoints.candidate_key`), self-learning
+    continues after that state's iteration and ``src_ids``/``tgt_ids`` are not used.
+    """
     dev = default_device(device)
     use_all_cores()
     gen = torch.Generator(device=dev).manual_seed(seed)
@@ -266,8 +275,19 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np
     # about 1.7 s -> 1.1 s per iteration on real en-fr vectors), and the values are the same.
     sim_buffer = sim_t_buffer = None
     result = SelfLearnResult(np.eye(x.shape[1], dtype=np.float32), src_ids, tgt_ids)
-    bar = tqdm(total=cfg.max_iterations, desc="self-learning", disable=not progress)
-    for it in range(1, cfg.max_iterations + 1):
+    start = 1
+    state = load_stage_state(checkpoint, key, "self-learning") if checkpoint is not None else None
+    if state is not None:
+        result = SelfLearnResult(**state["result"])
+        src_ids, tgt_ids = result.src_ids, result.tgt_ids
+        keep, best, last_improvement, phase_start = state["keep"], state["best"], state["last_improvement"], \
+            state["phase_start"]
+        phase_best = state["phase_best"]
+        gen.set_state(state["gen"])
+        start = state["iteration"] + 1
+        log.info("self-learning: continuing after iteration %d (%s)", state["iteration"], checkpoint)
+    bar = tqdm(total=cfg.max_iterations, initial=start - 1, desc="self-learning", disable=not progress)
+    for it in range(start, cfg.max_iterations + 1):
         patience = cfg.interval if keep < 1.0 else min(cfg.interval, cfg.final_patience)
         if it - last_improvement > patience:
             if keep >= 1.0:
@@ -305,6 +325,12 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np
         phase_best.append(max(objective, phase_best[-1]) if phase_best else objective)
         bar.update(1)
         bar.set_postfix(objective=f"{objective:.4f}", keep=f"{keep:.2f}")
+        if checkpoint is not None and it % save_every == 0:
+            save_stage_state(checkpoint, {
+                "key": key, "iteration": it, "keep": keep, "best": best, "last_improvement": last_improvement,
+                "phase_start": phase_start, "phase_best": phase_best, "gen": gen.get_state(),
+                "result": {"mapping": result.mapping, "src_ids": src_ids, "tgt_ids": tgt_ids,
+                           "objectives": result.objectives, "keep_probs": result.keep_probs}})
     bar.close()
     log.info("self-learning: %d iterations, objective %.4f", len(result.objectives), best)
     return result

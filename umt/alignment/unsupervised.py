@@ -65,7 +65,8 @@ def run_candidate(x: np.ndarray, y: np.ndarray, init: str, seed: int, adversaria
                   selflearn: SelfLearnConfig, refine_cfg: RefineConfig, device: str | None = None,
                   progress: bool = True, checkpoint: str | os.PathLike | None = None, key: str = "") -> Candidate:
     """Initialise with ``init`` under ``seed``, then refine with Procrustes. ``checkpoint``/``key``:
-    where the adversarial stage saves its state after each epoch (:func:`train_adversarial`)."""
+    where the initialisation saves its state as it goes (after each adversarial epoch, every few
+    self-learning iterations) and under which key (:mod:`umt.alignment.stage_state`)."""
     t0 = time.time()
     curves: dict = {}
     if init == "adversarial":
@@ -75,7 +76,7 @@ def run_candidate(x: np.ndarray, y: np.ndarray, init: str, seed: int, adversaria
                       adversarial_epoch_samples=adv.epoch_samples)
     else:
         src_ids, tgt_ids = initial_dictionary(x, y, selflearn.init_words, selflearn.csls_k, device)
-        sl = self_learning(x, y, src_ids, tgt_ids, selflearn, seed, device, progress)
+        sl = self_learning(x, y, src_ids, tgt_ids, selflearn, seed, device, progress, checkpoint, key)
         w = sl.mapping
         curves.update(self_learning=sl.objectives, keep_probs=sl.keep_probs)
     t1 = time.time()

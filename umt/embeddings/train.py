@@ -15,7 +15,7 @@ from umt.embeddings.io import save_embeddings
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
 from umt.fileio import require_file
-from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, ConfigError, check_ranges, ranged
+from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, CheckedConfig, ConfigError, ranged
 
 log = logging.getLogger("umt")
 
@@ -23,7 +23,7 @@ NAN_RETRIES = 2  # fastText runs after a divergence to NaN, each at half the pre
 
 
 @dataclass
-class EmbedTrainConfig:
+class EmbedTrainConfig(CheckedConfig):
     """fastText settings. Defaults: skip-gram, 300-d, 5 epochs, min count 5 (fastText's own)."""
 
     dim: int = ranged(300, POSITIVE)
@@ -40,8 +40,7 @@ class EmbedTrainConfig:
     keep_punct: bool = False  # punctuation tokens only crowd the context window of words
     bucket: int = ranged(2_000_000, NON_NEGATIVE)
 
-    def __post_init__(self) -> None:
-        check_ranges(self)
+    def check_together(self) -> None:
         if self.maxn and self.minn > self.maxn:  # fastText would silently train without n-grams
             raise ConfigError(f"EmbedTrainConfig.minn = {self.minn}: expected at most maxn ({self.maxn}), or maxn 0 "
                               "for no character n-grams", "minn", self.minn,

@@ -29,7 +29,7 @@ from torch import nn
 from umt.config import LANGUAGES
 from umt.errors import UmtError
 from umt.fileio import atomic_path
-from umt.ranges import NON_NEGATIVE, POSITIVE, check_ranges, ranged
+from umt.ranges import NON_NEGATIVE, POSITIVE, CheckedConfig, ranged
 from umt.translation.model import EncoderLayer, ModelConfig
 from umt.translation.vocab import EOS, PAD, Vocab
 
@@ -66,7 +66,7 @@ class LanguageModel(nn.Module):
 
 
 @dataclass
-class LMTrainConfig:
+class LMTrainConfig(CheckedConfig):
     steps: int = ranged(3000, POSITIVE)
     batch_size: int = ranged(64, POSITIVE)
     lr: float = ranged(5e-4, low=0.0, low_open=True)
@@ -76,8 +76,6 @@ class LMTrainConfig:
     seed: int = 0
     model: ModelConfig = field(default_factory=lambda: ModelConfig(enc_layers=3, dec_layers=0))
 
-    def __post_init__(self) -> None:
-        check_ranges(self)
 
 
 def _batch(seqs: list[tuple[int, list[int]]], device) -> tuple[torch.Tensor, torch.Tensor]:

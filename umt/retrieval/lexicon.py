@@ -25,6 +25,7 @@ import numpy as np
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
 from umt.fileio import atomic_path
+from umt.ranges import POSITIVE, check_option
 from umt.retrieval.dense import mutual_best
 from umt.retrieval.scoring import Retriever
 
@@ -54,8 +55,8 @@ def induce_lexicon(src: np.ndarray, tgt: np.ndarray, method: str = "csls", build
     """
     if build not in BUILDS:
         raise UmtError(f"unknown dictionary build {build!r}: choose from {', '.join(BUILDS)}")
-    if max_rank < 1 or csls_k < 1:  # 0 would write an empty lexicon without complaint
-        raise UmtError(f"max_rank {max_rank} and csls_k {csls_k}: expected values >= 1")
+    check_option("max_rank", max_rank, POSITIVE)  # 0 would write an empty lexicon without complaint
+    check_option("csls_k", csls_k, POSITIVE)
     s, t = src[:max_rank], tgt[:max_rank]
     forward = backward = None
     if method in ("nn", "csls"):

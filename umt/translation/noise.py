@@ -16,17 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from umt.ranges import NON_NEGATIVE, PROBABILITY_TO_DROP, check_ranges, ranged
+from umt.ranges import NON_NEGATIVE, PROBABILITY_TO_DROP, CheckedConfig, ranged
 
 
 @dataclass
-class NoiseConfig:
+class NoiseConfig(CheckedConfig):
     p_drop: float = ranged(0.1, PROBABILITY_TO_DROP)
     shuffle_k: int = ranged(3, NON_NEGATIVE)
     p_blank: float = ranged(0.1, PROBABILITY_TO_DROP)
 
-    def __post_init__(self) -> None:
-        check_ranges(self)
 
 
 def split_words(ids: list[int], word_start: np.ndarray) -> list[list[int]]:

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from umt.config import LANGUAGES
 from umt.errors import UmtError
 from umt.fileio import atomic_path, write_json
-from umt.ranges import NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, check_ranges, ranged
+from umt.ranges import NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, CheckedConfig, ranged
 from umt.translation.data import MTData
 from umt.translation.evaluate import (
     bleu_scores,
@@ -52,7 +52,7 @@ log = logging.getLogger("umt")
 
 
 @dataclass
-class MTTrainConfig:
+class MTTrainConfig(CheckedConfig):
     """Training schedule. ``batch_size`` sentences per task (four tasks per step)."""
 
     steps: int = ranged(6000, POSITIVE)
@@ -75,9 +75,6 @@ class MTTrainConfig:
     device: str | None = None
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-
-    def __post_init__(self) -> None:
-        check_ranges(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> MTTrainConfig:
