@@ -23,6 +23,19 @@ FAST = dict(selflearn=SelfLearnConfig(cutoff=600, interval=3), refine=RefineConf
                                                                                    criterion_words=600))
 
 
+def stopping_at_call(number, real):
+    """``real``, except that its ``number``-th call raises KeyboardInterrupt (a kill at that point)."""
+    calls = []
+
+    def wrapper(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == number:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    return wrapper
+
+
 @pytest.fixture
 def pair(rng):
     x = rng.standard_normal((600, 16)).astype(np.float32)
@@ -97,16 +110,9 @@ def test_adversarial_training_continues_after_its_last_finished_epoch(pair, tmp_
     x, y = prepare(src, tgt, "none")
     cfg = AdversarialConfig(epochs=3, epoch_size=1024, batch_size=32, dis_hidden=32, log_every=8)
     whole = adversarial.train_adversarial(x, y, cfg, seed=3, device="cpu", progress=False)
-    real, calls = adversarial.mean_csls_cosine, []
-
-    def stop_in_third_epoch(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
+    real = adversarial.mean_csls_cosine
     path = tmp_path / "adversarial-3.pt"
-    monkeypatch.setattr(adversarial, "mean_csls_cosine", stop_in_third_epoch)
+    monkeypatch.setattr(adversarial, "mean_csls_cosine", stopping_at_call(3, real))  # in the third epoch
     with pytest.raises(KeyboardInterrupt):
         adversarial.train_adversarial(x, y, cfg, seed=3, device="cpu", progress=False, checkpoint=path, key="k")
     assert torch.load(path, weights_only=False)["epoch"] == 1  # epochs 1 and 2 finished
@@ -149,16 +155,9 @@ def test_self_learning_continues_after_its_last_saved_iteration(pair, tmp_path, 
     seed_src, seed_tgt = sl.initial_dictionary(x, y, cfg.init_words, cfg.csls_k, device="cpu")
     whole = sl.self_learning(x, y, seed_src, seed_tgt, cfg, seed=4, device="cpu", progress=False)
     assert len(whole.objectives) > 14
-    real, calls = sl.procrustes_on_pairs, []
-
-    def stop_in_iteration_14(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 14:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
+    real = sl.procrustes_on_pairs
     path = tmp_path / "similarity-4.pt"
-    monkeypatch.setattr(sl, "procrustes_on_pairs", stop_in_iteration_14)
+    monkeypatch.setattr(sl, "procrustes_on_pairs", stopping_at_call(14, real))
     with pytest.raises(KeyboardInterrupt):
         sl.self_learning(x, y, seed_src, seed_tgt, cfg, seed=4, device="cpu", progress=False, checkpoint=path,
                          key="k")
@@ -183,15 +182,8 @@ def test_a_similarity_candidate_stopped_mid_way_continues_in_align(pair, tmp_pat
     src, tgt = pair
     cfg = AlignConfig(method="similarity", normalize="none", seed=1, **FAST)
     whole = align(src, tgt, cfg, progress=False)
-    real, calls = sl.procrustes_on_pairs, []
-
-    def stop_in_iteration_12(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 12:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(sl, "procrustes_on_pairs", stop_in_iteration_12)
+    real = sl.procrustes_on_pairs
+    monkeypatch.setattr(sl, "procrustes_on_pairs", stopping_at_call(12, real))
     with pytest.raises(KeyboardInterrupt):
         align(src, tgt, cfg, progress=False, checkpoints=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["similarity-1.pt"]
