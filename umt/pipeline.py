@@ -51,7 +51,6 @@ class PipelineConfig(CheckedConfig):
     sample_target_words: int = ranged(50000, POSITIVE)  # target words a caption word may translate to
 
 
-
 def cached_embeddings(lang: str, cfg: PipelineConfig, progress: bool = True) -> Embeddings:
     """Train (or reuse) vectors for ``lang`` with ``cfg.embed`` on the configured slice."""
     corpus = mono_corpus(lang, cfg.data)

@@ -64,7 +64,6 @@ class AdversarialConfig(CheckedConfig):
     log_every: int = ranged(200, POSITIVE)
 
 
-
 @dataclass
 class AdversarialResult:
     mapping: np.ndarray

@@ -94,7 +94,6 @@ class AlignConfig(CheckedConfig):
     reweight_rounds: int = ranged(2, POSITIVE)
 
 
-
 @dataclass
 class AlignResult:
     mapping: np.ndarray

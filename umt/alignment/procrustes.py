@@ -91,7 +91,6 @@ class RefineConfig(CheckedConfig):
     start_competes: bool = False
 
 
-
 @dataclass
 class RefineResult:
     mapping: np.ndarray

@@ -87,7 +87,6 @@ class SelfLearnConfig(CheckedConfig):
     low_precision: bool = False  # bfloat16 similarities while keep < 1: faster, but see the module notes
 
 
-
 @dataclass
 class SelfLearnResult:
     mapping: np.ndarray

@@ -77,7 +77,6 @@ class LMTrainConfig(CheckedConfig):
     model: ModelConfig = field(default_factory=lambda: ModelConfig(enc_layers=3, dec_layers=0))
 
 
-
 def _batch(seqs: list[tuple[int, list[int]]], device) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs ``[lang] + ids`` and targets ``ids + [EOS]``, padded."""
     width = max(len(ids) for _, ids in seqs) + 1

@@ -26,7 +26,6 @@ class NoiseConfig(CheckedConfig):
     p_blank: float = ranged(0.1, PROBABILITY_TO_DROP)
 
 
-
 def split_words(ids: list[int], word_start: np.ndarray) -> list[list[int]]:
     """Group subword ids into words: a new word begins at every id flagged in ``word_start``."""
     words: list[list[int]] = []
