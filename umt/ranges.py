@@ -78,21 +78,15 @@ def ranged(default: Any, allowed: Range | None = None, **bounds: Any) -> Any:
 
 def range_of(config: type, name: str) -> Range | None:
     """The :class:`Range` of field ``name`` of the dataclass ``config`` (``None``: unchecked)."""
-    return {f.name: f for f in fields(config)}[name].metadata.get("range")
+    return _ranges(config).get(name)
 
 
 def check_field(config: type, name: str, value: Any) -> None:
     """Raise :class:`ConfigError` when ``value`` is outside the range of field ``name`` of ``config``."""
-    allowed = _ranges(config).get(name)
+    allowed = range_of(config, name)
     problem = allowed.problem(value) if allowed is not None else None
     if problem:
         raise ConfigError(f"{config.__name__}.{name} = {value!r}: {problem}", name, value, problem)
-
-
-def check_ranges(config: Any) -> None:
-    """Raise :class:`ConfigError` for the first field of ``config`` outside its range."""
-    for f in fields(config):
-        check_field(type(config), f.name, getattr(config, f.name))
 
 
 @functools.cache
@@ -128,8 +122,9 @@ class CheckedConfig:
 
 
 def check_option(flag: str, value: Any, allowed: Range | None) -> None:
-    """``UmtError`` "FLAG VALUE: expected ..." when a command-line ``value`` is outside ``allowed``;
-    a config would refuse it too, but naming its field rather than the option the user typed."""
+    """``UmtError`` "FLAG VALUE: expected ..." when ``value``, given as the option or argument
+    ``flag``, is outside ``allowed``; a config would refuse an option's value too, but naming its
+    field rather than the option the user typed."""
     problem = allowed.problem(value) if allowed is not None else None
     if problem:
         raise UmtError(f"{flag} {value}: {problem}")

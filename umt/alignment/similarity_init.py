@@ -279,9 +279,8 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np
     if state is not None:
         result = SelfLearnResult(**state["result"])
         src_ids, tgt_ids = result.src_ids, result.tgt_ids
-        keep, best, last_improvement, phase_start = state["keep"], state["best"], state["last_improvement"], \
-            state["phase_start"]
-        phase_best = state["phase_best"]
+        keep, best, phase_best = state["keep"], state["best"], state["phase_best"]
+        last_improvement, phase_start = state["last_improvement"], state["phase_start"]
         gen.set_state(state["gen"])
         start = state["iteration"] + 1
         log.info("self-learning: continuing after iteration %d (%s)", state["iteration"], checkpoint)
