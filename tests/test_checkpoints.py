@@ -11,7 +11,7 @@ import pytest
 import torch
 from synthetic import random_orthogonal
 
-from umt.alignment import AlignConfig, RefineConfig, align, prepare
+from umt.alignment import AlignConfig, RefineConfig, align, prepare, write_alignment
 from umt.alignment.adversarial import AdversarialConfig
 from umt.alignment.checkpoints import candidate_key, load_candidate, spaces_digest
 from umt.alignment.similarity_init import SelfLearnConfig
@@ -115,12 +115,15 @@ def test_adversarial_training_continues_after_its_last_finished_epoch(pair, tmp_
     monkeypatch.setattr(adversarial, "mean_csls_cosine", stopping_at_call(3, real))  # in the third epoch
     with pytest.raises(KeyboardInterrupt):
         adversarial.train_adversarial(x, y, cfg, seed=3, device="cpu", progress=False, checkpoint=path, key="k")
-    assert torch.load(path, weights_only=False)["epoch"] == 1  # epochs 1 and 2 finished
+    saved = torch.load(path, weights_only=False)
+    assert saved["epoch"] == 1  # epochs 1 and 2 finished
     counted = []
     monkeypatch.setattr(adversarial, "mean_csls_cosine", lambda *a, **k: counted.append(1) or real(*a, **k))
     resumed = adversarial.train_adversarial(x, y, cfg, seed=3, device="cpu", progress=False, checkpoint=path,
                                             key="k")
     assert len(counted) == 1  # only the third epoch ran
+    assert (resumed.continued_after, whole.continued_after) == (2, 0)
+    assert resumed.seconds >= saved["seconds"] > 0  # the time before the restart counts
     assert np.array_equal(resumed.mapping, whole.mapping) and resumed.criteria == whole.criteria
     assert resumed.epoch_samples == whole.epoch_samples and resumed.best_epoch == whole.best_epoch
     strip = [{k: v for k, v in h.items() if k != "seconds"} for h in whole.history]
@@ -161,7 +164,8 @@ def test_self_learning_continues_after_its_last_saved_iteration(pair, tmp_path, 
     with pytest.raises(KeyboardInterrupt):
         sl.self_learning(x, y, seed_src, seed_tgt, cfg, seed=4, device="cpu", progress=False, checkpoint=path,
                          key="k")
-    assert torch.load(path, weights_only=False)["iteration"] == 10
+    saved = torch.load(path, weights_only=False)
+    assert saved["iteration"] == 10
     counted = []
     monkeypatch.setattr(sl, "procrustes_on_pairs", lambda *a, **k: counted.append(1) or real(*a, **k))
     wrong_seed = np.zeros_like(seed_src)  # not read: the saved dictionary is
@@ -171,6 +175,8 @@ def test_self_learning_continues_after_its_last_saved_iteration(pair, tmp_path, 
     assert np.array_equal(resumed.mapping, whole.mapping)
     assert np.array_equal(resumed.src_ids, whole.src_ids) and np.array_equal(resumed.tgt_ids, whole.tgt_ids)
     assert resumed.objectives == whole.objectives and resumed.keep_probs == whole.keep_probs
+    assert (resumed.continued_after, whole.continued_after) == (10, 0)
+    assert resumed.seconds >= saved["seconds"] > 0  # the time before the restart counts
     other = sl.self_learning(x, y, seed_src, seed_tgt, cfg, seed=4, device="cpu", progress=False, checkpoint=path,
                              key="other settings")  # not this run's state: starts afresh
     assert other.objectives == whole.objectives
@@ -187,11 +193,21 @@ def test_a_similarity_candidate_stopped_mid_way_continues_in_align(pair, tmp_pat
     with pytest.raises(KeyboardInterrupt):
         align(src, tgt, cfg, progress=False, checkpoints=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["similarity-1.pt"]
+    saved_seconds = torch.load(tmp_path / "similarity-1.pt", weights_only=False)["seconds"]
     monkeypatch.setattr(sl, "procrustes_on_pairs", real)
+    seeded = []  # the seed dictionary is not needed when the saved state continues
+    monkeypatch.setattr(sl, "initial_dictionary", lambda *a, **k: seeded.append(1) or pytest.fail("seeded again"))
     resumed = align(src, tgt, cfg, progress=False, checkpoints=tmp_path)
+    assert not seeded
     assert np.array_equal(resumed.mapping, whole.mapping)
     assert resumed.candidates[0].curves == whole.candidates[0].curves
     assert sorted(p.name for p in tmp_path.iterdir()) == ["candidate-similarity-1.json", "candidate-similarity-1.npz"]
+    candidate = resumed.candidates[0]
+    assert candidate.continued_after == "self-learning iteration 10" and not whole.candidates[0].continued_after
+    assert candidate.init_seconds >= saved_seconds > 0
+    metrics = write_alignment(resumed, src, tgt, tmp_path / "run")
+    assert metrics["continued_candidates"] == {"similarity:1": "self-learning iteration 10"}
+    assert "continued_candidates" not in write_alignment(whole, src, tgt, tmp_path / "whole")
 
 
 def test_a_damaged_or_foreign_stage_state_is_lost_work_not_an_error(tmp_path, caplog):

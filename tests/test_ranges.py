@@ -104,15 +104,21 @@ def test_settings_that_contradict_each_other_are_refused():
 
 def test_a_later_assignment_that_contradicts_another_field_is_refused_and_undone():
     model = ModelConfig(dim=256, heads=4)
-    with pytest.raises(ConfigError, match="expected a multiple of heads"):
-        model.heads = 7
+    with pytest.raises(ConfigError, match=r"ModelConfig\.heads = 7: expected a divisor of dim \(256\)"):
+        model.heads = 7  # the message names the field just set
     assert model.heads == 4
+    with pytest.raises(ConfigError, match=r"ModelConfig\.dim = 250: expected a multiple of heads \(4\)"):
+        model.dim = 250
+    assert model.dim == 256
     model.heads = 8  # allowed on its own and with dim
     assert model.heads == 8
     embed = EmbedTrainConfig(minn=3, maxn=6)
-    with pytest.raises(ConfigError, match="expected at most maxn"):
+    with pytest.raises(ConfigError, match=r"EmbedTrainConfig\.maxn = 2: expected at least minn \(3\)"):
         embed.maxn = 2
     assert embed.maxn == 6
+    with pytest.raises(ConfigError, match=r"EmbedTrainConfig\.minn = 7: expected at most maxn \(6\)"):
+        embed.minn = 7
+    assert embed.minn == 3
     nested = AlignConfig()
     with pytest.raises(ConfigError, match=r"SelfLearnConfig\.interval = 0"):
         nested.selflearn.interval = 0

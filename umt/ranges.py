@@ -108,7 +108,7 @@ class CheckedConfig:
         old = getattr(self, name)
         object.__setattr__(self, name, value)
         try:
-            self.check_together()
+            self.check_together(changed=name)
         except ConfigError:
             object.__setattr__(self, name, old)
             raise
@@ -117,8 +117,9 @@ class CheckedConfig:
         self.check_together()
         object.__setattr__(self, "_built", True)
 
-    def check_together(self) -> None:
-        """Raise :class:`ConfigError` when fields are allowed one by one but not together."""
+    def check_together(self, changed: str | None = None) -> None:
+        """Raise :class:`ConfigError` when fields are allowed one by one but not together;
+        ``changed``: the field just assigned, which the message names (``None`` while building)."""
 
 
 def check_option(flag: str, value: Any, allowed: Range | None) -> None:

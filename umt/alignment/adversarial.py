@@ -71,6 +71,8 @@ class AdversarialResult:
     epoch_samples: list[int] = field(default_factory=list)  # samples seen at the end of each epoch
     history: list[dict] = field(default_factory=list)  # discriminator loss/accuracy over time
     best_epoch: int = -1
+    seconds: float = 0.0  # the whole stage's, including the part run before a restart
+    continued_after: int = 0  # epochs read back from a saved state (0: run from the start)
 
 
 class Discriminator(nn.Module):
@@ -102,6 +104,7 @@ def train_adversarial(x: np.ndarray, y: np.ndarray, cfg: AdversarialConfig, seed
     under the same ``key`` (a digest of the settings and spaces, :mod:`umt.alignment.checkpoints`),
     training continues after that state's epoch.
     """
+    t0 = time.time()
     dev = default_device(device)
     use_all_cores()
     torch.manual_seed(seed)
@@ -122,7 +125,6 @@ def train_adversarial(x: np.ndarray, y: np.ndarray, cfg: AdversarialConfig, seed
     truth = torch.cat([torch.ones(bs), torch.zeros(bs)]).to(dev)
     result = AdversarialResult(mapping.weight.detach().cpu().numpy().copy())
     best = -np.inf
-    t0 = time.time()
     seen = 0
     start = 0
     state = load_stage_state(checkpoint, key, "adversarial training") if checkpoint is not None else None
@@ -137,6 +139,7 @@ def train_adversarial(x: np.ndarray, y: np.ndarray, cfg: AdversarialConfig, seed
         gen.set_state(state["gen"])
         result = AdversarialResult(**state["result"])
         best, seen, start, t0 = state["best"], state["seen"], state["epoch"] + 1, time.time() - state["seconds"]
+        result.continued_after = start
         log.info("adversarial: continuing after epoch %d of %d (%s)", start, cfg.epochs, checkpoint)
 
     def batch(with_grad: bool) -> torch.Tensor:
@@ -194,4 +197,5 @@ def train_adversarial(x: np.ndarray, y: np.ndarray, cfg: AdversarialConfig, seed
                 "dis_opt": dis_opt.state_dict(), "map_opt": map_opt.state_dict(), "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None, "gen": gen.get_state(),
                 "result": asdict(result), "best": best, "seen": seen, "seconds": time.time() - t0})
+    result.seconds = time.time() - t0
     return result

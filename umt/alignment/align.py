@@ -248,6 +248,9 @@ def write_alignment(result: AlignResult, src: Embeddings, tgt: Embeddings, out: 
         metrics["agreement"] = round(result.agreement, 4)
     if result.resumed:
         metrics["resumed_candidates"] = result.resumed  # their time is not in "seconds"
+    continued = {c.name: c.continued_after for c in result.candidates if c.continued_after}
+    if continued:  # "seconds" counts this process only; their "init_seconds", the time before too
+        metrics["continued_candidates"] = continued
     if result.candidates:
         metrics["chosen"] = result.chosen
         metrics["candidates"] = [{"name": c.name, "criterion": round(c.criterion, 5), "init_seconds":

@@ -41,6 +41,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -94,6 +95,8 @@ class SelfLearnResult:
     tgt_ids: np.ndarray
     objectives: list[float] = field(default_factory=list)
     keep_probs: list[float] = field(default_factory=list)
+    seconds: float = 0.0  # the whole stage's, including the part run before a restart
+    continued_after: int = 0  # iterations read back from a saved state (0: run from the start)
 
 
 def _sorted_similarity_profile(x: torch.Tensor) -> torch.Tensor:
@@ -250,15 +253,18 @@ def self_learning_objective(x: np.ndarray, y: np.ndarray, w: np.ndarray, cutoff:
     return _mean_best_similarity(sim.max(dim=1).values, sim.max(dim=0).values)
 
 
-def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np.ndarray,
+def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray | None, tgt_ids: np.ndarray | None,
                   cfg: SelfLearnConfig, seed: int = 0, device: str | None = None, progress: bool = True,
                   checkpoint: str | os.PathLike | None = None, key: str = "", save_every: int = 10) -> SelfLearnResult:
     """Stochastic self-learning from a seed dictionary; returns the final orthogonal map.
 
-    ``checkpoint``: a file for the state every ``save_every`` iterations; when it holds a state
-    saved under the same ``key`` (:func:`umt.alignment.checkpoints.candidate_key`), self-learning
-    continues after that state's iteration and ``src_ids``/``tgt_ids`` are not used.
+    ``src_ids``/``tgt_ids``: the seed dictionary; ``None`` for the similarity initialisation's
+    (:func:`initial_dictionary` of ``cfg.init_words`` words), computed only when no saved state
+    is continued. ``checkpoint``: a file for the state every ``save_every`` iterations; when it
+    holds a state saved under the same ``key`` (:func:`umt.alignment.checkpoints.candidate_key`),
+    self-learning continues after that state's iteration and the seed dictionary is not used.
     """
+    t0 = time.time()
     dev = default_device(device)
     use_all_cores()
     gen = torch.Generator(device=dev).manual_seed(seed)
@@ -273,7 +279,6 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np
     # iteration costs more in page faults than the matrix product itself (10k words, 2 cores:
     # about 1.7 s -> 1.1 s per iteration on real en-fr vectors), and the values are the same.
     sim_buffer = sim_t_buffer = None
-    result = SelfLearnResult(np.eye(x.shape[1], dtype=np.float32), src_ids, tgt_ids)
     start = 1
     state = load_stage_state(checkpoint, key, "self-learning") if checkpoint is not None else None
     if state is not None:
@@ -282,8 +287,14 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np
         keep, best, phase_best = state["keep"], state["best"], state["phase_best"]
         last_improvement, phase_start = state["last_improvement"], state["phase_start"]
         gen.set_state(state["gen"])
+        result.continued_after = state["iteration"]
         start = state["iteration"] + 1
+        t0 -= state.get("seconds", 0.0)  # states saved before umt recorded the time lack it
         log.info("self-learning: continuing after iteration %d (%s)", state["iteration"], checkpoint)
+    else:
+        if src_ids is None or tgt_ids is None:
+            src_ids, tgt_ids = initial_dictionary(x, y, cfg.init_words, cfg.csls_k, device)
+        result = SelfLearnResult(np.eye(x.shape[1], dtype=np.float32), src_ids, tgt_ids)
     bar = tqdm(total=cfg.max_iterations, initial=start - 1, desc="self-learning", disable=not progress)
     for it in range(start, cfg.max_iterations + 1):
         patience = cfg.interval if keep < 1.0 else min(cfg.interval, cfg.final_patience)
@@ -325,10 +336,11 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np
         bar.set_postfix(objective=f"{objective:.4f}", keep=f"{keep:.2f}")
         if checkpoint is not None and it % save_every == 0:
             save_stage_state(checkpoint, {
-                "key": key, "iteration": it, "keep": keep, "best": best, "last_improvement": last_improvement,
-                "phase_start": phase_start, "phase_best": phase_best, "gen": gen.get_state(),
-                "result": {"mapping": result.mapping, "src_ids": src_ids, "tgt_ids": tgt_ids,
+                "key": key, "iteration": it, "seconds": time.time() - t0, "keep": keep, "best": best,
+                "last_improvement": last_improvement, "phase_start": phase_start, "phase_best": phase_best,
+                "gen": gen.get_state(), "result": {"mapping": result.mapping, "src_ids": src_ids, "tgt_ids": tgt_ids,
                            "objectives": result.objectives, "keep_probs": result.keep_probs}})
     bar.close()
+    result.seconds = time.time() - t0
     log.info("self-learning: %d iterations, objective %.4f", len(result.objectives), best)
     return result

@@ -16,7 +16,7 @@ import numpy as np
 
 from umt.alignment.adversarial import AdversarialConfig, train_adversarial
 from umt.alignment.procrustes import RefineConfig, RefineResult, apply_mapping, refine
-from umt.alignment.similarity_init import SelfLearnConfig, initial_dictionary, self_learning
+from umt.alignment.similarity_init import SelfLearnConfig, self_learning
 from umt.errors import UmtError
 from umt.evaluation.criterion import mean_csls_cosine
 
@@ -34,6 +34,7 @@ class Candidate:
     refine_seconds: float
     result: RefineResult
     curves: dict = field(default_factory=dict)
+    continued_after: str = ""  # the saved stage state it continued from ("self-learning iteration 130")
 
     @property
     def init(self) -> str:
@@ -66,23 +67,22 @@ def run_candidate(x: np.ndarray, y: np.ndarray, init: str, seed: int, adversaria
                   progress: bool = True, checkpoint: str | os.PathLike | None = None, key: str = "") -> Candidate:
     """Initialise with ``init`` under ``seed``, then refine with Procrustes. ``checkpoint``/``key``:
     where the initialisation saves its state as it goes (after each adversarial epoch, every few
-    self-learning iterations) and under which key (:mod:`umt.alignment.stage_state`)."""
-    t0 = time.time()
+    self-learning iterations) and under which key (:mod:`umt.alignment.stage_state`); a saved
+    state continues, and the candidate's ``init_seconds`` then counts the time before the restart too."""
     curves: dict = {}
     if init == "adversarial":
-        adv = train_adversarial(x, y, adversarial, seed, device, progress, checkpoint, key)
-        w = adv.mapping
-        curves.update(adversarial=adv.history, adversarial_criteria=adv.criteria,
-                      adversarial_epoch_samples=adv.epoch_samples)
+        stage = train_adversarial(x, y, adversarial, seed, device, progress, checkpoint, key)
+        curves.update(adversarial=stage.history, adversarial_criteria=stage.criteria,
+                      adversarial_epoch_samples=stage.epoch_samples)
+        continued = f"adversarial epoch {stage.continued_after}" if stage.continued_after else ""
     else:
-        src_ids, tgt_ids = initial_dictionary(x, y, selflearn.init_words, selflearn.csls_k, device)
-        sl = self_learning(x, y, src_ids, tgt_ids, selflearn, seed, device, progress, checkpoint, key)
-        w = sl.mapping
-        curves.update(self_learning=sl.objectives, keep_probs=sl.keep_probs)
+        stage = self_learning(x, y, None, None, selflearn, seed, device, progress, checkpoint, key)
+        curves.update(self_learning=stage.objectives, keep_probs=stage.keep_probs)
+        continued = f"self-learning iteration {stage.continued_after}" if stage.continued_after else ""
     t1 = time.time()
-    result = refine(x, y, w, refine_cfg, progress, device)
+    result = refine(x, y, stage.mapping, refine_cfg, progress, device)
     curves["refinement"] = result.criteria
-    cand = Candidate(f"{init}:{seed}", t1 - t0, time.time() - t1, result, curves)
+    cand = Candidate(f"{init}:{seed}", stage.seconds, time.time() - t1, result, curves, continued)
     log.info("candidate %s: criterion %.4f (init %.0f s, refinement %.0f s)", cand.name, cand.criterion,
              cand.init_seconds, cand.refine_seconds)
     return cand

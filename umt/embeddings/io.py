@@ -225,8 +225,6 @@ def _load_fasttext_bin(path: Path, max_vocab: int | None) -> Embeddings:
     if not words:
         raise UmtError(f"{path}: fastText model has an empty vocabulary")
     vectors = np.stack([model.get_word_vector(w) for w in words])
-    if not np.isfinite(vectors).all():
-        raise UmtError(f"{path}: NaN or infinite value in vectors")
     return Embeddings(list(words), vectors, np.asarray(counts, dtype=np.int64), str(path))
 
 
@@ -252,9 +250,7 @@ def _load_native(folder: Path, max_vocab: int | None) -> Embeddings:
     if vectors.ndim != 2 or vectors.shape[0] < len(words):
         raise UmtError(f"{vec_path}: shape {vectors.shape} does not match {len(words)} words in {vocab_path}")
     matrix = np.array(vectors[: len(words)], dtype=np.float32)
-    if not np.isfinite(matrix).all():
-        raise UmtError(f"{vec_path}: NaN or infinite value in row {int(np.argmax(~np.isfinite(matrix).all(1)))}")
-    return Embeddings(words, matrix, np.asarray(counts, dtype=np.int64), str(folder))
+    return Embeddings(words, matrix, np.asarray(counts, dtype=np.int64), str(folder))  # refuses NaN rows, by word
 
 
 def save_embeddings(emb: Embeddings, folder: str | os.PathLike, meta: dict | None = None) -> Path:

@@ -40,8 +40,12 @@ class EmbedTrainConfig(CheckedConfig):
     keep_punct: bool = False  # punctuation tokens only crowd the context window of words
     bucket: int = ranged(2_000_000, NON_NEGATIVE)
 
-    def check_together(self) -> None:
-        if self.maxn and self.minn > self.maxn:  # fastText would silently train without n-grams
+    def check_together(self, changed: str | None = None) -> None:
+        if self.maxn and self.minn > self.maxn and changed == "maxn":  # fastText would silently train without n-grams
+            raise ConfigError(f"EmbedTrainConfig.maxn = {self.maxn}: expected at least minn ({self.minn}), or 0 for "
+                              "no character n-grams", "maxn", self.maxn,
+                              f"expected at least --minn ({self.minn}), or 0 for no character n-grams")
+        if self.maxn and self.minn > self.maxn:
             raise ConfigError(f"EmbedTrainConfig.minn = {self.minn}: expected at most maxn ({self.maxn}), or maxn 0 "
                               "for no character n-grams", "minn", self.minn,
                               f"expected at most --maxn ({self.maxn}), or --maxn 0 for no character n-grams")

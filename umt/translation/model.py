@@ -33,8 +33,11 @@ class ModelConfig(CheckedConfig):
     max_positions: int = ranged(160, POSITIVE)
     n_langs: int = ranged(len(LANGUAGES), POSITIVE)
 
-    def check_together(self) -> None:
-        if self.dim % self.heads:  # each head takes an equal slice of the model width
+    def check_together(self, changed: str | None = None) -> None:
+        if self.dim % self.heads and changed == "heads":  # each head takes an equal slice of the model width
+            raise ConfigError(f"ModelConfig.heads = {self.heads}: expected a divisor of dim ({self.dim})", "heads",
+                              self.heads, f"expected a divisor of --dim ({self.dim})")
+        if self.dim % self.heads:
             raise ConfigError(f"ModelConfig.dim = {self.dim}: expected a multiple of heads ({self.heads})", "dim",
                               self.dim, f"expected a multiple of --heads ({self.heads})")
 
