@@ -53,6 +53,8 @@ def main() -> None:
     ap.add_argument("--ensemble", default="4", help="seeds per ensemble, or several sizes as 2,4 (the preset: 4)")
     ap.add_argument("--interval", type=int, default=None,
                     help="self-learning interval (default: the preset's; small values for quick checks)")
+    ap.add_argument("--multiplier", type=float, default=None,
+                    help="self-learning's keep-probability multiplier (default: the preset's, 2)")
     ap.add_argument("--max-vocab", type=int, default=200000)
     ap.add_argument("--time-budget", type=float, default=1e9, help="start no new run after this many seconds")
     ap.add_argument("--device", default=None)
@@ -73,26 +75,30 @@ def main() -> None:
     for flag, value in (("--interval", a.interval), ("--reweight-words", a.reweight_words)):
         if value is not None and value < 1:  # 0 would otherwise fall back to the preset's value unnoticed
             ap.error(f"{flag} {value}: expected 1 or more")
+    if a.multiplier is not None and not a.multiplier > 1:
+        ap.error(f"--multiplier {a.multiplier}: expected a value > 1")
     t_start = time.time()
     rows: list[dict] = []
     done = json.loads(Path(f"{a.out}.json").read_text()) if a.resume and Path(f"{a.out}.json").exists() else []
     interval = a.interval if a.interval is not None else preset("fast").selflearn.interval
     words = a.reweight_words if a.reweight_words is not None else preset("fast").reweight_words
+    multiplier = a.multiplier if a.multiplier is not None else preset("fast").selflearn.multiplier
     for pair in a.pairs.split(","):
-        # a row made with another self-learning interval or re-weighting vocabulary is another experiment: it
-        # is run again (rows written before the vocabulary was recorded used 10000 words)
-        run_pair(a, pair, rows, t_start, interval, words,
+        # a row made with other self-learning settings or re-weighting vocabulary is another experiment: it
+        # is run again (rows written before the vocabulary or multiplier was recorded used 10000 words and 2)
+        run_pair(a, pair, rows, t_start, interval, words, multiplier,
                  {(r["method"], r["seed"]): r for r in done if r["pair"] == pair
-                  and r.get("interval", interval) == interval and r.get("reweight_words", 10000) == words})
+                  and r.get("interval", interval) == interval and r.get("reweight_words", 10000) == words
+                  and r.get("multiplier", 2.0) == multiplier})
     write_text(f"{a.out}.md", summary(rows))
     print(summary(rows))
 
 
 def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float, interval: int, words: int,
-             done: dict) -> None:
-    """The supervised reference, the single-seed runs (self-learning ``interval``, re-weighting among ``words``
-    words) and the ensembles of one pair; appends to ``rows``. ``done`` holds an earlier run's rows by
-    (method, seed): those are kept rather than computed again."""
+             multiplier: float, done: dict) -> None:
+    """The supervised reference, the single-seed runs (self-learning ``interval`` and ``multiplier``,
+    re-weighting among ``words`` words) and the ensembles of one pair; appends to ``rows``. ``done``
+    holds an earlier run's rows by (method, seed): those are kept rather than computed again."""
     s, t = pair.split("-")
     src = load_embeddings(Path(a.emb_root) / s, a.max_vocab)
     tgt = load_embeddings(Path(a.emb_root) / t, a.max_vocab)
@@ -113,8 +119,9 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float,
     x, y = prepare(src, tgt, reference.normalize)
     record({"method": "supervised", "seed": None, **score(*sup.mapped(x, y))})
     cfg = replace(preset("fast"), device=a.device)
-    cfg = replace(cfg, selflearn=replace(cfg.selflearn, interval=interval), reweight_words=words)
-    recorded = {"interval": interval, "reweight_words": cfg.reweight_words}  # in every unsupervised row
+    cfg = replace(cfg, selflearn=replace(cfg.selflearn, interval=interval, multiplier=multiplier),
+                  reweight_words=words)
+    recorded = {"interval": interval, "multiplier": multiplier, "reweight_words": words}  # in every unsupervised row
     sizes = [int(k) for k in str(a.ensemble).split(",")]
     runs = []  # (orthogonal map, criterion) per seed
     for seed in range(a.seeds):

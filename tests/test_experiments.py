@@ -328,3 +328,25 @@ def test_seed_ensembles_rebuilds_the_ensemble_preset_from_single_seeds(synthetic
     run_script("seed_ensembles.py", *common[:-6], "--interval", "6", *common[-4:], "--seeds", "3", "--resume",
                "--time-budget", "0")
     assert [r["method"] for r in json.loads(out.with_suffix(".json").read_text())] == ["supervised"]
+
+
+def test_seed_agreement_tells_seeds_of_one_map_from_unrelated_maps(synthetic_languages, tmp_path):
+    from umt.alignment.procrustes import procrustes
+
+    root = synthetic_languages
+    src, tgt = load_embeddings(root / "emb" / "en"), load_embeddings(root / "emb" / "fr")
+    x, y = prepare(src, tgt, AlignConfig().normalize)
+    rng = np.random.default_rng(1)
+    (tmp_path / "found").mkdir()
+    (tmp_path / "lost").mkdir()
+    for seed in range(3):  # three seeds that found the map (rows are translations), three that did not
+        np.save(tmp_path / "found" / f"en-fr_fast_{seed}.npy", procrustes(x, y))
+        np.save(tmp_path / "lost" / f"en-fr_fast_{seed}.npy", random_orthogonal(x.shape[1], rng).astype(np.float32))
+    for name in ("found", "lost"):
+        run_script("seed_agreement.py", "--emb-root", str(root / "emb"), "--maps", str(tmp_path / name), "--pair",
+                   "en-fr", "--sources", "1000", "--targets", "2000", "--reweight-words", "2000",
+                   "--out", str(tmp_path / name))
+    found, lost = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("found", "lost"))
+    assert found["seeds"] == [0, 1, 2] and found["orthogonal"] == found["reweighted"] == 100.0
+    assert lost["orthogonal"] < 20
+    assert "| en-fr | 3 |" in (tmp_path / "lost.md").read_text()
