@@ -261,12 +261,14 @@ def test_reweight_table_scores_saved_maps_before_and_after(synthetic_languages, 
     assert "single maps' translations (%)" in dev.with_suffix(".md").read_text()
 
 
-@pytest.mark.parametrize("flag", ["--interval", "--reweight-words"])
-def test_seed_ensembles_rejects_a_zero_setting_instead_of_using_the_preset(flag, tmp_path):
+@pytest.mark.parametrize("flag, expected", [("--interval", "expected 1 or more"),
+                                            ("--reweight-words", "expected 1 or more"),
+                                            ("--multiplier", "expected a value > 1")])
+def test_seed_ensembles_rejects_a_zero_setting_instead_of_using_the_preset(flag, expected, tmp_path):
     done = subprocess.run([sys.executable, str(EXPERIMENTS / "seed_ensembles.py"), "--emb-root", str(tmp_path),
                            "--dict-root", str(tmp_path), "--out", str(tmp_path / "x"), flag, "0"],
                           capture_output=True, text=True)
-    assert done.returncode != 0 and f"{flag} 0: expected 1 or more" in done.stderr
+    assert done.returncode != 0 and f"{flag} 0" in done.stderr and expected in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "x.json").exists()
 
 
@@ -287,7 +289,7 @@ def test_seed_ensembles_rebuilds_the_ensemble_preset_from_single_seeds(synthetic
     # each window's row lands as soon as the run that completes it has finished
     assert [(r["method"], r["seed"]) for r in rows] == [("supervised", None), ("fast", 0), ("fast", 1), (
         "ensemble2", 0), ("fast", 2), ("ensemble2", 1), ("ensemble3", 0)]
-    assert all(r["interval"] == 5 for r in rows[1:])  # the non-default interval is on record
+    assert all(r["interval"] == 5 and r["multiplier"] == 2.0 for r in rows[1:])  # the settings are on record
     window = rows[5]
     assert min(r["test"] for r in rows) > 90 and min(r["dev"] for r in rows) > 90
     # window 1 is exactly what the ensemble preset over two seeds keeps and re-weights with --seed 1
