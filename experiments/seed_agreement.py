@@ -17,7 +17,6 @@ land closer to one map, and their precision varies less from seed to seed. Write
 from __future__ import annotations
 
 import argparse
-import itertools
 import re
 import sys
 from pathlib import Path
@@ -25,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from reweight_table import mean_agreement  # noqa: E402  (this folder is on the path)
 
 from umt.alignment import AlignConfig, apply_mapping, map_spaces, prepare  # noqa: E402
 from umt.alignment.reweight import reweight_from_map  # noqa: E402
@@ -37,11 +38,6 @@ def best_targets(xm: np.ndarray, ym: np.ndarray, sources: int, targets: int, dev
     """CSLS best target (among the ``targets`` most frequent) of each of the ``sources`` most frequent sources."""
     unit = lambda a: a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)  # noqa: E731
     return mutual_best(unit(xm[:sources]), unit(ym[:targets]), "csls", 10, device=device)[0]
-
-
-def mean_agreement(ids: list[np.ndarray]) -> float:
-    """Mean over all pairs of seeds of the share of sources both translate the same way."""
-    return float(np.mean([np.mean(a == b) for a, b in itertools.combinations(ids, 2)]))
 
 
 def main() -> None:
@@ -72,8 +68,8 @@ def main() -> None:
         reweighted.append(best_targets(*map_spaces(x, y, *maps), a.sources, a.targets, a.device))
         print(f"seed {seed} done", flush=True)
     result = {"pair": a.pair, "seeds": [seed for seed, _ in found], "sources": a.sources, "targets": a.targets,
-              "reweight_words": a.reweight_words, "orthogonal": round(100 * mean_agreement(orthogonal), 2),
-              "reweighted": round(100 * mean_agreement(reweighted), 2)}
+              "reweight_words": a.reweight_words, "orthogonal": mean_agreement(orthogonal),
+              "reweighted": mean_agreement(reweighted)}
     write_json(f"{a.out}.json", result)
     table = ("| pair | seeds | agreement of two seeds, orthogonal maps (%) | re-weighted, as umt align outputs (%) |\n"
              "|---|---|---|---|\n"
