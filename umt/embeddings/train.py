@@ -41,14 +41,15 @@ class EmbedTrainConfig(CheckedConfig):
     bucket: int = ranged(2_000_000, NON_NEGATIVE)
 
     def check_together(self, changed: str | None = None) -> None:
-        if self.maxn and self.minn > self.maxn and changed == "maxn":  # fastText would silently train without n-grams
+        if not (self.maxn and self.minn > self.maxn):  # else fastText would silently train without n-grams
+            return
+        if changed == "maxn":
             raise ConfigError(f"EmbedTrainConfig.maxn = {self.maxn}: expected at least minn ({self.minn}), or 0 for "
                               "no character n-grams", "maxn", self.maxn,
                               f"expected at least --minn ({self.minn}), or 0 for no character n-grams")
-        if self.maxn and self.minn > self.maxn:
-            raise ConfigError(f"EmbedTrainConfig.minn = {self.minn}: expected at most maxn ({self.maxn}), or maxn 0 "
-                              "for no character n-grams", "minn", self.minn,
-                              f"expected at most --maxn ({self.maxn}), or --maxn 0 for no character n-grams")
+        raise ConfigError(f"EmbedTrainConfig.minn = {self.minn}: expected at most maxn ({self.maxn}), or maxn 0 "
+                          "for no character n-grams", "minn", self.minn,
+                          f"expected at most --maxn ({self.maxn}), or --maxn 0 for no character n-grams")
 
 
 def train_embeddings(corpus: str | os.PathLike, out: str | os.PathLike, cfg: EmbedTrainConfig,

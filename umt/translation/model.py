@@ -34,12 +34,13 @@ class ModelConfig(CheckedConfig):
     n_langs: int = ranged(len(LANGUAGES), POSITIVE)
 
     def check_together(self, changed: str | None = None) -> None:
-        if self.dim % self.heads and changed == "heads":  # each head takes an equal slice of the model width
+        if not self.dim % self.heads:  # each head takes an equal slice of the model width
+            return
+        if changed == "heads":
             raise ConfigError(f"ModelConfig.heads = {self.heads}: expected a divisor of dim ({self.dim})", "heads",
                               self.heads, f"expected a divisor of --dim ({self.dim})")
-        if self.dim % self.heads:
-            raise ConfigError(f"ModelConfig.dim = {self.dim}: expected a multiple of heads ({self.heads})", "dim",
-                              self.dim, f"expected a multiple of --heads ({self.heads})")
+        raise ConfigError(f"ModelConfig.dim = {self.dim}: expected a multiple of heads ({self.heads})", "dim",
+                          self.dim, f"expected a multiple of --heads ({self.heads})")
 
 
 class Attention(nn.Module):
