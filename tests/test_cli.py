@@ -217,6 +217,12 @@ def test_main_command_runs_end_to_end_on_a_tiny_slice(data_root, tmp_path, capsy
     samples = summary["word_by_word"]
     assert len(samples) == 5 and all(s["word_by_word"] and s["reference"] for s in samples)
     assert samples[0]["source"] in report and "CSLS P@1" in report
+    versus = summary["unsupervised_vs_supervised"]  # the same test words, paired
+    assert summary["results"][versus["reference"]]["supervised"]
+    assert versus["precision_a"] == summary["results"]["unsupervised (fast preset, no dictionary)"]["csls_p1"]
+    assert versus["precision_b"] == summary["results"][versus["reference"]]["csls_p1"]
+    assert 0 < versus["p_value"] <= 1 and f"p = {versus['p_value']:.3g}" in report
+    assert (out / "fast" / "evaluation.tsv").exists()
     cached = sorted(p.name for p in cache.iterdir())
     assert len(cached) == 2  # one vector folder per language, reused by the next run
     written = {p: p.stat().st_mtime_ns for p in out.glob("*/mapping.npy")}
@@ -225,6 +231,14 @@ def test_main_command_runs_end_to_end_on_a_tiny_slice(data_root, tmp_path, capsy
     assert sorted(p.name for p in cache.iterdir()) == cached
     assert {p: p.stat().st_mtime_ns for p in out.glob("*/mapping.npy")} == written  # alignments reused
     assert json.loads((out / "results.json").read_text())["results"] == summary["results"]
+    (out / "procrustes" / "evaluation.tsv").unlink()  # a run directory of an older umt: evaluated again
+    metrics = json.loads((out / "procrustes" / "metrics.json").read_text())
+    del metrics["csls_p1_ci95"]
+    (out / "procrustes" / "metrics.json").write_text(json.dumps(metrics))
+    assert main(args) == 0
+    assert json.loads((out / "results.json").read_text())["results"] == summary["results"]
+    assert json.loads((out / "results.json").read_text())["unsupervised_vs_supervised"] == versus
+    assert (out / "procrustes" / "evaluation.tsv").exists()
     (out / "fast" / "metrics.json").unlink()  # as if killed after the unsupervised candidate finished
     assert main(args) == 0
     rerun = json.loads((out / "results.json").read_text())["results"]

@@ -93,3 +93,69 @@ def test_failure_rule_passes_a_good_mapping_and_flags_random_ones(toy_pair):
     assert 0 < AGREEMENT_FAILED_BELOW < 1
     # a random rotation's criterion is well below the true map's
     assert random_rotation_criterion(x, y) < mean_csls_cosine(x @ w.T, y) - 0.3
+
+
+def test_precision_interval_is_wilsons_and_narrows_with_more_queries():
+    from umt.evaluation import precision_interval
+
+    def wilson(h, n, z=1.959963984540054):  # the formula of umt.evaluation.significance, written out
+        p = h / n
+        centre, half = p + z * z / (2 * n), z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        return 100 * (centre - half) / (1 + z * z / n), 100 * (centre + half) / (1 + z * z / n)
+
+    for hits, n in [(22, 100), (220, 1000), (0, 50), (50, 50), (1, 3)]:
+        lo, hi = precision_interval(hits, n)
+        assert (lo, hi) == pytest.approx(wilson(hits, n), abs=0.006)
+        assert 0 <= lo <= 100 * hits / n <= hi <= 100
+    assert precision_interval(0, 50)[0] == 0 and precision_interval(0, 50)[1] > 5  # a collapse is not "exactly 0"
+    small, large = precision_interval(22, 100), precision_interval(220, 1000)
+    assert large[1] - large[0] < (small[1] - small[0]) / 3 + 0.5  # ~1/sqrt(10) as wide
+    assert precision_interval(0, 0) == (0.0, 100.0)
+    with pytest.raises(UmtError, match="5 hits among 3"):
+        precision_interval(5, 3)
+
+
+def test_paired_difference_is_mcnemars_exact_test():
+    from math import comb
+
+    from umt.evaluation import paired_difference
+
+    a = np.array([1] * 40 + [0] * 50 + [1] * 10, dtype=bool)  # 10 right under a only
+    b = np.array([1] * 40 + [0] * 50 + [0] * 8 + [1] * 2, dtype=bool)  # ... of which b gets 2
+    d = paired_difference(a, b)
+    assert (d.n, d.only_a, d.only_b) == (100, 8, 0)
+    assert (d.precision_a, d.precision_b) == (50.0, 42.0)
+    assert d.p_value == pytest.approx(2 * 0.5 ** 8, abs=1e-4)  # all 8 discordant queries on one side
+    d2 = paired_difference(np.r_[a, [1, 0, 1, 0]].astype(bool), np.r_[b, [0, 1, 0, 1]].astype(bool))
+    assert (d2.only_a, d2.only_b) == (10, 2)
+    assert d2.p_value == pytest.approx(2 * sum(comb(12, k) for k in range(3)) / 2 ** 12, abs=1e-4)
+    assert paired_difference(b, a).p_value == d.p_value  # symmetric
+    assert paired_difference(a, a).p_value == 1.0
+    with pytest.raises(UmtError, match="same queries"):
+        paired_difference(a, b[:-1])
+
+
+def test_evaluation_writes_each_test_word_and_its_interval(hand_made, tmp_path):
+    from umt.evaluation import read_query_ranks
+
+    src, tgt, _ = hand_made
+    d = tmp_path / "wrong.txt"
+    d.write_text("cat chien\ndog chat\nsun soleil\nsun lune\n")
+    out = tmp_path / "evaluation.tsv"
+    m = evaluate_mapping(src, tgt, d, normalize="none", per_query_tsv=out)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "source\tgold\trank\tpredictions" and len(lines) == 4
+    rows = {line.split("\t")[0]: line.split("\t") for line in lines[1:]}
+    assert rows["sun"][1] == "lune soleil" and rows["sun"][2] == "1" and rows["sun"][3].split()[0] == "soleil"
+    ranks = read_query_ranks(out)
+    assert ranks["sun"] == 1 and ranks["cat"] > 1 and ranks["dog"] > 1  # cat's best target is chat, not chien
+    assert rows["cat"][3].split().index("chien") + 1 == ranks["cat"]
+    assert m["csls_p1"] == pytest.approx(100 * sum(r == 1 for r in ranks.values()) / 3, abs=0.01)
+    lo, hi = m["csls_p1_ci95"]
+    assert lo < m["csls_p1"] < hi and set(m) >= {f"{meth}_p{k}_ci95" for meth in ("nn", "csls") for k in (1, 5, 10)}
+    (tmp_path / "other.tsv").write_text("word\trank\n")
+    with pytest.raises(UmtError, match="other.tsv: not a per-query evaluation file"):
+        read_query_ranks(tmp_path / "other.tsv")
+    out.write_text(lines[0] + "\ncat\tchien\tx\tchat\n", encoding="utf-8")
+    with pytest.raises(UmtError, match="evaluation.tsv:2: expected"):
+        read_query_ranks(out)

@@ -306,6 +306,14 @@ def test_seed_ensembles_rebuilds_the_ensemble_preset_from_single_seeds(synthetic
     table = out.with_suffix(".md").read_text()
     assert "| en-fr | ensemble2 | test |" in table and "| en-fr | ensemble3 | dev |" in table
     assert "| en-fr | fast | dev |" in table
+    # each row keeps which test words it got right, in query order: the paired tests count from them
+    hits = window["test_hits"]
+    assert set(hits) <= {"0", "1"} and len(hits) == len(set(gold.src_ids.tolist()))
+    assert round(100 * hits.count("1") / len(hits), 2) == window["test"]
+    assert "pairs of seeds that differ (p < 0.05; smallest p)" in table
+    fast_test = next(line for line in table.splitlines() if line.startswith("| en-fr | fast | test |"))
+    # near-perfect seeds differ neither from each other nor from the reference
+    assert fast_test.endswith("| 0 of 3 (1) | 0 of 3 (1) |")
     # --resume keeps the rows of the saved seeds, timings too: with no time left it runs nothing new
     run_script("seed_ensembles.py", *common, "--seeds", "4", "--resume", "--time-budget", "0")
     assert json.loads(out.with_suffix(".json").read_text()) == rows
@@ -352,3 +360,25 @@ def test_seed_agreement_tells_seeds_of_one_map_from_unrelated_maps(synthetic_lan
     assert found["seeds"] == [0, 1, 2] and found["orthogonal"] == found["reweighted"] == 100.0
     assert lost["orthogonal"] < 20
     assert "| en-fr | 3 |" in (tmp_path / "lost.md").read_text()
+
+
+def test_seed_ensembles_counts_only_the_differences_mcnemar_separates():
+    sys.path.insert(0, str(EXPERIMENTS))
+    try:
+        from seed_ensembles import differing, summary
+    finally:
+        sys.path.remove(str(EXPERIMENTS))
+    base = "1" * 30 + "0" * 70
+    rows = [{"pair": "en-fr", "method": "supervised", "seed": None, "test": 30.0, "dev": 30.0,
+             "test_hits": base, "dev_hits": base},
+            # two words apart from the reference: noise; 25 apart, all one way: a real difference
+            {"pair": "en-fr", "method": "fast", "seed": 0, "test": 32.0, "dev": 30.0,
+             "test_hits": "1" * 32 + "0" * 68, "dev_hits": base},
+            {"pair": "en-fr", "method": "fast", "seed": 1, "test": 55.0, "dev": 30.0,
+             "test_hits": "1" * 55 + "0" * 45, "dev_hits": base}]
+    assert differing(rows[1:], "test") == "1 of 1 (2.4e-07)" and differing(rows[1:], "dev") == "0 of 1 (1)"
+    assert differing(rows[1:], "test", rows[0]) == "1 of 2 (6e-08)"
+    assert differing([{"test": 1.0}, *rows[1:]], "test") == ""  # a row without per-word hits: no count
+    table = summary(rows)
+    assert "| 1 of 1 (2.4e-07) | 1 of 2 (6e-08) |" in table
+    assert "| en-fr | fast | dev | 30.0, 30.0 | 30.00 / 30.00 / 30.00 | 0.00 | 2 of 2 | 0 of 1 (1) |  |" in table

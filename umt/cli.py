@@ -179,7 +179,7 @@ def _power(text: str) -> float:
 def cmd_evaluate(a) -> None:
     from umt.alignment import DEFAULT_NORMALIZE, load_mapping
     from umt.alignment.spaces import SavedMapping
-    from umt.evaluation.api import evaluate_mapping
+    from umt.evaluation.api import PER_QUERY_FILE, evaluate_mapping
     from umt.fileio import write_json
     from umt.rundir import start_run
 
@@ -188,7 +188,7 @@ def cmd_evaluate(a) -> None:
     saved = load_mapping(a.mapping, src.dim) if a.mapping else SavedMapping(None, None)
     chain = a.normalize or saved.normalize or DEFAULT_NORMALIZE
     metrics = evaluate_mapping(src, tgt, _resolve_dict(a.dict, a.data), saved.source, chain, a.device,
-                               target_mapping=saved.target)
+                               target_mapping=saved.target, per_query_tsv=Path(a.out) / PER_QUERY_FILE)
     metrics.update(normalize=chain, mapping=a.mapping)
     write_json(Path(a.out) / "metrics.json", metrics)
     _print_metrics(a.out, metrics)
@@ -229,7 +229,9 @@ def cmd_run(a) -> None:
 
 def _print_metrics(out, m: dict) -> None:
     if "csls_p1" in m:
-        print(f"P@1 NN {m['nn_p1']:.1f}  CSLS {m['csls_p1']:.1f}  P@5 {m['csls_p5']:.1f}  P@10 {m['csls_p10']:.1f}"
+        ci = m.get("csls_p1_ci95")
+        ci = f" (95% CI {ci[0]:.1f}-{ci[1]:.1f})" if ci else ""
+        print(f"P@1 NN {m['nn_p1']:.1f}  CSLS {m['csls_p1']:.1f}{ci}  P@5 {m['csls_p5']:.1f}  P@10 {m['csls_p10']:.1f}"
               f"  | {m['n_queries']} of {m['n_test_sources']} test words covered ({100 * m['coverage']:.1f}%),"
               f" CSLS P@1 counting misses {m['csls_p1_all']:.1f}  | criterion {m['criterion']:.4f}")
     elif "criterion" in m:

@@ -21,11 +21,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from umt.alignment import AlignConfig, RefineConfig, align, write_alignment
+import numpy as np
+
+from umt.alignment import DEFAULT_NORMALIZE, AlignConfig, RefineConfig, align, load_mapping, write_alignment
 from umt.alignment.presets import preset
 from umt.config import dictionary_path, mono_corpus
 from umt.embeddings import Embeddings, load_embeddings
 from umt.embeddings.train import EmbedTrainConfig, train_embeddings
+from umt.evaluation import PairedDifference, paired_difference, read_query_ranks
+from umt.evaluation.api import PER_QUERY_FILE, evaluate_mapping
 from umt.fileio import write_json, write_text
 from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, CheckedConfig, ranged
 
@@ -91,10 +95,14 @@ def run_pipeline(cfg: PipelineConfig, out: str | Path, progress: bool = True) ->
             metrics = write_alignment(result, src, tgt, run_dir, str(test))
         else:
             log.info("%s: reusing the alignment in %s (same vectors and settings)", name, run_dir)
+            metrics = evaluated(run_dir, metrics, src, tgt, str(test))
         results[name] = {**metrics, "run": str(run_dir)}
     unsupervised = next(r for r in results.values() if not r["supervised"])
+    reference = next(name for name, r in results.items() if r["supervised"])
+    versus = compare_runs(Path(unsupervised["run"]), Path(results[reference]["run"]))
     summary = {"pair": f"{cfg.src}-{cfg.tgt}", "src_words": len(src), "tgt_words": len(tgt),
                "seconds": round(time.time() - t0, 1), "config": asdict(cfg), "results": results,
+               "unsupervised_vs_supervised": {"reference": reference, **versus.as_dict()},
                "word_by_word": sample_translations(src, tgt, Path(unsupervised["run"]), cfg)}
     write_json(out / "results.json", summary)
     write_text(out / "report.md", format_report(summary, out))
@@ -112,6 +120,25 @@ def finished_alignment(run_dir: Path, acfg: AlignConfig, src: Embeddings, tgt: E
     same = config == json.loads(json.dumps(asdict(acfg))) and (mapping.get("src"), mapping.get("tgt")) == (
         src.source, tgt.source)
     return metrics if same and (run_dir / "mapping.npy").exists() and "csls_p1" in metrics else None
+
+
+def evaluated(run_dir: Path, metrics: dict, src: Embeddings, tgt: Embeddings, test: str) -> dict:
+    """``metrics`` with the current evaluation: a run directory an older umt wrote (without the
+    per-query file or the intervals) has its saved mapping evaluated again, in seconds."""
+    if (run_dir / PER_QUERY_FILE).exists() and "csls_p1_ci95" in metrics:
+        return metrics
+    saved = load_mapping(run_dir, src.dim)
+    metrics = {**metrics, **evaluate_mapping(src, tgt, test, saved.source, saved.normalize or DEFAULT_NORMALIZE,
+                                             target_mapping=saved.target, per_query_tsv=run_dir / PER_QUERY_FILE)}
+    write_json(run_dir / "metrics.json", metrics)
+    return metrics
+
+
+def compare_runs(run_a: Path, run_b: Path) -> PairedDifference:
+    """CSLS P@1 of two evaluated runs on the same test words, and McNemar's exact test of their difference."""
+    a, b = read_query_ranks(run_a / PER_QUERY_FILE), read_query_ranks(run_b / PER_QUERY_FILE)
+    words = sorted(a.keys() & b.keys())
+    return paired_difference(np.array([a[w] == 1 for w in words]), np.array([b[w] == 1 for w in words]))
 
 
 def sample_translations(src: Embeddings, tgt: Embeddings, run: Path, cfg: PipelineConfig) -> list[dict]:
@@ -143,11 +170,20 @@ def sample_translations(src: Embeddings, tgt: Embeddings, run: Path, cfg: Pipeli
 def format_report(summary: dict, out: Path) -> str:
     lines = [f"# umt {summary['pair']}: {summary['src_words']} x {summary['tgt_words']} words, "
              f"{summary['seconds']:.0f} s", "",
-             "| method | NN P@1 | CSLS P@1 | P@5 | P@10 | coverage | criterion | seconds |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| method | NN P@1 | CSLS P@1 | its 95% interval | P@5 | P@10 | coverage | criterion | seconds |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, m in summary["results"].items():
-        lines.append(f"| {name} | {m['nn_p1']:.1f} | {m['csls_p1']:.1f} | {m['csls_p5']:.1f} | {m['csls_p10']:.1f} "
-                     f"| {m['n_queries']}/{m['n_test_sources']} | {m['criterion']:.3f} | {m['seconds']:.0f} |")
+        lo, hi = m["csls_p1_ci95"]
+        lines.append(f"| {name} | {m['nn_p1']:.1f} | {m['csls_p1']:.1f} | {lo:.1f}-{hi:.1f} | {m['csls_p5']:.1f} "
+                     f"| {m['csls_p10']:.1f} | {m['n_queries']}/{m['n_test_sources']} | {m['criterion']:.3f} "
+                     f"| {m['seconds']:.0f} |")
+    versus = summary["unsupervised_vs_supervised"]
+    verdict = ("a significant difference at the 5% level" if versus["p_value"] < 0.05 else
+               "no significant difference at the 5% level: within the test split's noise")
+    lines += ["", f"Unsupervised against the supervised reference on the same {versus['n']} test words: "
+              f"CSLS P@1 {versus['precision_a']:.1f} vs {versus['precision_b']:.1f}; {versus['only_a']} words "
+              f"right only unsupervised, {versus['only_b']} only supervised; McNemar's exact test "
+              f"p = {versus['p_value']:.3g}, {verdict}."]
     unsupervised = next(m for m in summary["results"].values() if not m["supervised"])
     lex = Path(unsupervised["run"]) / "lexicon.tsv"
     sample = lex.read_text(encoding="utf-8").splitlines()[1:13]

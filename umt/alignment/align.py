@@ -260,9 +260,10 @@ def write_alignment(result: AlignResult, src: Embeddings, tgt: Embeddings, out: 
 
         plot_training_curves(result.candidates, out / "training_curves.png")
     if eval_dict:
-        from umt.evaluation.api import evaluate_prepared  # evaluation builds on alignment, not the reverse
+        # evaluation builds on alignment, not the reverse
+        from umt.evaluation.api import PER_QUERY_FILE, evaluate_prepared
 
-        metrics.update(evaluate_prepared(xm, ym, src, tgt, eval_dict, cfg.device))
+        metrics.update(evaluate_prepared(xm, ym, src, tgt, eval_dict, cfg.device, per_query_tsv=out / PER_QUERY_FILE))
     else:
         metrics["criterion"] = round(mean_csls_cosine(xm, ym, device=cfg.device), 5)
     write_json(out / "metrics.json", metrics)

@@ -1,8 +1,11 @@
-"""Evaluation: BLI precision@k on gold dictionaries and the unsupervised criterion (stage 5)."""
+"""Evaluation: BLI precision@k on gold dictionaries, how far it can be trusted, and the unsupervised
+criterion (stage 5)."""
 
-from umt.evaluation.bli import precision_at_k
+from umt.evaluation.bli import QueryResults, precision_at_k, read_query_ranks, retrieve_queries
 from umt.evaluation.criterion import mean_csls_cosine
 from umt.evaluation.dictionaries import IndexedDictionary, index_dictionary, load_dictionary, read_dictionary
+from umt.evaluation.significance import PairedDifference, paired_difference, precision_interval
 
-__all__ = ["IndexedDictionary", "index_dictionary", "load_dictionary", "mean_csls_cosine",
-           "precision_at_k", "read_dictionary"]
+__all__ = ["IndexedDictionary", "PairedDifference", "QueryResults", "index_dictionary", "load_dictionary",
+           "mean_csls_cosine", "paired_difference", "precision_at_k", "precision_interval", "read_dictionary",
+           "read_query_ranks", "retrieve_queries"]

@@ -2,31 +2,45 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from umt.alignment.procrustes import map_spaces
 from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare
 from umt.embeddings.vectors import Embeddings
-from umt.evaluation.bli import precision_at_k
+from umt.evaluation.bli import KS, precision_metrics, retrieve_queries, write_query_tsv
 from umt.evaluation.criterion import mean_csls_cosine
 from umt.evaluation.dictionaries import load_dictionary
 
+PER_QUERY_FILE = "evaluation.tsv"  # the per-query CSLS results a run directory holds
+
 
 def evaluate_prepared(src_mapped: np.ndarray, tgt: np.ndarray, src_emb: Embeddings, tgt_emb: Embeddings,
-                      dict_path, device: str | None = None, methods=("nn", "csls")) -> dict:
-    """Metrics for already mapped, unit-normalised source rows against unit target rows."""
+                      dict_path, device: str | None = None, methods=("nn", "csls"),
+                      per_query_tsv: str | os.PathLike | None = None) -> dict:
+    """Metrics for already mapped, unit-normalised source rows against unit target rows.
+
+    ``per_query_tsv``: also write every test word's gold translations, predictions and rank
+    (:func:`umt.evaluation.bli.write_query_tsv`) for the last of ``methods`` (CSLS by default).
+    """
     gold = load_dictionary(dict_path, src_emb, tgt_emb)
-    metrics = precision_at_k(src_mapped, tgt, gold, methods, device=device)
+    results = [retrieve_queries(src_mapped, tgt, gold, m, max(KS), device) for m in methods]
+    metrics = precision_metrics(results, gold)
     metrics["criterion"] = round(mean_csls_cosine(src_mapped, tgt, device=device), 5)
     metrics["dictionary"] = str(dict_path)
+    if per_query_tsv is not None and results:
+        write_query_tsv(results[-1], src_emb, tgt_emb, per_query_tsv)
     return metrics
 
 
 def evaluate_mapping(src: Embeddings, tgt: Embeddings, dict_path, mapping: np.ndarray | None = None,
                      normalize: str = DEFAULT_NORMALIZE, device: str | None = None,
-                     methods=("nn", "csls"), target_mapping: np.ndarray | None = None) -> dict:
+                     methods=("nn", "csls"), target_mapping: np.ndarray | None = None,
+                     per_query_tsv: str | os.PathLike | None = None) -> dict:
     """Normalise both spaces, map them (the source by ``mapping``, identity when None; the target
     by ``target_mapping`` when there is one) and evaluate."""
     x, y = prepare(src, tgt, normalize)
     w = np.eye(x.shape[1], dtype=np.float32) if mapping is None else mapping
-    return evaluate_prepared(*map_spaces(x, y, w, target_mapping), src, tgt, dict_path, device, methods)
+    return evaluate_prepared(*map_spaces(x, y, w, target_mapping), src, tgt, dict_path, device, methods,
+                             per_query_tsv)

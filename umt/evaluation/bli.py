@@ -8,19 +8,84 @@ if any of its gold translations is among them:
 
 Pairs with a word outside the vocabularies are dropped (MUSE); ``coverage`` reports the fraction
 of test source words kept, and ``*_all`` keys count the dropped ones as misses (fastText's
-convention), so the numbers compare with every tool.
+convention), so the numbers compare with every tool. Each ``METHOD_pK`` comes with
+``METHOD_pK_ci95``, its 95% Wilson interval over the queries
+(:mod:`umt.evaluation.significance`).
 """
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 
+from umt.embeddings.vectors import Embeddings
+from umt.errors import UmtError
 from umt.evaluation.dictionaries import IndexedDictionary
+from umt.evaluation.significance import precision_interval
+from umt.fileio import read_lines, require_file, write_text
 from umt.retrieval.scoring import Retriever
 
 KS = (1, 5, 10)
+QUERY_TSV_HEADER = "source\tgold\trank\tpredictions"
+
+
+@dataclass
+class QueryResults:
+    """Retrieval of every test query by one method: ``queries`` (source ids, ascending),
+    ``answers`` (their gold target ids), ``top`` (the best target ids, best first) and
+    ``rank``, the 1-based rank of the first gold target in ``top`` (0 when none is there)."""
+
+    method: str
+    queries: np.ndarray
+    answers: list[set[int]]
+    top: np.ndarray
+    rank: np.ndarray
+
+    def hits(self, k: int) -> np.ndarray:
+        """Per query: whether a gold translation is among the ``k`` best."""
+        return (self.rank >= 1) & (self.rank <= k)
+
+
+def gold_answers(gold: IndexedDictionary) -> dict[int, set[int]]:
+    answers: dict[int, set[int]] = defaultdict(set)
+    for s, t in zip(gold.src_ids.tolist(), gold.tgt_ids.tolist()):
+        answers[s].add(t)
+    return answers
+
+
+def retrieve_queries(src: np.ndarray, tgt: np.ndarray, gold: IndexedDictionary, method: str = "csls",
+                     k: int = max(KS), device: str | None = None) -> QueryResults:
+    """The ``k`` best targets of every test source word by ``method`` (``nn`` or ``csls``)."""
+    answers = gold_answers(gold)
+    queries = np.array(sorted(answers), dtype=np.int64)
+    if len(queries) == 0:
+        return QueryResults(method, queries, [], np.zeros((0, k), dtype=np.int64), np.zeros(0, dtype=np.int64))
+    _, top = Retriever(src, tgt, method, device=device).search(queries, k)
+    rank = np.zeros(len(queries), dtype=np.int64)
+    for i, q in enumerate(queries.tolist()):
+        right = answers[q]
+        rank[i] = next((r for r, t in enumerate(top[i].tolist(), 1) if t in right), 0)
+    return QueryResults(method, queries, [answers[q] for q in queries.tolist()], top, rank)
+
+
+def precision_metrics(results: list[QueryResults], gold: IndexedDictionary, ks=KS) -> dict:
+    """Precision@k (percent), its Wilson interval and the coverage figures, from retrievals."""
+    metrics = {
+        "n_queries": int(len(results[0].queries)) if results else 0,
+        "n_test_sources": gold.n_sources_total,
+        "coverage": round(gold.coverage, 4),
+    }
+    for res in results:
+        n = len(res.queries)
+        for k in ks:
+            hits = int(res.hits(k).sum()) if n else 0
+            metrics[f"{res.method}_p{k}"] = round(100.0 * hits / n, 2) if n else 0.0
+            metrics[f"{res.method}_p{k}_all"] = round(100.0 * hits / max(gold.n_sources_total, 1), 2)
+            metrics[f"{res.method}_p{k}_ci95"] = list(precision_interval(hits, n))
+    return metrics
 
 
 def precision_at_k(src: np.ndarray, tgt: np.ndarray, gold: IndexedDictionary,
@@ -29,23 +94,29 @@ def precision_at_k(src: np.ndarray, tgt: np.ndarray, gold: IndexedDictionary,
 
     ``src`` holds the mapped, unit-normalised source vectors, ``tgt`` the unit target vectors.
     """
-    answers: dict[int, set[int]] = defaultdict(set)
-    for s, t in zip(gold.src_ids.tolist(), gold.tgt_ids.tolist()):
-        answers[s].add(t)
-    queries = np.array(sorted(answers), dtype=np.int64)
-    metrics = {
-        "n_queries": int(len(queries)),
-        "n_test_sources": gold.n_sources_total,
-        "coverage": round(gold.coverage, 4),
-    }
-    for method in methods:
-        if len(queries) == 0:
-            for k in ks:
-                metrics[f"{method}_p{k}"] = metrics[f"{method}_p{k}_all"] = 0.0
-            continue
-        _, top = Retriever(src, tgt, method, device=device).search(queries, max(ks))
-        for k in ks:
-            hits = sum(bool(answers[q] & set(top[i, :k].tolist())) for i, q in enumerate(queries.tolist()))
-            metrics[f"{method}_p{k}"] = round(100.0 * hits / len(queries), 2)
-            metrics[f"{method}_p{k}_all"] = round(100.0 * hits / max(gold.n_sources_total, 1), 2)
-    return metrics
+    return precision_metrics([retrieve_queries(src, tgt, gold, m, max(ks), device) for m in methods], gold, ks)
+
+
+def write_query_tsv(results: QueryResults, src: Embeddings, tgt: Embeddings, path: str | os.PathLike) -> None:
+    """One line per test query: the source word, its gold translations, the rank of the first
+    gold one among the predictions (empty when none is there) and the predictions, best first."""
+    lines = [QUERY_TSV_HEADER]
+    for q, right, rank, top in zip(results.queries.tolist(), results.answers, results.rank.tolist(),
+                                   results.top.tolist()):
+        lines.append("\t".join([src.words[q], " ".join(sorted(tgt.words[t] for t in right)),
+                                str(rank) if rank else "", " ".join(tgt.words[t] for t in top)]))
+    write_text(path, "\n".join(lines) + "\n")
+
+
+def read_query_ranks(path: str | os.PathLike) -> dict[str, int]:
+    """Source word -> rank of its first correct prediction (0: none) from :func:`write_query_tsv`'s file."""
+    lines = read_lines(require_file(path, "per-query evaluation"))
+    if next(lines, None) != QUERY_TSV_HEADER:
+        raise UmtError(f"{path}: not a per-query evaluation file (expected the header {QUERY_TSV_HEADER!r})")
+    ranks = {}
+    for lineno, line in enumerate(lines, 2):
+        fields = line.split("\t")
+        if len(fields) != 4 or not (fields[2] == "" or fields[2].isdigit()):
+            raise UmtError(f"{path}:{lineno}: expected 'source, gold, rank, predictions' separated by tabs")
+        ranks[fields[0]] = int(fields[2] or 0)
+    return ranks
