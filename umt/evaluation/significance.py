@@ -22,7 +22,7 @@ of them) cancel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -59,8 +59,7 @@ class PairedDifference:
     p_value: float
 
     def as_dict(self) -> dict:
-        return {"n": self.n, "precision_a": self.precision_a, "precision_b": self.precision_b,
-                "only_a": self.only_a, "only_b": self.only_b, "p_value": self.p_value}
+        return asdict(self)
 
 
 def paired_difference(hits_a: np.ndarray, hits_b: np.ndarray) -> PairedDifference:
@@ -71,5 +70,5 @@ def paired_difference(hits_a: np.ndarray, hits_b: np.ndarray) -> PairedDifferenc
     n = len(a)
     only_a, only_b = int((a & ~b).sum()), int((b & ~a).sum())
     p = 1.0 if only_a + only_b == 0 else float(_binomtest(only_a, only_a + only_b).pvalue)
-    pct = (lambda h: round(100.0 * h.sum() / n, 2)) if n else (lambda h: 0.0)
+    pct = (lambda h: round(100.0 * float(h.sum()) / n, 2)) if n else (lambda h: 0.0)
     return PairedDifference(n, pct(a), pct(b), only_a, only_b, p)
