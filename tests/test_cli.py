@@ -144,6 +144,10 @@ def test_a_malformed_evaluation_dictionary_fails_before_the_alignment(pair_files
     (["mt", "corpus", "--lang", "en", "--mono-lines", "0"], "--mono-lines 0: expected a value >= 1"),
     (["induce", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt", "--mapping", "{t}/none", "--max-rank", "0"],
      "--max-rank 0: expected a value >= 1"),
+    (["evaluate", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt", "--dict", "{t}/test.txt", "--max-vocab", "0"],
+     "--max-vocab 0: expected a value >= 1"),
+    (["align", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt", "--max-vocab", "-5"],
+     "--max-vocab -5: expected a value >= 1"),
 ])
 def test_a_bad_setting_of_any_command_is_one_line_naming_the_option(pair_files, args, expected):
     """The configs check their fields; the CLI tells the complaint as the option the user typed."""

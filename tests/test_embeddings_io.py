@@ -31,6 +31,8 @@ def test_gzip_and_max_vocab(tmp_path):
         f.write("3 2\na 1 0\nb 0 1\nc 1 1\n")
     emb = load_embeddings(path, max_vocab=2)
     assert emb.words == ["a", "b"] and emb.vectors.shape == (2, 2)
+    with pytest.raises(UmtError, match=r"^max_vocab 0: expected a value >= 1$"):
+        load_embeddings(path, max_vocab=0)
 
 
 def test_duplicates_keep_first_and_warn(tmp_path, caplog):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from umt import __version__
 from umt.errors import UmtError
-from umt.ranges import ConfigError
+from umt.ranges import POSITIVE, ConfigError, check_option
 
 log = logging.getLogger("umt")
 
@@ -196,7 +196,6 @@ def cmd_evaluate(a) -> None:
 
 def cmd_induce(a) -> None:
     from umt.alignment import DEFAULT_NORMALIZE, load_mapping, prepare
-    from umt.ranges import POSITIVE, check_option
     from umt.retrieval.lexicon import induce_lexicon, write_lexicon_tsv
 
     check_option("--max-rank", a.max_rank, POSITIVE)
@@ -458,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
     log.addHandler(console)
     log.setLevel(logging.INFO)
     try:
+        if getattr(args, "max_vocab", None) is not None:  # every command that loads vectors has it
+            check_option("--max-vocab", args.max_vocab, POSITIVE)
         args.func(args)
     except ConfigError as e:
         print(f"umt: error: {_as_option(e, args)}", file=sys.stderr)

@@ -29,6 +29,7 @@ import numpy as np
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
 from umt.fileio import atomic_path, require_file, save_npy, write_json
+from umt.ranges import OPTIONAL_POSITIVE, check_option
 
 log = logging.getLogger("umt")
 
@@ -41,8 +42,7 @@ def load_embeddings(path: str | os.PathLike, max_vocab: int | None = None) -> Em
     Duplicate words keep their first vector (a warning says how many were dropped).
     """
     path = Path(path)
-    if max_vocab is not None and max_vocab <= 0:
-        raise UmtError(f"max_vocab must be positive, got {max_vocab}")
+    check_option("max_vocab", max_vocab, OPTIONAL_POSITIVE)
     if path.is_dir():
         return _load_native(path, max_vocab)
     require_file(path, "embedding file")
