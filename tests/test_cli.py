@@ -53,6 +53,30 @@ def test_align_then_evaluate(pair_files, capsys):
     assert not (t / "run" / "target_mapping.npy").exists() and np.allclose(w @ w.T, np.eye(24), atol=1e-4)
 
 
+def test_compare_tells_a_real_difference_from_noise(pair_files, capsys):
+    t = pair_files
+    pair = ["--src-emb", str(t / "src.vec"), "--tgt-emb", str(t / "tgt"), "--dict", str(t / "test.txt")]
+    assert main(["-q", "align", "--method", "procrustes", *pair[:4], "--dict", str(t / "train.txt"), "--eval-dict",
+                 str(t / "test.txt"), "--refine", "0", "--reweight", "none", "--out", str(t / "good")]) == 0
+    assert main(["-q", "evaluate", *pair, "--out", str(t / "identity")]) == 0  # the identity map: near chance
+    assert (t / "good" / "evaluation.tsv").exists() and (t / "identity" / "evaluation.tsv").exists()
+    capsys.readouterr()
+    assert main(["-q", "compare", str(t / "good"), str(t / "identity" / "evaluation.tsv"), "--out",
+                 str(t / "cmp.json")]) == 0
+    out = capsys.readouterr().out
+    figures = json.loads((t / "cmp.json").read_text())
+    assert figures["n"] == 200 and figures["precision_a"] == 100.0 and figures["only_a"] > 150 >= figures["only_b"]
+    assert figures["p_value"] < 1e-10 and "a significant difference at the 5% level" in out
+    assert main(["-q", "compare", str(t / "good"), str(t / "good"), "--k", "5"]) == 0
+    assert "p = 1: no significant difference" in capsys.readouterr().out
+    # another dictionary: no shared word, one line naming both
+    (t / "other.txt").write_text("w1 v1\nw2 v2\n")
+    assert main(["-q", "evaluate", *pair[:4], "--dict", str(t / "other.txt"), "--out", str(t / "other")]) == 0
+    proc = subprocess.run([sys.executable, "-m", "umt.cli", "compare", str(t / "good"), str(t / "other")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "share no test word" in proc.stderr
+
+
 def test_align_check_passes_a_rotation_and_warns_on_an_unrelated_space(pair_files, rng, capsys):
     t = pair_files
     common = ["-q", "align", "--method", "similarity", "--check", "--src-emb", str(t / "src.vec")]

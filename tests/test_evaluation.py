@@ -159,3 +159,17 @@ def test_evaluation_writes_each_test_word_and_its_interval(hand_made, tmp_path):
     out.write_text(lines[0] + "\ncat\tchien\tx\tchat\n", encoding="utf-8")
     with pytest.raises(UmtError, match="evaluation.tsv:2: expected"):
         read_query_ranks(out)
+
+
+def test_compare_query_files_uses_the_shared_words_at_k(tmp_path):
+    from umt.evaluation import compare_query_files
+
+    head = "source\tgold\trank\tpredictions\n"
+    (tmp_path / "a.tsv").write_text(head + "x\tX\t1\tX\ny\tY\t3\tp q Y\nz\tZ\t\tp\nonly_a\tO\t1\tO\n", encoding="utf-8")
+    (tmp_path / "b.tsv").write_text(head + "x\tX\t2\tq X\ny\tY\t1\tY\nz\tZ\t1\tZ\nonly_b\tO\t\tq\n", encoding="utf-8")
+    at1, unshared = compare_query_files(tmp_path / "a.tsv", tmp_path / "b.tsv")
+    assert unshared == 2 and (at1.n, at1.only_a, at1.only_b) == (3, 1, 2)  # x | y, z
+    at5, _ = compare_query_files(tmp_path / "a.tsv", tmp_path / "b.tsv", k=5)
+    assert (at5.only_a, at5.only_b, at5.precision_a) == (0, 1, pytest.approx(200 / 3, abs=0.01))  # z only under b
+    with pytest.raises(UmtError, match="k 0: expected"):
+        compare_query_files(tmp_path / "a.tsv", tmp_path / "b.tsv", k=0)

@@ -194,6 +194,25 @@ def cmd_evaluate(a) -> None:
     _print_metrics(a.out, metrics)
 
 
+def cmd_compare(a) -> None:
+    from umt.evaluation import compare_query_files
+    from umt.fileio import write_json
+
+    check_option("--k", a.k, POSITIVE)
+    if a.k > 10:
+        raise UmtError(f"--k {a.k}: expected a value <= 10 (evaluation.tsv keeps the 10 best predictions)")
+    diff, unshared = compare_query_files(a.a, a.b, a.k)
+    verdict = ("a significant difference at the 5% level" if diff.p_value < 0.05
+               else "no significant difference at the 5% level")
+    print(f"P@{a.k} on {diff.n} shared test words: A {diff.precision_a:.2f}, B {diff.precision_b:.2f}; "
+          f"{diff.only_a} right only under A, {diff.only_b} only under B; McNemar's exact test "
+          f"p = {diff.p_value:.3g}: {verdict}")
+    if unshared:
+        print(f"note: {unshared} test words are covered by one evaluation only (other vocabularies) and were left out")
+    if a.out:
+        write_json(a.out, {"a": a.a, "b": a.b, "k": a.k, "unshared_words": unshared, **diff.as_dict()})
+
+
 def cmd_induce(a) -> None:
     from umt.alignment import DEFAULT_NORMALIZE, load_mapping, prepare
     from umt.retrieval.lexicon import induce_lexicon, write_lexicon_tsv
@@ -389,6 +408,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dict", required=True, help="gold dictionary")
     p.add_argument("--out", required=True, help="output folder for metrics.json")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("compare", help="is one map really better? a paired test on the same test words",
+                       description="Compare two evaluations of the same gold dictionary word by word: the "
+                       "precision of each on the test words both cover, the words only one gets right, and "
+                       "McNemar's exact test of the difference (far more sensitive than comparing the two "
+                       "precisions' intervals). A and B: run directories of umt align --eval-dict or umt "
+                       "evaluate, or their evaluation.tsv files.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("a", metavar="A", help="the first evaluation: a run directory or its evaluation.tsv")
+    p.add_argument("b", metavar="B", help="the second evaluation")
+    p.add_argument("--k", type=int, default=1, help="compare precision at k, 1 to 10 (default 1)")
+    p.add_argument("--out", default=None, help="also write the figures to this JSON file")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("run", help="the whole pipeline on one language pair (the main job)",
                        description="Train vectors on the whole shared corpora (quick 100-d vectors by "

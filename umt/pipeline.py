@@ -21,14 +21,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from umt.alignment import DEFAULT_NORMALIZE, AlignConfig, RefineConfig, align, load_mapping, write_alignment
 from umt.alignment.presets import preset
 from umt.config import dictionary_path, mono_corpus
 from umt.embeddings import Embeddings, load_embeddings
 from umt.embeddings.train import EmbedTrainConfig, train_embeddings
-from umt.evaluation import PairedDifference, paired_difference, read_query_ranks
+from umt.evaluation import compare_query_files
 from umt.evaluation.api import PER_QUERY_FILE, evaluate_mapping
 from umt.fileio import write_json, write_text
 from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, CheckedConfig, ranged
@@ -99,7 +97,7 @@ def run_pipeline(cfg: PipelineConfig, out: str | Path, progress: bool = True) ->
         results[name] = {**metrics, "run": str(run_dir)}
     unsupervised = next(r for r in results.values() if not r["supervised"])
     reference = next(name for name, r in results.items() if r["supervised"])
-    versus = compare_runs(Path(unsupervised["run"]), Path(results[reference]["run"]))
+    versus, _ = compare_query_files(unsupervised["run"], results[reference]["run"])  # the same vectors: same words
     summary = {"pair": f"{cfg.src}-{cfg.tgt}", "src_words": len(src), "tgt_words": len(tgt),
                "seconds": round(time.time() - t0, 1), "config": asdict(cfg), "results": results,
                "unsupervised_vs_supervised": {"reference": reference, **versus.as_dict()},
@@ -132,13 +130,6 @@ def evaluated(run_dir: Path, metrics: dict, src: Embeddings, tgt: Embeddings, te
                                              target_mapping=saved.target, per_query_tsv=run_dir / PER_QUERY_FILE)}
     write_json(run_dir / "metrics.json", metrics)
     return metrics
-
-
-def compare_runs(run_a: Path, run_b: Path) -> PairedDifference:
-    """CSLS P@1 of two evaluated runs on the same test words, and McNemar's exact test of their difference."""
-    a, b = read_query_ranks(run_a / PER_QUERY_FILE), read_query_ranks(run_b / PER_QUERY_FILE)
-    words = sorted(a.keys() & b.keys())
-    return paired_difference(np.array([a[w] == 1 for w in words]), np.array([b[w] == 1 for w in words]))
 
 
 def sample_translations(src: Embeddings, tgt: Embeddings, run: Path, cfg: PipelineConfig) -> list[dict]:

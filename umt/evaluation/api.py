@@ -9,11 +9,11 @@ import numpy as np
 from umt.alignment.procrustes import map_spaces
 from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare
 from umt.embeddings.vectors import Embeddings
-from umt.evaluation.bli import KS, precision_metrics, retrieve_queries, write_query_tsv
+from umt.evaluation.bli import KS, PER_QUERY_FILE, precision_metrics, retrieve_queries, write_query_tsv
 from umt.evaluation.criterion import mean_csls_cosine
 from umt.evaluation.dictionaries import load_dictionary
 
-PER_QUERY_FILE = "evaluation.tsv"  # the per-query CSLS results a run directory holds
+__all__ = ["PER_QUERY_FILE", "evaluate_mapping", "evaluate_prepared"]
 
 
 def evaluate_prepared(src_mapped: np.ndarray, tgt: np.ndarray, src_emb: Embeddings, tgt_emb: Embeddings,

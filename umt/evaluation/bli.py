@@ -18,18 +18,21 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
 from umt.evaluation.dictionaries import IndexedDictionary
-from umt.evaluation.significance import precision_interval
+from umt.evaluation.significance import PairedDifference, paired_difference, precision_interval
 from umt.fileio import read_lines, require_file, write_text
+from umt.ranges import Range, check_option
 from umt.retrieval.scoring import Retriever
 
 KS = (1, 5, 10)
 QUERY_TSV_HEADER = "source\tgold\trank\tpredictions"
+PER_QUERY_FILE = "evaluation.tsv"  # the per-query CSLS results a run directory holds
 
 
 @dataclass
@@ -120,3 +123,18 @@ def read_query_ranks(path: str | os.PathLike) -> dict[str, int]:
             raise UmtError(f"{path}:{lineno}: expected 'source, gold, rank, predictions' separated by tabs")
         ranks[fields[0]] = int(fields[2] or 0)
     return ranks
+
+
+def compare_query_files(path_a: str | os.PathLike, path_b: str | os.PathLike,
+                        k: int = 1) -> tuple[PairedDifference, int]:
+    """P@``k`` of two per-query files (:func:`write_query_tsv`; a run directory stands for its
+    ``evaluation.tsv``) on the test words both cover, McNemar's exact test of the difference, and
+    how many words only one file covers (vocabularies differ: each map is scored on its own
+    covered words, so only the shared ones are compared)."""
+    check_option("k", k, Range(low=1, high=max(KS), integer=True))
+    a, b = (read_query_ranks(Path(p) / PER_QUERY_FILE if Path(p).is_dir() else p) for p in (path_a, path_b))
+    words = sorted(a.keys() & b.keys())
+    if not words:
+        raise UmtError(f"{path_a} and {path_b} share no test word: were they evaluated on the same dictionary?")
+    diff = paired_difference(np.array([0 < a[w] <= k for w in words]), np.array([0 < b[w] <= k for w in words]))
+    return diff, len(a.keys() ^ b.keys())
