@@ -208,6 +208,25 @@ def test_cli_mt_evaluate_writes_metrics(prepared, tmp_path, capsys):
     metrics = json.loads((out / "eval-test-beam2" / "metrics.json").read_text())
     assert metrics["en-fr"]["word_by_word"]["bleu"] > 50
     assert "nrefs:1" in metrics["en-fr"]["model"]["signature"]
+    lo, hi = metrics["en-fr"]["word_by_word"]["bleu_ci95"]  # sacrebleu's bootstrap over the test sentences
+    assert lo <= metrics["en-fr"]["word_by_word"]["bleu"] <= hi and hi - lo < 60
+    assert "95% CI" in capsys.readouterr().out
+
+
+def test_bleu_interval_brackets_the_score_and_narrows_with_more_sentences():
+    from umt.translation.evaluate import bleu_scores
+
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(30)]
+    refs = [" ".join(rng.choice(words, 8)) for _ in range(400)]
+    # half the sentences copied, half with their words shuffled: a BLEU far from 0 and 100
+    hyps = [r if i % 2 else " ".join(rng.permutation(r.split())) for i, r in enumerate(refs)]
+    few, many = bleu_scores(hyps[:40], refs[:40], bootstrap=500), bleu_scores(hyps, refs, bootstrap=500)
+    for s in (few, many):
+        assert s["bleu_ci95"][0] < s["bleu"] < s["bleu_ci95"][1]
+    assert many["bleu_ci95"][1] - many["bleu_ci95"][0] < few["bleu_ci95"][1] - few["bleu_ci95"][0]
+    assert bleu_scores(hyps, refs, bootstrap=500) == many  # sacrebleu's fixed seed: the same interval again
+    assert "bleu_ci95" not in bleu_scores(hyps, refs)
 
 
 def test_mt_table_experiment_writes_its_table(prepared, tmp_path):

@@ -103,11 +103,13 @@ def cmd_evaluate(a) -> None:
     for s, t in ((data.src, data.tgt), (data.tgt, data.src)):
         hyps = translate_lines(model, vocab, sets[s], s, t, a.beam)
         wbw = data.wbw[(s, t)].translate(sets[s])
-        metrics[f"{s}-{t}"] = {"model": bleu_scores(hyps, sets[t]), "word_by_word": bleu_scores(wbw, sets[t])}
+        metrics[f"{s}-{t}"] = {"model": bleu_scores(hyps, sets[t], bootstrap=1000),
+                               "word_by_word": bleu_scores(wbw, sets[t], bootstrap=1000)}
         write_text(out / f"{a.split}.{s}-{t}.hyp.txt", "\n".join(hyps) + "\n")
-        m = metrics[f"{s}-{t}"]
-        print(f"{s}->{t}: BLEU {m['model']['bleu']:.2f} (tok/lc {m['model']['bleu_tok_lc']:.2f}), "
-              f"word-by-word {m['word_by_word']['bleu']:.2f}")
+        m, w = metrics[f"{s}-{t}"]["model"], metrics[f"{s}-{t}"]["word_by_word"]
+        (m_lo, m_hi), (w_lo, w_hi) = m["bleu_ci95"], w["bleu_ci95"]
+        print(f"{s}->{t}: BLEU {m['bleu']:.2f} (95% CI {m_lo:.1f}-{m_hi:.1f}; tok/lc {m['bleu_tok_lc']:.2f}), "
+              f"word-by-word {w['bleu']:.2f} ({w_lo:.1f}-{w_hi:.1f})")
     print(f"sacrebleu signature: {metrics[f'{data.src}-{data.tgt}']['model']['signature']}")
     write_json(out / "metrics.json", metrics)
     print(f"results in {out}/metrics.json")
