@@ -39,6 +39,7 @@ from umt.alignment.reweight import reweight_from_map  # noqa: E402
 from umt.alignment.unsupervised import average_if_better  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
 from umt.evaluation import load_dictionary, paired_difference, retrieve_queries  # noqa: E402
+from umt.evaluation.bli import precision_metrics  # noqa: E402
 from umt.evaluation.criterion import mean_csls_cosine  # noqa: E402
 from umt.fileio import save_npy, write_json, write_text  # noqa: E402
 
@@ -110,9 +111,9 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float,
         """CSLS P@1 on each split, and which words were right ("1") in the split's query order."""
         scores = {}
         for name, g in gold.items():
-            hits = retrieve_queries(xm, ym, g, "csls", 1, a.device).hits(1)
-            scores[name] = round(100.0 * hits.sum() / max(len(hits), 1), 2)
-            scores[f"{name}_hits"] = "".join("1" if h else "0" for h in hits.tolist())
+            found = retrieve_queries(xm, ym, g, "csls", 1, a.device)
+            scores[name] = precision_metrics([found], g, ks=(1,))["csls_p1"]
+            scores[f"{name}_hits"] = "".join("1" if h else "0" for h in found.hits(1).tolist())
         return scores
 
     def record(row: dict) -> None:
