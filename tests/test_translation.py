@@ -210,7 +210,57 @@ def test_cli_mt_evaluate_writes_metrics(prepared, tmp_path, capsys):
     assert "nrefs:1" in metrics["en-fr"]["model"]["signature"]
     lo, hi = metrics["en-fr"]["word_by_word"]["bleu_ci95"]  # sacrebleu's bootstrap over the test sentences
     assert lo <= metrics["en-fr"]["word_by_word"]["bleu"] <= hi and hi - lo < 60
-    assert "95% CI" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "95% CI" in printed and "they differ with p = " in printed
+    p = metrics["en-fr"]["model_vs_word_by_word_p"]
+    assert 0 < p <= 1
+    hyps = out / "eval-test-beam2" / "test.en-fr.hyp.txt"
+    wbw = out / "eval-test-beam2" / "test.en-fr.word_by_word.txt"
+    assert len(hyps.read_text().splitlines()) == len(wbw.read_text().splitlines()) > 0
+    # the same test again from the files the evaluation wrote
+    refs = tmp_path / "refs.txt"
+    refs.write_text("\n".join(MTData.load(prepared).test["fr"]) + "\n")
+    result = tmp_path / "c.json"
+    assert main(["-q", "mt", "compare", str(wbw), str(hyps), "--refs", str(refs), "--out", str(result)]) == 0
+    assert json.loads(result.read_text())["p_value"] == p
+
+
+def test_paired_bleu_tells_a_real_difference_from_none():
+    from sacrebleu.metrics import BLEU
+
+    from umt.translation.evaluate import paired_bleu
+
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(30)]
+    refs = [" ".join(rng.choice(words, 8)) for _ in range(300)]
+    scrambled = [" ".join(rng.permutation(r.split())) for r in refs]
+    better = [r if i % 2 else s for i, (r, s) in enumerate(zip(refs, scrambled))]  # half right
+    worse = [r if i % 4 == 1 else s for i, (r, s) in enumerate(zip(refs, scrambled))]  # a quarter right
+    clear = paired_bleu(worse, better, refs, samples=2000)
+    assert clear["bleu_system"] == round(BLEU().corpus_score(better, [refs]).score, 2)  # sacrebleu's own BLEU
+    assert clear["bleu_system"] > clear["bleu_baseline"] and clear["p_value"] < 0.01
+    assert clear["differing_sentences"] == 75
+    assert paired_bleu(better, better, refs, samples=2000)["p_value"] == 1.0
+    # one sentence better: every trial swaps it or not and ties with the observed difference, which
+    # chance explains fully (sacrebleu's PairedTest, counting only larger differences, says p = 0.0005)
+    one = list(better)
+    one[0] = refs[0]
+    assert paired_bleu(better, one, refs, samples=2000)["p_value"] == 1.0
+    # one sentence better and one worse: far inside the noise
+    two = list(one)
+    two[1] = scrambled[1]
+    assert paired_bleu(better, two, refs, samples=2000)["p_value"] > 0.5
+
+
+def test_mt_compare_refuses_outputs_not_aligned_with_the_references(tmp_path, capsys):
+    refs, short = tmp_path / "refs.txt", tmp_path / "short.txt"
+    refs.write_text("a b c\nd e f\n")
+    short.write_text("a b c\n")
+    assert main(["-q", "mt", "compare", str(short), str(refs), "--refs", str(refs)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(short) in err and "1 lines" in err
+    assert main(["-q", "mt", "compare", str(refs), str(refs), "--refs", str(refs), "--samples", "0"]) == 2
+    assert "--samples 0: expected a value >= 1" in capsys.readouterr().err
 
 
 def test_bleu_interval_brackets_the_score_and_narrows_with_more_sentences():

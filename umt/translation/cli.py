@@ -90,7 +90,7 @@ def cmd_train(a) -> None:
 def cmd_evaluate(a) -> None:
     from umt.fileio import write_json, write_text
     from umt.translation.data import MTData
-    from umt.translation.evaluate import bleu_scores, translate_lines
+    from umt.translation.evaluate import bleu_scores, paired_bleu, translate_lines
     from umt.translation.train import load_model
     from umt.translation.vocab import Vocab
 
@@ -103,16 +103,38 @@ def cmd_evaluate(a) -> None:
     for s, t in ((data.src, data.tgt), (data.tgt, data.src)):
         hyps = translate_lines(model, vocab, sets[s], s, t, a.beam)
         wbw = data.wbw[(s, t)].translate(sets[s])
+        paired = paired_bleu(wbw, hyps, sets[t])
         metrics[f"{s}-{t}"] = {"model": bleu_scores(hyps, sets[t], bootstrap=1000),
-                               "word_by_word": bleu_scores(wbw, sets[t], bootstrap=1000)}
+                               "word_by_word": bleu_scores(wbw, sets[t], bootstrap=1000),
+                               "model_vs_word_by_word_p": paired["p_value"]}
         write_text(out / f"{a.split}.{s}-{t}.hyp.txt", "\n".join(hyps) + "\n")
+        write_text(out / f"{a.split}.{s}-{t}.word_by_word.txt", "\n".join(wbw) + "\n")
         m, w = metrics[f"{s}-{t}"]["model"], metrics[f"{s}-{t}"]["word_by_word"]
         (m_lo, m_hi), (w_lo, w_hi) = m["bleu_ci95"], w["bleu_ci95"]
         print(f"{s}->{t}: BLEU {m['bleu']:.2f} (95% CI {m_lo:.1f}-{m_hi:.1f}; tok/lc {m['bleu_tok_lc']:.2f}), "
-              f"word-by-word {w['bleu']:.2f} ({w_lo:.1f}-{w_hi:.1f})")
+              f"word-by-word {w['bleu']:.2f} ({w_lo:.1f}-{w_hi:.1f}); they differ with p = {paired['p_value']:.2g}")
     print(f"sacrebleu signature: {metrics[f'{data.src}-{data.tgt}']['model']['signature']}")
     write_json(out / "metrics.json", metrics)
     print(f"results in {out}/metrics.json")
+
+
+def cmd_compare(a) -> None:
+    from umt.fileio import read_lines, write_json
+    from umt.translation.evaluate import paired_bleu
+
+    if a.samples < 1:
+        raise UmtError(f"--samples {a.samples}: expected a value >= 1")
+    texts = {path: list(read_lines(path)) for path in (a.refs, a.baseline, a.system)}
+    for path in (a.baseline, a.system):
+        if len(texts[path]) != len(texts[a.refs]):
+            raise UmtError(f"{path}: {len(texts[path])} lines, but the references {a.refs} have "
+                           f"{len(texts[a.refs])}: outputs must be line-aligned with them")
+    result = paired_bleu(texts[a.baseline], texts[a.system], texts[a.refs], a.samples)
+    print(f"BLEU {result['bleu_baseline']:.2f} ({a.baseline}) vs {result['bleu_system']:.2f} ({a.system}): "
+          f"p = {result['p_value']:.2g} ({result['test']}, {a.samples} trials)")
+    if a.out:
+        write_json(a.out, {"baseline": str(a.baseline), "system": str(a.system), "refs": str(a.refs),
+                           "samples": a.samples, **result})
 
 
 def cmd_translate(a) -> None:
@@ -231,6 +253,18 @@ def add_commands(sub, epilog: str) -> None:
     p.add_argument("--which", choices=("best", "checkpoint"), default="best")
     p.add_argument("--out", default=None, help="default: MODEL/eval-SPLIT-beamN")
     p.set_defaults(func=cmd_evaluate)
+
+    p = msub.add_parser("compare", help="paired significance test of two systems' BLEU on the same sentences",
+                        description="Whether two translations of the same test set differ in BLEU, by sacrebleu's "
+                        "paired approximate randomization test. Each file holds one detokenized output per line, "
+                        "aligned with --refs; `umt mt evaluate` writes SPLIT.SRC-TGT.hyp.txt (the model) and "
+                        "SPLIT.SRC-TGT.word_by_word.txt.", formatter_class=fmt)
+    p.add_argument("baseline", help="the first system's outputs")
+    p.add_argument("system", help="the second system's outputs")
+    p.add_argument("--refs", required=True, help="reference translations, one per line")
+    p.add_argument("--samples", type=int, default=10000, help="randomization trials (default %(default)s)")
+    p.add_argument("--out", default=None, help="also write the result to this JSON file")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("translate", help="translate stdin or a file, one sentence per line",
                        description="Translate with a trained model (--model) or word by word (--lexicon). Reads "

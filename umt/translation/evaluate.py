@@ -17,6 +17,7 @@ import torch
 
 from umt.config import LANGUAGES
 from umt.corpora.tokenize import tokenize_line
+from umt.errors import UmtError
 from umt.translation.model import Seq2Seq
 from umt.translation.vocab import EOS, PAD, Vocab
 
@@ -99,6 +100,54 @@ def bleu_scores(hyps: list[str], refs: list[str], bootstrap: int = 0) -> dict:
         mean, half = resampled.get("confidence_mean", 0.0), resampled.get("confidence_var", 0.0)
         scores["bleu_ci95"] = [round(mean - half, 2), round(mean + half, 2)]
     return scores
+
+
+def _sentence_bleu_statistics(hyps: list[str], refs: list[str]) -> np.ndarray:
+    """Per sentence: output length, reference length, matched and total n-grams (n = 1..4), as
+    sacrebleu counts them; their sum over sentences gives its corpus BLEU."""
+    from sacrebleu.metrics import BLEU
+
+    metric = BLEU(effective_order=True)  # changes the sentence score only, not the counts; silences a warning
+    return np.array([[s.sys_len, s.ref_len, *s.counts, *s.totals]
+                     for s in (metric.sentence_score(h, [r]) for h, r in zip(hyps, refs))], dtype=np.int64)
+
+
+def _corpus_bleu(stats: np.ndarray) -> float:
+    from sacrebleu.metrics import BLEU
+
+    return BLEU.compute_bleu(correct=stats[2:6].tolist(), total=stats[6:10].tolist(), sys_len=int(stats[0]),
+                             ref_len=int(stats[1]), smooth_method="exp").score
+
+
+def paired_bleu(baseline: list[str], system: list[str], refs: list[str], samples: int = 10000,
+                seed: int = 12345) -> dict:
+    r"""Whether ``system`` and ``baseline`` differ in BLEU on the same sentences: the paired
+    approximate randomization test (Riezler and Maxwell 2005), on sacrebleu's n-gram counts.
+
+    Each of ``samples`` trials swaps the two systems' outputs of every sentence with probability
+    1/2 and recomputes the BLEU difference; with :math:`\delta` the observed difference,
+
+    .. math:: p = \frac{1 + \#\{\text{trials with } |\delta_\text{trial}| \ge |\delta|\}}{1 + \text{samples}}.
+
+    Not sacrebleu's ``PairedTest``: it counts only trials with a strictly larger difference, so
+    two systems that differ in one sentence (every trial ties) get ``p = 1 / (1 + samples)``, and
+    a system against itself too. Sentences both systems translate alike cannot change a trial, as
+    in McNemar's test for lexicons. Returns both detokenized BLEU scores (sacrebleu's defaults)
+    and the p-value, unrounded.
+    """
+    if not len(baseline) == len(system) == len(refs):
+        raise UmtError(f"paired BLEU needs as many outputs as references: {len(baseline)}, {len(system)} "
+                       f"and {len(refs)} lines")
+    a, b = _sentence_bleu_statistics(baseline, refs), _sentence_bleu_statistics(system, refs)
+    total_a, total_b = a.sum(axis=0), b.sum(axis=0)
+    observed = abs(_corpus_bleu(total_a) - _corpus_bleu(total_b))
+    differs = (a != b).any(axis=1)
+    change = (b - a)[differs]  # what swapping a sentence moves from one pseudo-system to the other
+    swaps = np.random.default_rng(seed).integers(2, size=(samples, len(change))).astype(np.int64) @ change
+    at_least = sum(abs(_corpus_bleu(total_a + s) - _corpus_bleu(total_b - s)) >= observed - 1e-9 for s in swaps)
+    return {"bleu_baseline": round(_corpus_bleu(total_a), 2), "bleu_system": round(_corpus_bleu(total_b), 2),
+            "p_value": (1 + int(at_least)) / (1 + samples), "samples": samples,
+            "differing_sentences": int(differs.sum()), "test": "paired approximate randomization"}
 
 
 @torch.no_grad()
