@@ -57,6 +57,8 @@ def main() -> None:
                     help="self-learning interval (default: the preset's; small values for quick checks)")
     ap.add_argument("--multiplier", type=float, default=None,
                     help="self-learning's keep-probability multiplier (default: the preset's, 2)")
+    ap.add_argument("--average-final-phase", action="store_true",
+                    help="self-learning's deterministic phase starts from the last stochastic phase's mean map")
     ap.add_argument("--max-vocab", type=int, default=200000)
     ap.add_argument("--time-budget", type=float, default=1e9, help="start no new run after this many seconds")
     ap.add_argument("--device", default=None)
@@ -91,7 +93,8 @@ def main() -> None:
         run_pair(a, pair, rows, t_start, interval, words, multiplier,
                  {(r["method"], r["seed"]): r for r in done if r["pair"] == pair
                   and r.get("interval", interval) == interval and r.get("reweight_words", 10000) == words
-                  and r.get("multiplier", 2.0) == multiplier})
+                  and r.get("multiplier", 2.0) == multiplier
+                  and r.get("average_final_phase", False) == a.average_final_phase})
     write_text(f"{a.out}.md", summary(rows))
     print(summary(rows))
 
@@ -127,9 +130,11 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float,
     x, y = prepare(src, tgt, reference.normalize)
     record({"method": "supervised", "seed": None, **score(*sup.mapped(x, y))})
     cfg = replace(preset("fast"), device=a.device)
-    cfg = replace(cfg, selflearn=replace(cfg.selflearn, interval=interval, multiplier=multiplier),
-                  reweight_words=words)
+    cfg = replace(cfg, selflearn=replace(cfg.selflearn, interval=interval, multiplier=multiplier,
+                                         average_final_phase=a.average_final_phase), reweight_words=words)
     recorded = {"interval": interval, "multiplier": multiplier, "reweight_words": words}  # in every unsupervised row
+    if a.average_final_phase:
+        recorded["average_final_phase"] = True
     sizes = [int(k) for k in str(a.ensemble).split(",")]
     runs = []  # (orthogonal map, criterion) per seed
     for seed in range(a.seeds):

@@ -147,35 +147,45 @@ def test_an_adversarial_candidate_keeps_its_epochs_only_until_it_is_finished(pai
     assert sorted(p.name for p in tmp_path.iterdir()) == ["candidate-adversarial-2.json", "candidate-adversarial-2.npz"]
 
 
-def test_self_learning_continues_after_its_last_saved_iteration(pair, tmp_path, monkeypatch):
+@pytest.mark.parametrize("average", [False, True])
+def test_self_learning_continues_after_its_last_saved_iteration(pair, tmp_path, monkeypatch, rng, average):
     """Stopped in its 14th iteration, self-learning started again runs from the 11th and ends on the
-    map, dictionary and curves of an uninterrupted run."""
+    map, dictionary and curves of an uninterrupted run. With ``average_final_phase`` it is stopped
+    where the mean of the last stochastic phase's maps is taken, so the state saved the iteration
+    before must carry that phase's running sum."""
     import umt.alignment.similarity_init as sl
 
     src, tgt = pair
+    if average:  # noisier, so that the objective rises and every phase runs several iterations
+        tgt = Embeddings(tgt.words, tgt.vectors + 0.2 * rng.standard_normal(tgt.vectors.shape).astype(np.float32))
     x, y = prepare(src, tgt, "none")
-    cfg = SelfLearnConfig(cutoff=600, interval=5, init_words=300)
+    cfg = SelfLearnConfig(cutoff=600, interval=5, init_words=300, average_final_phase=average)
     seed_src, seed_tgt = sl.initial_dictionary(x, y, cfg.init_words, cfg.csls_k, device="cpu")
     whole = sl.self_learning(x, y, seed_src, seed_tgt, cfg, seed=4, device="cpu", progress=False)
-    assert len(whole.objectives) > 14
+    stop, save_every = 14, 10
+    if average:
+        last_stochastic = [i for i, k in enumerate(whole.keep_probs) if k == max(set(whole.keep_probs) - {1.0})]
+        assert len(last_stochastic) >= 3
+        stop, save_every = last_stochastic[-1] + 2, 1  # map i + 2 (1-based) comes from dictionary i
+    assert len(whole.objectives) > stop
     real = sl.procrustes_on_pairs
     path = tmp_path / "similarity-4.pt"
-    monkeypatch.setattr(sl, "procrustes_on_pairs", stopping_at_call(14, real))
+    monkeypatch.setattr(sl, "procrustes_on_pairs", stopping_at_call(stop, real))
     with pytest.raises(KeyboardInterrupt):
         sl.self_learning(x, y, seed_src, seed_tgt, cfg, seed=4, device="cpu", progress=False, checkpoint=path,
-                         key="k")
+                         save_every=save_every, key="k")
     saved = torch.load(path, weights_only=False)
-    assert saved["iteration"] == 10
+    assert saved["iteration"] == (stop - 1 if average else 10)
     counted = []
     monkeypatch.setattr(sl, "procrustes_on_pairs", lambda *a, **k: counted.append(1) or real(*a, **k))
     wrong_seed = np.zeros_like(seed_src)  # not read: the saved dictionary is
     resumed = sl.self_learning(x, y, wrong_seed, wrong_seed, cfg, seed=4, device="cpu", progress=False,
                                checkpoint=path, key="k")
-    assert len(counted) == len(whole.objectives) + 1 - 10  # the iterations after the 10th, and the last map
+    assert len(counted) == len(whole.objectives) + 1 - saved["iteration"]  # the iterations after it, and the last
     assert np.array_equal(resumed.mapping, whole.mapping)
     assert np.array_equal(resumed.src_ids, whole.src_ids) and np.array_equal(resumed.tgt_ids, whole.tgt_ids)
     assert resumed.objectives == whole.objectives and resumed.keep_probs == whole.keep_probs
-    assert (resumed.continued_after, whole.continued_after) == (10, 0)
+    assert (resumed.continued_after, whole.continued_after) == (saved["iteration"], 0)
     assert resumed.seconds >= saved["seconds"] > 0  # the time before the restart counts
     other = sl.self_learning(x, y, seed_src, seed_tgt, cfg, seed=4, device="cpu", progress=False, checkpoint=path,
                              key="other settings")  # not this run's state: starts afresh

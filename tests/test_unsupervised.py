@@ -158,6 +158,27 @@ def test_low_precision_self_learning_ends_where_float32_does(small_embeddings):
     assert np.abs(results[0].orthogonal - results[1].orthogonal).max() < 0.02
 
 
+def test_averaged_final_phase_starts_from_the_mean_map_and_recovers_a_rotation(small_embeddings, monkeypatch):
+    import umt.alignment.similarity_init as sl
+
+    src, tgt, order = rotated_copy(small_embeddings["en"], np.random.default_rng(12))
+    maps, averaged = [], []
+    real_procrustes, real_average = sl.procrustes_on_pairs, sl.average_maps
+    monkeypatch.setattr(sl, "procrustes_on_pairs", lambda *a, **k: maps.append(real_procrustes(*a, **k)) or maps[-1])
+    monkeypatch.setattr(sl, "average_maps", lambda m: averaged.append((m, real_average(m))) or averaged[-1][1])
+    cfg = AlignConfig(method="similarity", normalize="none", seed=0, **FAST)
+    result = align(src, tgt, replace(cfg, selflearn=replace(cfg.selflearn, average_final_phase=True)), progress=False)
+    keeps = result.candidates[0].curves["keep_probs"]
+    assert len(averaged) == 1  # once, where keep reaches 1
+    first_final = keeps.index(1.0)
+    last_phase = [i for i, k in enumerate(keeps) if k == keeps[first_final - 1]]
+    # map i + 1 comes from dictionary i: the mean of the maps of the last stochastic phase's dictionaries
+    np.testing.assert_allclose(averaged[0][0][0], sum(maps[i + 1].astype(np.float64) for i in last_phase), atol=1e-5)
+    w = averaged[0][1]
+    assert np.allclose(w @ w.T, np.eye(len(w)), atol=1e-5)
+    assert pairing_accuracy(result, src, tgt, order) > 98
+
+
 def test_plateau_schedule_ends_flat_phases_early(small_embeddings):
     src, tgt, order = rotated_copy(small_embeddings["en"], np.random.default_rng(5), n=1500)
     runs = {}

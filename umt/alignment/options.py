@@ -94,6 +94,8 @@ STAGES = (
                                        "without improvement"),
               "low_precision": Option("bfloat16 similarities while the keep probability is below 1 "
                                       "(faster; see the README before using it)"),
+              "average_final_phase": Option("the deterministic last phase starts from the mean map of the "
+                                            "last stochastic phase (nearest orthogonal matrix)"),
           }),
     Stage("refine", RefineConfig, "refine", "Procrustes refinement (every method)", {
               "iterations": Option("refinement iterations (0 for supervised procrustes unless given)",

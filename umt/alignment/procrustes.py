@@ -136,3 +136,16 @@ def refine(x: np.ndarray, y: np.ndarray, w: np.ndarray, cfg: RefineConfig, progr
             if cfg.patience and stale >= cfg.patience:
                 break
     return best
+
+
+def average_maps(maps: list[np.ndarray]) -> np.ndarray:
+    r"""The orthogonal map closest to the mean of orthogonal maps :math:`W_1, \dots, W_n`.
+
+    .. math:: \bar W = U V^\top, \qquad U \Sigma V^\top = \mathrm{SVD}\Big(\sum_i W_i\Big)
+
+    (the polar factor of the sum, which maximises :math:`\sum_i \operatorname{tr}(\bar W^\top W_i)`
+    over orthogonal :math:`\bar W`). Seeds of stochastic self-learning that land in the same
+    basin differ by noise; averaging cancels part of it.
+    """
+    u, _, vt = np.linalg.svd(sum(w.astype(np.float64) for w in maps))
+    return (u @ vt).astype(np.float32)

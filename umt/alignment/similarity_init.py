@@ -48,7 +48,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from umt.alignment.procrustes import procrustes_on_pairs
+from umt.alignment.procrustes import average_maps, procrustes_on_pairs
 from umt.alignment.stage_state import load_stage_state, save_stage_state
 from umt.device import default_device, use_all_cores
 from umt.ranges import FRACTION, POSITIVE, CheckedConfig, ranged
@@ -86,6 +86,7 @@ class SelfLearnConfig(CheckedConfig):
     plateau_gain: float = ranged(1e-3, low=0.0)
     final_patience: int = ranged(5, POSITIVE)  # at keep = 1 updates are deterministic; refinement follows
     low_precision: bool = False  # bfloat16 similarities while keep < 1: faster, but see the module notes
+    average_final_phase: bool = False  # start keep = 1 from the last stochastic phase's mean map: module notes
 
 
 @dataclass
@@ -273,6 +274,8 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray | None, tgt_
     yc = torch.from_numpy(np.ascontiguousarray(y[:n])).to(dev)
     yc_low = yc.to(torch.bfloat16) if cfg.low_precision else yc
     ar = torch.arange(n, device=dev)
+    # maps of the iterations whose dictionary was induced with one keep probability (average_final_phase)
+    phase_sum, phase_count = np.zeros((x.shape[1], x.shape[1])), 0
     keep, best, last_improvement, phase_start, end = cfg.initial_keep, -np.inf, 0, 0, False
     phase_best: list[float] = []  # running best objective of the current phase, per iteration
     # Both n x n similarity matrices live in buffers allocated once: a fresh 400 MB tensor per
@@ -287,6 +290,7 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray | None, tgt_
         keep, best, phase_best = state["keep"], state["best"], state["phase_best"]
         last_improvement, phase_start = state["last_improvement"], state["phase_start"]
         gen.set_state(state["gen"])
+        phase_sum, phase_count = state.get("phase_sum", phase_sum), state.get("phase_count", 0)
         result.continued_after = state["iteration"]
         start = state["iteration"] + 1
         t0 -= state.get("seconds", 0.0)  # states saved before umt recorded the time lack it
@@ -308,6 +312,14 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray | None, tgt_
         if phase_start == it:
             phase_best = []
         w = procrustes_on_pairs(x, y, src_ids, tgt_ids)
+        dictionary_keep = result.keep_probs[-1] if result.keep_probs else None  # None: the seed dictionary
+        if cfg.average_final_phase and dictionary_keep is not None and dictionary_keep < 1.0:
+            if len(result.keep_probs) < 2 or result.keep_probs[-2] != dictionary_keep:  # a phase's first
+                phase_sum, phase_count = np.zeros_like(phase_sum), 0
+            phase_sum, phase_count = phase_sum + w, phase_count + 1
+            if keep >= 1.0:  # the deterministic phase starts from the stochastic iterates' mean
+                w = average_maps([phase_sum])
+                log.info("self-learning: keep = 1 starts from the mean map of the last %d iterations", phase_count)
         result.mapping = w
         if end:
             break
@@ -338,7 +350,8 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray | None, tgt_
             save_stage_state(checkpoint, {
                 "key": key, "iteration": it, "seconds": time.time() - t0, "keep": keep, "best": best,
                 "last_improvement": last_improvement, "phase_start": phase_start, "phase_best": phase_best,
-                "gen": gen.get_state(), "result": {"mapping": result.mapping, "src_ids": src_ids, "tgt_ids": tgt_ids,
+                "gen": gen.get_state(), "phase_sum": phase_sum, "phase_count": phase_count,
+                "result": {"mapping": result.mapping, "src_ids": src_ids, "tgt_ids": tgt_ids,
                            "objectives": result.objectives, "keep_probs": result.keep_probs}})
     bar.close()
     result.seconds = time.time() - t0

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from umt.alignment.adversarial import AdversarialConfig, train_adversarial
-from umt.alignment.procrustes import RefineConfig, RefineResult, apply_mapping, refine
+from umt.alignment.procrustes import RefineConfig, RefineResult, apply_mapping, average_maps, refine
 from umt.alignment.similarity_init import SelfLearnConfig, self_learning
 from umt.errors import UmtError
 from umt.evaluation.criterion import mean_csls_cosine
@@ -91,19 +91,6 @@ def run_candidate(x: np.ndarray, y: np.ndarray, init: str, seed: int, adversaria
 def select_best(candidates: list[Candidate]) -> Candidate:
     """The candidate with the highest unsupervised criterion (ties: the first)."""
     return max(candidates, key=lambda c: c.criterion)
-
-
-def average_maps(maps: list[np.ndarray]) -> np.ndarray:
-    r"""The orthogonal map closest to the mean of orthogonal maps :math:`W_1, \dots, W_n`.
-
-    .. math:: \bar W = U V^\top, \qquad U \Sigma V^\top = \mathrm{SVD}\Big(\sum_i W_i\Big)
-
-    (the polar factor of the sum, which maximises :math:`\sum_i \operatorname{tr}(\bar W^\top W_i)`
-    over orthogonal :math:`\bar W`). Seeds of stochastic self-learning that land in the same
-    basin differ by noise; averaging cancels part of it.
-    """
-    u, _, vt = np.linalg.svd(sum(w.astype(np.float64) for w in maps))
-    return (u @ vt).astype(np.float32)
 
 
 class AverageMap(NamedTuple):
