@@ -24,6 +24,12 @@ noisy iterations can escape poor local optima. When ``p`` doubles is the schedul
 
 At ``p = 1`` every schedule runs until the objective stops improving for ``final_patience``.
 
+``average_final_phase`` (off by default) starts that deterministic phase from the mean of the
+maps of the last stochastic phase (its nearest orthogonal matrix,
+:func:`umt.alignment.procrustes.average_maps`) instead of the last one alone: the iterates of a
+phase scatter around the optimum the dropout lets them reach, and their mean (Polyak-Ruppert
+averaging) depends less on the seed's last draws, at the cost of one 300 x 300 SVD.
+
 With a ``checkpoint`` file the state (dictionary, schedule, curves, random generator) is saved
 every ``save_every`` iterations (:mod:`umt.alignment.stage_state`), and a run started again under
 the same key continues after the last saved iteration and ends on the same map.
