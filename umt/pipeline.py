@@ -138,7 +138,6 @@ def sample_translations(src: Embeddings, tgt: Embeddings, run: Path, cfg: Pipeli
     The references are shown beside them only to read; nothing here feeds back into the mapping.
     """
     from umt.alignment import prepare
-    from umt.alignment.spaces import load_mapping
     from umt.corpora.multi30k import read_split
     from umt.errors import UmtError
     from umt.translation.wordbyword import lexicon_from_embeddings, word_counts
@@ -150,7 +149,7 @@ def sample_translations(src: Embeddings, tgt: Embeddings, run: Path, cfg: Pipeli
         log.warning("no sample translations: %s", e)
         return []
     saved = load_mapping(run, src.dim)
-    xm, ym = saved.apply(*prepare(src, tgt, saved.normalize or "unit,center,unit"))
+    xm, ym = saved.apply(*prepare(src, tgt, saved.normalize or DEFAULT_NORMALIZE))
     targets = dict.fromkeys(tgt.words[:cfg.sample_target_words], 1)
     lexicon = lexicon_from_embeddings(src.words, xm, tgt.words, ym, word_counts(sources),
                                       targets)

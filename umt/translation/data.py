@@ -30,9 +30,9 @@ log = logging.getLogger("umt")
 
 def build_lexicons(src: str, tgt: str, folder: Path, src_emb, tgt_emb, mapping) -> dict:
     """Write both word-by-word tables and the subword vectors from a saved ``src -> tgt`` mapping."""
-    from umt.alignment.spaces import prepare
+    from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare
 
-    xm, y = mapping.apply(*prepare(src_emb, tgt_emb, mapping.normalize or "unit,center,unit"))
+    xm, y = mapping.apply(*prepare(src_emb, tgt_emb, mapping.normalize or DEFAULT_NORMALIZE))
     counts = {lang: word_counts(load_lines(folder / f"train.{lang}.txt")) for lang in (src, tgt)}
     forward = lexicon_from_embeddings(src_emb.words, xm, tgt_emb.words, y, counts[src], counts[tgt])
     backward = lexicon_from_embeddings(tgt_emb.words, y, src_emb.words, xm, counts[tgt], counts[src])
