@@ -255,10 +255,12 @@ def add_commands(sub, epilog: str) -> None:
     p.set_defaults(func=cmd_evaluate)
 
     p = msub.add_parser("compare", help="paired significance test of two systems' BLEU on the same sentences",
-                        description="Whether two translations of the same test set differ in BLEU, by sacrebleu's "
-                        "paired approximate randomization test. Each file holds one detokenized output per line, "
-                        "aligned with --refs; `umt mt evaluate` writes SPLIT.SRC-TGT.hyp.txt (the model) and "
-                        "SPLIT.SRC-TGT.word_by_word.txt.", formatter_class=fmt)
+                        description="Whether two translations of the same test set differ in BLEU: the paired "
+                        "approximate randomization test on sacrebleu's n-gram counts. Each trial swaps the two "
+                        "outputs of every sentence at random; p is the share of trials whose BLEU difference is at "
+                        "least the observed one (ties count, unlike in sacrebleu's PairedTest). Each file holds one "
+                        "detokenized output per line, aligned with --refs; `umt mt evaluate` writes "
+                        "SPLIT.SRC-TGT.hyp.txt (the model) and SPLIT.SRC-TGT.word_by_word.txt.", formatter_class=fmt)
     p.add_argument("baseline", help="the first system's outputs")
     p.add_argument("system", help="the second system's outputs")
     p.add_argument("--refs", required=True, help="reference translations, one per line")
