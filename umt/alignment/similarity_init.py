@@ -356,9 +356,9 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray | None, tgt_
             save_stage_state(checkpoint, {
                 "key": key, "iteration": it, "seconds": time.time() - t0, "keep": keep, "best": best,
                 "last_improvement": last_improvement, "phase_start": phase_start, "phase_best": phase_best,
-                "gen": gen.get_state(), "phase_sum": phase_sum, "phase_count": phase_count,
-                "result": {"mapping": result.mapping, "src_ids": src_ids, "tgt_ids": tgt_ids,
-                           "objectives": result.objectives, "keep_probs": result.keep_probs}})
+                "gen": gen.get_state(), "result": {"mapping": result.mapping, "src_ids": src_ids, "tgt_ids": tgt_ids,
+                                                   "objectives": result.objectives, "keep_probs": result.keep_probs},
+                **({"phase_sum": phase_sum, "phase_count": phase_count} if cfg.average_final_phase else {})})
     bar.close()
     result.seconds = time.time() - t0
     log.info("self-learning: %d iterations, objective %.4f", len(result.objectives), best)

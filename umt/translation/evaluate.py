@@ -112,13 +112,6 @@ def _sentence_bleu_statistics(hyps: list[str], refs: list[str]) -> np.ndarray:
                      for s in (metric.sentence_score(h, [r]) for h, r in zip(hyps, refs))], dtype=np.int64)
 
 
-def _corpus_bleu(stats: np.ndarray) -> float:
-    from sacrebleu.metrics import BLEU
-
-    return BLEU.compute_bleu(correct=stats[2:6].tolist(), total=stats[6:10].tolist(), sys_len=int(stats[0]),
-                             ref_len=int(stats[1]), smooth_method="exp").score
-
-
 def paired_bleu(baseline: list[str], system: list[str], refs: list[str], samples: int = 10000,
                 seed: int = 12345) -> dict:
     r"""Whether ``system`` and ``baseline`` differ in BLEU on the same sentences: the paired
@@ -135,17 +128,25 @@ def paired_bleu(baseline: list[str], system: list[str], refs: list[str], samples
     in McNemar's test for lexicons. Returns both detokenized BLEU scores (sacrebleu's defaults)
     and the p-value, unrounded.
     """
+    from sacrebleu.metrics import BLEU
+
     if not len(baseline) == len(system) == len(refs):
         raise UmtError(f"paired BLEU needs as many outputs as references: {len(baseline)}, {len(system)} "
                        f"and {len(refs)} lines")
+
+    def corpus_bleu(stats: np.ndarray) -> float:  # the layout of _sentence_bleu_statistics, summed
+        return BLEU.compute_bleu(correct=stats[2:6].tolist(), total=stats[6:10].tolist(), sys_len=int(stats[0]),
+                                 ref_len=int(stats[1]), smooth_method="exp").score
+
     a, b = _sentence_bleu_statistics(baseline, refs), _sentence_bleu_statistics(system, refs)
     total_a, total_b = a.sum(axis=0), b.sum(axis=0)
-    observed = abs(_corpus_bleu(total_a) - _corpus_bleu(total_b))
+    bleu_a, bleu_b = corpus_bleu(total_a), corpus_bleu(total_b)
+    observed = abs(bleu_a - bleu_b)
     differs = (a != b).any(axis=1)
     change = (b - a)[differs]  # what swapping a sentence moves from one pseudo-system to the other
     swaps = np.random.default_rng(seed).integers(2, size=(samples, len(change))).astype(np.int64) @ change
-    at_least = sum(abs(_corpus_bleu(total_a + s) - _corpus_bleu(total_b - s)) >= observed - 1e-9 for s in swaps)
-    return {"bleu_baseline": round(_corpus_bleu(total_a), 2), "bleu_system": round(_corpus_bleu(total_b), 2),
+    at_least = sum(abs(corpus_bleu(total_a + s) - corpus_bleu(total_b - s)) >= observed - 1e-9 for s in swaps)
+    return {"bleu_baseline": round(bleu_a, 2), "bleu_system": round(bleu_b, 2),
             "p_value": (1 + int(at_least)) / (1 + samples), "samples": samples,
             "differing_sentences": int(differs.sum()), "test": "paired approximate randomization"}
 
