@@ -36,11 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from umt.alignment import AlignConfig, RefineConfig, align, apply_mapping, map_spaces, prepare  # noqa: E402
 from umt.alignment.presets import preset  # noqa: E402
 from umt.alignment.reweight import reweight_from_map  # noqa: E402
-from umt.alignment.unsupervised import average_if_better  # noqa: E402
+from umt.alignment.unsupervised import average_if_better, scored_average  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
 from umt.evaluation import load_dictionary, paired_difference, retrieve_queries  # noqa: E402
 from umt.evaluation.bli import precision_metrics  # noqa: E402
-from umt.evaluation.criterion import mean_csls_cosine  # noqa: E402
+from umt.evaluation.criterion import AGREEMENT_FAILED_BELOW, mean_csls_cosine, translation_agreement  # noqa: E402
 from umt.fileio import save_npy, write_json, write_text  # noqa: E402
 
 SPLITS = {"test": "5000-6500", "dev": "0-5000"}
@@ -59,6 +59,9 @@ def main() -> None:
                     help="self-learning's keep-probability multiplier (default: the preset's, 2)")
     ap.add_argument("--average-final-phase", action="store_true",
                     help="self-learning's deterministic phase starts from the last stochastic phase's mean map")
+    ap.add_argument("--average-when", choices=("better", "agree"), default="better",
+                    help="which ensemble average is kept (AlignConfig.average_when): better = when the criterion "
+                         "is higher (the preset's), agree = the seeds that agree with the best one, averaged")
     ap.add_argument("--max-vocab", type=int, default=200000)
     ap.add_argument("--time-budget", type=float, default=1e9, help="start no new run after this many seconds")
     ap.add_argument("--device", default=None)
@@ -94,7 +97,8 @@ def main() -> None:
                  {(r["method"], r["seed"]): r for r in done if r["pair"] == pair
                   and r.get("interval", interval) == interval and r.get("reweight_words", 10000) == words
                   and r.get("multiplier", 2.0) == multiplier
-                  and r.get("average_final_phase", False) == a.average_final_phase})
+                  and r.get("average_final_phase", False) == a.average_final_phase
+                  and (r["method"] == "fast" or r.get("average_when", "better") == a.average_when)})
     write_text(f"{a.out}.md", summary(rows))
     print(summary(rows))
 
@@ -164,19 +168,27 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float,
                 if (f"ensemble{k}", first) in done:
                     record({key: v for key, v in done[(f"ensemble{k}", first)].items() if key != "pair"})
                     continue
-                kept, criterion, label = ensemble_map(x, y, runs[first:], cfg, a.device)
+                kept, criterion, label = ensemble_map(x, y, runs[first:], replace(cfg, average_when=a.average_when),
+                                                      a.device)
                 maps = reweight_from_map(x, y, kept, cfg.reweight, cfg.reweight_words, a.device, cfg.reweight_rounds)
-                record({"method": f"ensemble{k}", "seed": first, **recorded, "kept": label if label == "average" else
-                        f"seed {first + label}", "criterion": round(criterion, 5), **score(*map_spaces(x, y, *maps))})
+                gate = {"average_when": a.average_when} if a.average_when != "better" else {}
+                record({"method": f"ensemble{k}", "seed": first, **recorded, **gate, "kept": label if label == "average"
+                        else f"seed {first + label}", "criterion": round(criterion, 5),
+                        **score(*map_spaces(x, y, *maps))})
 
 
 def ensemble_map(x: np.ndarray, y: np.ndarray, members: list, cfg: AlignConfig, device) -> tuple:
     """What the ensemble preset keeps from its members' (orthogonal map, criterion): the best member
-    (ties: the first, as ``select_best``), or the average when the library's rule prefers it.
-    Returns (map, criterion, ``"average"`` or the kept member's index)."""
+    (ties: the first, as ``select_best``), or the average when the library's rule
+    (``cfg.average_when``) prefers it. Returns (map, criterion, ``"average"`` or the kept member's index)."""
     best = max(range(len(members)), key=lambda i: members[i][1])
     # the kept map first and its replicates after it, in seed order, as the preset passes them
     replicates = [w for i, (w, _) in enumerate(members) if i != best]
+    if cfg.average_when == "agree":
+        agreeing = [w for w in replicates if translation_agreement(x, y, members[best][0], w, device=device)
+                    >= AGREEMENT_FAILED_BELOW]
+        average = scored_average(x, y, [members[best][0], *agreeing], cfg.refine.criterion_words, device)
+        return (average.mapping, average.criterion, "average") if agreeing else (*members[best], best)
     better = average_if_better(x, y, *members[best], replicates, cfg.refine.criterion_words, device)
     return (better.mapping, better.criterion, "average") if better is not None else (*members[best], best)
 

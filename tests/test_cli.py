@@ -85,6 +85,10 @@ def test_align_check_passes_a_rotation_and_warns_on_an_unrelated_space(pair_file
     assert metrics["verdict"] == "ok" and metrics["agreement"] > 0.9 and metrics["csls_p1"] > 95
     assert [c["name"] for c in metrics["candidates"]] == ["similarity:0", "similarity:1"]
     assert "independent initialisations agree" in capsys.readouterr().out
+    assert main([*common, "--tgt-emb", str(t / "tgt"), "--average-when", "agree", "--out", str(t / "avg")]) == 0
+    metrics = json.loads((t / "avg" / "metrics.json").read_text())
+    assert metrics["chosen"] in {"average(similarity:0+similarity:1)", "average(similarity:1+similarity:0)"}
+    assert json.loads((t / "avg" / "config.json").read_text())["average_when"] == "agree"
     # a target with nothing in common with the source: two seeds settle in different optima
     save_embeddings(Embeddings([f"v{i}" for i in range(500)], rng.standard_normal((500, 24)).astype(np.float32)),
                     t / "unrelated")
@@ -103,6 +107,8 @@ def test_align_check_passes_a_rotation_and_warns_on_an_unrelated_space(pair_file
     (["align", "--method", "procrustes", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
      "needs a seed dictionary"),
     (["align", "--average", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "--average needs several seeds"),
+    (["align", "--average-when", "agree", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
+     "--average needs several seeds"),
     (["align", "--reweight", "2", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "a power between 0 and 1"),
     (["align", "--reweight-rounds", "0", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
      "--reweight-rounds 0: expected a value >= 1"),

@@ -330,6 +330,18 @@ def test_seed_ensembles_rebuilds_the_ensemble_preset_from_single_seeds(synthetic
     run_script("seed_ensembles.py", *common[:-2], "--out", str(rescored), "--seeds", "3", "--rescore",
                "--reweight-words", "300", "--resume", "--time-budget", "0")
     assert all(r["reweight_words"] == 300 for r in json.loads(rescored.with_suffix(".json").read_text())[1:])
+    # --average-when agree: the windows again, each the average of the seeds that agree with its best, exactly
+    # what the library keeps under the same setting; the single seeds' rows are kept
+    run_script("seed_ensembles.py", *common, "--seeds", "3", "--resume", "--time-budget", "0", "--average-when",
+               "agree")
+    agreed = json.loads(out.with_suffix(".json").read_text())
+    assert [r for r in agreed if r["method"] == "fast"] == [r for r in rows if r["method"] == "fast"]
+    window = next(r for r in agreed if (r["method"], r["seed"]) == ("ensemble2", 1))
+    assert window["average_when"] == "agree" and window["kept"] == "average"
+    result = align(src, tgt, replace(cfg, average_when="agree"), progress=False)
+    assert result.chosen.startswith("average(")
+    assert precision_at_k(*result.mapped(x, y), gold, ("csls",))["csls_p1"] == window["test"]
+    assert window["criterion"] == round(result.criterion, 5)
     # a seed whose map is gone is not taken from the rows: it would run again, so with no time left they stop
     (tmp_path / "maps" / "en-fr_fast_2.npy").unlink()
     run_script("seed_ensembles.py", *common, "--seeds", "3", "--resume", "--time-budget", "0")

@@ -1,5 +1,6 @@
 """Unsupervised alignment: recovery of known rotations, determinism, presets, bad input."""
 
+import importlib
 import math
 from dataclasses import replace
 
@@ -88,6 +89,29 @@ def test_auto_average_is_kept_only_when_the_criterion_prefers_it(small_embedding
     assert pairing_accuracy(result, src, tgt, order) > 98
 
 
+@pytest.mark.parametrize("agreement", [0.9, 0.2])
+def test_average_when_agree_averages_the_seeds_that_agree_whatever_the_criterion(small_embeddings, monkeypatch,
+                                                                                 agreement):
+    align_module = importlib.import_module("umt.alignment.align")  # the package's ``align`` is the function
+    src, tgt, order = rotated_copy(small_embeddings["fr"], np.random.default_rng(3), n=1500)
+    # the two seeds' real agreement is high; a low one stands for a replicate that failed
+    monkeypatch.setattr(align_module, "translation_agreement", lambda *args, **kwargs: agreement)
+    cfg = AlignConfig(method="auto", candidates="similarity:0,similarity:1", normalize="none", average=True,
+                      average_when="agree", **FAST)
+    result = align(src, tgt, cfg, progress=False)
+    best = max(result.candidates, key=lambda c: c.criterion)
+    if agreement >= 1 / 3:
+        assert result.chosen == "average(" + "+".join([best.name] + [c.name for c in result.candidates
+                                                                     if c is not best]) + ")"
+        np.testing.assert_allclose(result.orthogonal, average_maps([c.result.mapping for c in result.candidates]),
+                                   atol=1e-6)
+        assert result.criteria == [result.criterion]  # the average's own, whether or not it is the higher
+    else:
+        assert result.chosen == best.name and np.array_equal(result.orthogonal, best.result.mapping)
+        assert result.verdict == "failed"
+    assert pairing_accuracy(result, src, tgt, order) > 98
+
+
 def test_initial_dictionary_is_rotation_invariant(rng):
     x = rng.standard_normal((300, 20)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
@@ -119,8 +143,12 @@ def test_adversarial_is_deterministic_under_a_seed(rng):
 
 
 def test_presets_parse_and_differ():
-    assert {"fast", "plateau", "muse", "muse-code", "vecmap", "robust", "ensemble"} <= set(PRESETS)
+    assert {"fast", "plateau", "muse", "muse-code", "vecmap", "robust", "ensemble", "duo"} <= set(PRESETS)
     assert preset("ensemble").average and not preset("robust").average and not preset("fast").average
+    duo = preset("duo")
+    assert duo.average and duo.average_when == "agree" != preset("ensemble").average_when
+    assert duo.selflearn.interval == 25 < preset("fast").selflearn.interval
+    assert len(parse_candidates(duo.candidates)) == 2
     muse = preset("muse")
     assert muse.method == "adversarial" and muse.adversarial.batch_size == 32 and muse.adversarial.beta == 0.01
     assert preset("muse-code").adversarial.smoothing == 0.1 and preset("vecmap").selflearn.cutoff == 20000

@@ -139,7 +139,9 @@ def cmd_align(a) -> None:
                   device=a.device)
     if a.candidates:
         cfg = replace(cfg, candidates=a.candidates)
-    cfg = replace(cfg, check=a.check, average=a.average or cfg.average)
+    cfg = replace(cfg, check=a.check, average=a.average or a.average_when is not None or cfg.average)
+    if a.average_when is not None:
+        cfg = replace(cfg, average_when=a.average_when)
     if a.reweight is not None:
         cfg = replace(cfg, reweight=None if a.reweight == "none" else _power(a.reweight))
     for name in ("reweight_rounds", "reweight_words"):
@@ -147,7 +149,7 @@ def cmd_align(a) -> None:
         if value is not None:
             check_option(f"--{name.replace('_', '-')}", value, range_of(AlignConfig, name))
             cfg = replace(cfg, **{name: value})
-    if a.average and cfg.method != "auto" and not cfg.check:
+    if (a.average or a.average_when) and cfg.method != "auto" and not cfg.check:
         raise UmtError("--average needs several seeds to average: use --method auto, --check or --preset ensemble")
     eval_dict = _resolve_dict(a.eval_dict, a.data)
     if eval_dict:
@@ -365,7 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "MUSE-style GAN; identical: identical strings as seed; procrustes: supervised by --dict")
     p.add_argument("--preset", choices=sorted(PRESETS), default=None,
                    help="a published recipe in one flag: fast (default), muse, muse-code, vecmap, robust; "
-                        "plateau (faster) and ensemble (four seeds averaged: more accurate, four times the time)")
+                        "plateau (faster), duo (two seeds with shorter phases, averaged when they agree: about "
+                        "fast's time, checked for failure) and ensemble (four seeds averaged: more accurate, "
+                        "four times the time)")
     p.add_argument("--candidates", default=None,
                    help="for auto: comma-separated INIT:SEED, e.g. similarity:0,adversarial:0")
     p.add_argument("--check", action="store_true",
@@ -375,6 +379,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--average", action="store_true",
                    help="with auto or --check: also score the average of the kept map and the other seeds' "
                         "maps, and keep it when the unsupervised criterion is higher")
+    p.add_argument("--average-when", choices=("better", "agree"), default=None,
+                   help="which average is kept (implies --average): better = when the criterion is higher "
+                        "(default); agree = the average of the kept map and the seeds that agree with it "
+                        "(failure detection's rule), whatever the criterion")
     p.add_argument("--reweight", default=None, metavar="P|none",
                    help="last step: VecMap's whitening, re-weighting by singular values to the power P and "
                         "de-whitening, on the dictionary the map induces; both spaces move (default 0.5; "

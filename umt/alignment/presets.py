@@ -25,6 +25,11 @@
     criterion prefers it to the best seed's: 0.4-1.0 CSLS P@1 above one seed's orthogonal map on
     the 300-d vectors, but only 0.1-0.6 once both are re-weighted (among 20k words; RESULTS.md), at
     four times the cost.
+``duo``
+    ``auto`` over two similarity seeds with self-learning phases of 25 iterations instead of 50,
+    their refined maps averaged when they agree (``average_when="agree"``, failure detection's
+    rule, not the criterion), then re-weighted: about the time of ``fast``, with the failure
+    check of two independent runs included (RESULTS.md).
 ``robust``
     ``auto`` over three similarity seeds and one adversarial run, the best kept by the
     unsupervised criterion: about four times slower, for hard pairs.
@@ -56,6 +61,8 @@ PRESETS: dict[str, AlignConfig] = {
                                                                          schedule="stagnation", final_patience=50)),
     "ensemble": AlignConfig(method="auto", candidates="similarity:0,similarity:1,similarity:2,similarity:3",
                             average=True),
+    "duo": AlignConfig(method="auto", candidates="similarity:0,similarity:1", average=True, average_when="agree",
+                       selflearn=SelfLearnConfig(interval=25)),
     "robust": AlignConfig(method="auto", candidates="similarity:0,similarity:1,similarity:2,adversarial:0"),
 }
 

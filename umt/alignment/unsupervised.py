@@ -94,7 +94,7 @@ def select_best(candidates: list[Candidate]) -> Candidate:
 
 
 class AverageMap(NamedTuple):
-    """An averaged map the criterion preferred: the map, its criterion, and ``x`` mapped by it."""
+    """An averaged map: the map, its unsupervised criterion, and ``x`` mapped by it."""
 
     mapping: np.ndarray
     criterion: float
@@ -108,8 +108,16 @@ def average_if_better(x: np.ndarray, y: np.ndarray, kept: np.ndarray, kept_crite
     first) with its unsupervised criterion and the mapped source space, when that criterion beats
     ``kept_criterion``; else ``None``. The criterion, never a dictionary, decides.
     """
-    w = average_maps([kept, *replicates])
+    average = scored_average(x, y, [kept, *replicates], criterion_words, device)
+    log.info("average of %d maps: criterion %.4f (kept map %.4f)", 1 + len(replicates), average.criterion,
+             kept_criterion)
+    return average if average.criterion > kept_criterion else None
+
+
+def scored_average(x: np.ndarray, y: np.ndarray, maps: list[np.ndarray], criterion_words: int,
+                   device: str | None = None) -> AverageMap:
+    """The polar average of ``maps`` (:func:`average_maps`), its unsupervised criterion and ``x``
+    mapped by it."""
+    w = average_maps(maps)
     mapped = apply_mapping(x, w)
-    value = mean_csls_cosine(mapped, y, criterion_words, device=device)
-    log.info("average of %d maps: criterion %.4f (kept map %.4f)", 1 + len(replicates), value, kept_criterion)
-    return AverageMap(w, value, mapped) if value > kept_criterion else None
+    return AverageMap(w, mean_csls_cosine(mapped, y, criterion_words, device=device), mapped)
