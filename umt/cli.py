@@ -367,9 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "MUSE-style GAN; identical: identical strings as seed; procrustes: supervised by --dict")
     p.add_argument("--preset", choices=sorted(PRESETS), default=None,
                    help="a published recipe in one flag: fast (default), muse, muse-code, vecmap, robust; "
-                        "plateau (faster), duo (two seeds with shorter phases, averaged when they agree: about "
-                        "fast's time, checked for failure) and ensemble (four seeds averaged: more accurate, "
-                        "four times the time)")
+                        "plateau (faster), duo (two seeds with shorter phases, averaged when they agree: more "
+                        "accurate, 1.2 times the time, checked for failure) and ensemble (four seeds averaged: "
+                        "more accurate, four times the time)")
     p.add_argument("--candidates", default=None,
                    help="for auto: comma-separated INIT:SEED, e.g. similarity:0,adversarial:0")
     p.add_argument("--check", action="store_true",
