@@ -187,8 +187,10 @@ def ensemble_map(x: np.ndarray, y: np.ndarray, members: list, cfg: AlignConfig, 
     if cfg.average_when == "agree":
         agreeing = [w for w in replicates if translation_agreement(x, y, members[best][0], w, device=device)
                     >= AGREEMENT_FAILED_BELOW]
+        if not agreeing:
+            return (*members[best], best)
         average = scored_average(x, y, [members[best][0], *agreeing], cfg.refine.criterion_words, device)
-        return (average.mapping, average.criterion, "average") if agreeing else (*members[best], best)
+        return average.mapping, average.criterion, "average"
     better = average_if_better(x, y, *members[best], replicates, cfg.refine.criterion_words, device)
     return (better.mapping, better.criterion, "average") if better is not None else (*members[best], best)
 
