@@ -12,7 +12,7 @@ import numpy as np
 
 from umt.alignment.adversarial import AdversarialConfig
 from umt.alignment.checkpoints import candidate_key, load_candidate, save_candidate, spaces_digest, stage_state_path
-from umt.alignment.procrustes import RefineConfig, map_spaces, procrustes, refine
+from umt.alignment.procrustes import RefineConfig, apply_mapping, map_spaces, procrustes, refine
 from umt.alignment.reweight import reweight_from_map
 from umt.alignment.similarity_init import SelfLearnConfig
 from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare, save_mapping
@@ -29,7 +29,13 @@ from umt.alignment.unsupervised import (
 from umt.embeddings.io import save_vec
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
-from umt.evaluation.criterion import AGREEMENT_FAILED_BELOW, alignment_verdict, mean_csls_cosine, translation_agreement
+from umt.evaluation.criterion import (
+    AGREEMENT_FAILED_BELOW,
+    AGREEMENT_WORDS,
+    alignment_verdict,
+    mean_csls_cosine,
+    translation_agreement,
+)
 from umt.fileio import write_json
 from umt.ranges import POSITIVE, CheckedConfig, ranged
 from umt.retrieval.lexicon import Lexicon, induce_lexicon, write_lexicon_tsv
@@ -167,6 +173,7 @@ def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, 
             specs.append((specs[0][0], specs[0][1] + 1))
         spaces = spaces_digest(x, y) if checkpoints is not None else ""
         candidates, resumed = [], []
+        seed_cache: dict = {}  # the similarity initialisation's dictionary, the same for every seed
         for init, seed in specs:
             seed += cfg.seed
             key = candidate_key(spaces, init, seed, cfg.normalize, cfg.adversarial, cfg.selflearn, cfg.refine)
@@ -176,7 +183,7 @@ def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, 
             else:
                 stage = stage_state_path(checkpoints, init, seed) if checkpoints is not None else None
                 candidate = run_candidate(x, y, init, seed, cfg.adversarial, cfg.selflearn, cfg.refine, cfg.device,
-                                          progress, stage, key)
+                                          progress, stage, key, seed_cache)
                 if checkpoints is not None:
                     save_candidate(checkpoints, candidate, key)
                     stage.unlink(missing_ok=True)  # the finished candidate supersedes its stage's state
@@ -186,7 +193,10 @@ def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, 
         # Replicates are other seeds of the kept initialisation: the agreement rule was calibrated on
         # those, and a collapse of another kind (adversarial, say) says nothing about the kept map.
         replicates = [c for c in candidates if c is not best and c.init == best.init]
-        agreements = [translation_agreement(x, y, best.result.mapping, c.result.mapping, device=cfg.device)
+        # the targets each refinement's criterion found are the ones compared, if found among as many words
+        known = (lambda c: c.result.targets) if cfg.refine.criterion_words == AGREEMENT_WORDS else (lambda c: None)
+        agreements = [translation_agreement(x, y, best.result.mapping, c.result.mapping, AGREEMENT_WORDS,
+                                            device=cfg.device, targets_a=known(best), targets_b=known(c))
                       for c in replicates]
         agreement = max(agreements, default=None)
         result = AlignResult(best.result.mapping, best.result.lexicon, best.result.criteria, time.time() - t0, cfg,
@@ -243,10 +253,16 @@ def _keep_average(result: AlignResult, x: np.ndarray, y: np.ndarray, members: li
 def _take_average(result: AlignResult, y: np.ndarray, average: AverageMap, members: list[Candidate],
                   cfg: AlignConfig) -> None:
     result.mapping, result.criteria, result.criterion = average.mapping, [average.criterion], average.criterion
-    result.lexicon = induce_lexicon(average.mapped, y, cfg.refine.method, cfg.refine.build,
-                                    cfg.refine.max_rank, device=cfg.device)
+    result.lexicon = None  # re-weighting induces its own; _lexicon_of_kept_map if there is none
+    if cfg.reweight is None:
+        _lexicon_of_kept_map(result, y, cfg, average.mapped)
     result.chosen = "average(" + "+".join(c.name for c in members) + ")"
     log.info("kept %s (criterion %.4f)", result.chosen, average.criterion)
+
+
+def _lexicon_of_kept_map(result: AlignResult, y: np.ndarray, cfg: AlignConfig, mapped: np.ndarray) -> None:
+    result.lexicon = induce_lexicon(mapped, y, cfg.refine.method, cfg.refine.build, cfg.refine.max_rank,
+                                    device=cfg.device)
 
 
 def _reweight(result: AlignResult, x: np.ndarray, y: np.ndarray, cfg: AlignConfig) -> None:
@@ -257,6 +273,8 @@ def _reweight(result: AlignResult, x: np.ndarray, y: np.ndarray, cfg: AlignConfi
                                  cfg.reweight_rounds)
     except ValueError as e:  # too few or degenerate pairs (tiny vocabularies): keep the orthogonal map
         log.warning("re-weighting skipped, the orthogonal map is kept: %s", e)
+        if result.lexicon is None:
+            _lexicon_of_kept_map(result, y, cfg, apply_mapping(x, result.mapping))
         return
     result.orthogonal = result.mapping
     result.mapping, result.target_mapping = maps

@@ -2,7 +2,7 @@
 
 Every candidate an alignment runs (each of ``auto``'s, the single run of ``similarity`` or
 ``adversarial``, the replicate of ``--check``) is written as soon as it is refined:
-``candidate-INIT-SEED.npz`` (its refined map, criteria and lexicon) and ``candidate-INIT-SEED.json``
+``candidate-INIT-SEED.npz`` (its refined map, criteria, lexicon and best targets) and ``candidate-INIT-SEED.json``
 (timings, training curves and a key). While a candidate's initialisation runs, its state is kept
 in ``INIT-SEED.pt`` (:mod:`umt.alignment.stage_state`): after each adversarial epoch, every ten
 self-learning iterations.
@@ -63,7 +63,8 @@ def save_candidate(folder: str | os.PathLike, candidate: Candidate, key: str) ->
     with atomic_path(stem.with_suffix(".npz")) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, mapping=result.mapping, criteria=np.asarray(result.criteria, dtype=np.float64),
-                     src_ids=lexicon.src_ids, tgt_ids=lexicon.tgt_ids, scores=lexicon.scores)
+                     src_ids=lexicon.src_ids, tgt_ids=lexicon.tgt_ids, scores=lexicon.scores,
+                     **({} if result.targets is None else {"targets": result.targets}))
     write_json(stem.with_suffix(".json"), {"key": key, "name": candidate.name, "best_iteration": result.best_iteration,
                                            "init_seconds": candidate.init_seconds,
                                            "refine_seconds": candidate.refine_seconds, "curves": candidate.curves})
@@ -79,7 +80,8 @@ def load_candidate(folder: str | os.PathLike, name: str, key: str) -> Candidate 
             return None
         with np.load(stem.with_suffix(".npz")) as saved:
             lexicon = Lexicon(saved["src_ids"], saved["tgt_ids"], saved["scores"])
-            result = RefineResult(saved["mapping"], lexicon, saved["criteria"].tolist(), int(meta["best_iteration"]))
+            result = RefineResult(saved["mapping"], lexicon, saved["criteria"].tolist(), int(meta["best_iteration"]),
+                                  saved["targets"] if "targets" in saved else None)  # older checkpoints lack them
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError) as e:  # a damaged checkpoint is only lost work

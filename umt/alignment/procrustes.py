@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from umt.evaluation.criterion import mean_csls_cosine
+from umt.evaluation.criterion import criterion_and_targets
 from umt.ranges import NON_NEGATIVE, POSITIVE, CheckedConfig, ranged
 from umt.retrieval.lexicon import BUILDS, Lexicon, induce_lexicon
 
@@ -97,6 +97,7 @@ class RefineResult:
     lexicon: Lexicon
     criteria: list[float] = field(default_factory=list)  # criterion after each iteration
     best_iteration: int = 0
+    targets: np.ndarray | None = None  # the kept map's best targets, found by its criterion's search
 
 
 def refine(x: np.ndarray, y: np.ndarray, w: np.ndarray, cfg: RefineConfig, progress: bool = True,
@@ -113,7 +114,7 @@ def refine(x: np.ndarray, y: np.ndarray, w: np.ndarray, cfg: RefineConfig, progr
     """
     best = RefineResult(w, induce_lexicon(apply_mapping(x, w), y, cfg.method, cfg.build, cfg.max_rank,
                                           device=device))
-    start_criterion = mean_csls_cosine(apply_mapping(x, w), y, cfg.criterion_words, device=device)
+    start_criterion, best.targets = criterion_and_targets(apply_mapping(x, w), y, cfg.criterion_words, device=device)
     best.criteria.append(start_criterion)
     best_value = start_criterion if cfg.start_competes or cfg.iterations == 0 else -np.inf
     lexicon, stale = best.lexicon, 0
@@ -122,7 +123,7 @@ def refine(x: np.ndarray, y: np.ndarray, w: np.ndarray, cfg: RefineConfig, progr
         w = procrustes(x[lexicon.src_ids], y[lexicon.tgt_ids])
         mapped = apply_mapping(x, w)
         lexicon = induce_lexicon(mapped, y, cfg.method, cfg.build, cfg.max_rank, device=device)
-        value = mean_csls_cosine(mapped, y, cfg.criterion_words, device=device)
+        value, targets = criterion_and_targets(mapped, y, cfg.criterion_words, device=device)
         best.criteria.append(value)
         if on_iteration is not None:
             on_iteration(it, w)
@@ -130,7 +131,7 @@ def refine(x: np.ndarray, y: np.ndarray, w: np.ndarray, cfg: RefineConfig, progr
         log.info("refinement %d: criterion %.4f, %d pairs", it, value, len(lexicon))
         if value > best_value:
             best_value, stale = value, 0
-            best.mapping, best.lexicon, best.best_iteration = w, lexicon, it
+            best.mapping, best.lexicon, best.best_iteration, best.targets = w, lexicon, it, targets
         else:
             stale += 1
             if cfg.patience and stale >= cfg.patience:

@@ -75,7 +75,9 @@ class SelfLearnConfig(CheckedConfig):
     iterations at the latest: as accurate on our corpora (better on en-de) in a third of the time.
     A 10-iteration interval is not enough: en-fr then fails (P@1 2). An interval of 25 is a third
     faster and within 0.2 on the development split of every pair, but seeds agree less on de-en
-    and the ``ensemble`` average rarely wins on the German pairs, so 50 stays (RESULTS.md).
+    and the ``ensemble`` average rarely wins on the German pairs, so 50 stays for one seed (the
+    ``fast`` preset); the default preset, ``duo``, runs two seeds at 25 and averages them
+    (RESULTS.md).
     """
 
     init_words: int = ranged(4000, POSITIVE)
@@ -262,12 +264,15 @@ def self_learning_objective(x: np.ndarray, y: np.ndarray, w: np.ndarray, cutoff:
 
 def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray | None, tgt_ids: np.ndarray | None,
                   cfg: SelfLearnConfig, seed: int = 0, device: str | None = None, progress: bool = True,
-                  checkpoint: str | os.PathLike | None = None, key: str = "", save_every: int = 10) -> SelfLearnResult:
+                  checkpoint: str | os.PathLike | None = None, key: str = "", save_every: int = 10,
+                  seed_cache: dict | None = None) -> SelfLearnResult:
     """Stochastic self-learning from a seed dictionary; returns the final orthogonal map.
 
     ``src_ids``/``tgt_ids``: the seed dictionary; ``None`` for the similarity initialisation's
     (:func:`initial_dictionary` of ``cfg.init_words`` words), computed only when no saved state
-    is continued. ``checkpoint``: a file for the state every ``save_every`` iterations; when it
+    is continued. It does not depend on the seed, so the runs of several seeds on the same ``x``
+    and ``y`` can share one ``seed_cache`` (an empty dict at first) and compute it once (about 4 s
+    on 300-d vectors, 2 cores). ``checkpoint``: a file for the state every ``save_every`` iterations; when it
     holds a state saved under the same ``key`` (:func:`umt.alignment.checkpoints.candidate_key`),
     self-learning continues after that state's iteration and the seed dictionary is not used.
     """
@@ -303,7 +308,10 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray | None, tgt_
         log.info("self-learning: continuing after iteration %d (%s)", state["iteration"], checkpoint)
     else:
         if src_ids is None or tgt_ids is None:
-            src_ids, tgt_ids = initial_dictionary(x, y, cfg.init_words, cfg.csls_k, device)
+            cache = {} if seed_cache is None else seed_cache
+            if (cfg.init_words, cfg.csls_k) not in cache:
+                cache[cfg.init_words, cfg.csls_k] = initial_dictionary(x, y, cfg.init_words, cfg.csls_k, device)
+            src_ids, tgt_ids = cache[cfg.init_words, cfg.csls_k]
         result = SelfLearnResult(np.eye(x.shape[1], dtype=np.float32), src_ids, tgt_ids)
     bar = tqdm(total=cfg.max_iterations, initial=start - 1, desc="self-learning", disable=not progress)
     for it in range(start, cfg.max_iterations + 1):

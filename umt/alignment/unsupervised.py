@@ -64,11 +64,14 @@ def parse_candidates(spec: str | list[str]) -> list[tuple[str, int]]:
 
 def run_candidate(x: np.ndarray, y: np.ndarray, init: str, seed: int, adversarial: AdversarialConfig,
                   selflearn: SelfLearnConfig, refine_cfg: RefineConfig, device: str | None = None,
-                  progress: bool = True, checkpoint: str | os.PathLike | None = None, key: str = "") -> Candidate:
+                  progress: bool = True, checkpoint: str | os.PathLike | None = None, key: str = "",
+                  seed_cache: dict | None = None) -> Candidate:
     """Initialise with ``init`` under ``seed``, then refine with Procrustes. ``checkpoint``/``key``:
     where the initialisation saves its state as it goes (after each adversarial epoch, every few
     self-learning iterations) and under which key (:mod:`umt.alignment.stage_state`); a saved
-    state continues, and the candidate's ``init_seconds`` then counts the time before the restart too."""
+    state continues, and the candidate's ``init_seconds`` then counts the time before the restart too.
+    ``seed_cache``: shared by the candidates of one alignment, so that the similarity
+    initialisation's seed dictionary is computed once (:func:`self_learning`)."""
     curves: dict = {}
     if init == "adversarial":
         stage = train_adversarial(x, y, adversarial, seed, device, progress, checkpoint, key)
@@ -76,7 +79,8 @@ def run_candidate(x: np.ndarray, y: np.ndarray, init: str, seed: int, adversaria
                       adversarial_epoch_samples=stage.epoch_samples)
         continued = f"adversarial epoch {stage.continued_after}" if stage.continued_after else ""
     else:
-        stage = self_learning(x, y, None, None, selflearn, seed, device, progress, checkpoint, key)
+        stage = self_learning(x, y, None, None, selflearn, seed, device, progress, checkpoint, key,
+                              seed_cache=seed_cache)
         curves.update(self_learning=stage.objectives, keep_probs=stage.keep_probs)
         continued = f"self-learning iteration {stage.continued_after}" if stage.continued_after else ""
     t1 = time.time()

@@ -24,9 +24,16 @@ def _unit(x: np.ndarray) -> np.ndarray:
 def mean_csls_cosine(src_mapped: np.ndarray, tgt: np.ndarray, n: int = 10000, csls_k: int = 10,
                      device: str | None = None) -> float:
     """The criterion :math:`C(W)` for mapped source rows and target rows (frequency order)."""
+    return criterion_and_targets(src_mapped, tgt, n, csls_k, device)[0]
+
+
+def criterion_and_targets(src_mapped: np.ndarray, tgt: np.ndarray, n: int = 10000, csls_k: int = 10,
+                          device: str | None = None) -> tuple[float, np.ndarray]:
+    r""":math:`C(W)` and the best targets :math:`\hat\jmath(i)` it averages over, from one search:
+    the same targets as :func:`best_targets` (up to float rounding, which can swap a near tie)."""
     s, t = _unit(src_mapped[:n]), _unit(tgt[:n])
     ids = mutual_best(s, t, "csls", csls_k, device=device)[0]
-    return float(np.mean(np.sum(s * t[ids], axis=1)))
+    return float(np.mean(np.sum(s * t[ids], axis=1))), ids
 
 
 def best_targets(src_mapped: np.ndarray, tgt: np.ndarray, n: int = 10000, csls_k: int = 10,
@@ -36,8 +43,13 @@ def best_targets(src_mapped: np.ndarray, tgt: np.ndarray, n: int = 10000, csls_k
     return mutual_best(_unit(src_mapped[:n]), _unit(tgt[:n]), "csls", csls_k, device=device)[0]
 
 
-def translation_agreement(x: np.ndarray, y: np.ndarray, w_a: np.ndarray, w_b: np.ndarray, n: int = 10000,
-                          csls_k: int = 10, device: str | None = None) -> float:
+#: How many of the most frequent source words :func:`translation_agreement` compares by default.
+AGREEMENT_WORDS = 10000
+
+
+def translation_agreement(x: np.ndarray, y: np.ndarray, w_a: np.ndarray, w_b: np.ndarray, n: int = AGREEMENT_WORDS,
+                          csls_k: int = 10, device: str | None = None, targets_a: np.ndarray | None = None,
+                          targets_b: np.ndarray | None = None) -> float:
     r"""How often two maps give the same translation, with no dictionary.
 
     .. math:: A(W_a, W_b) = \frac{1}{n}\sum_{i=1}^{n}
@@ -48,10 +60,14 @@ def translation_agreement(x: np.ndarray, y: np.ndarray, w_a: np.ndarray, w_b: np
     independent initialisations converge to the same one and :math:`A` is high; where they do not
     (a structureless corpus, a collapsed run), each run settles in its own optimum and :math:`A`
     is near chance, although each run's criterion can look as good as a successful one.
+
+    ``targets_a``/``targets_b``: a map's best targets when they are known already (from
+    :func:`criterion_and_targets` with the same ``n`` and ``csls_k``), so that they are not
+    searched again.
     """
     s = x[:n]
-    a = best_targets(s @ w_a.T, y, n, csls_k, device)
-    b = best_targets(s @ w_b.T, y, n, csls_k, device)
+    a = best_targets(s @ w_a.T, y, n, csls_k, device) if targets_a is None else targets_a
+    b = best_targets(s @ w_b.T, y, n, csls_k, device) if targets_b is None else targets_b
     return float(np.mean(a == b))
 
 
