@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from synthetic import random_orthogonal
 
+from umt.alignment.presets import DEFAULT_PRESET
 from umt.cli import main
 from umt.embeddings import Embeddings, save_embeddings, save_vec
 
@@ -106,8 +107,9 @@ def test_align_check_passes_a_rotation_and_warns_on_an_unrelated_space(pair_file
      "dimension mismatch"),
     (["align", "--method", "procrustes", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
      "needs a seed dictionary"),
-    (["align", "--average", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "--average needs several seeds"),
-    (["align", "--average-when", "agree", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
+    (["align", "--method", "similarity", "--average", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
+     "--average needs several seeds"),
+    (["align", "--preset", "fast", "--average-when", "agree", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
      "--average needs several seeds"),
     (["align", "--reweight", "2", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"], "a power between 0 and 1"),
     (["align", "--reweight-rounds", "0", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
@@ -228,7 +230,21 @@ def test_align_records_the_stage_options_it_was_given(pair_files):
     config = json.loads((t / "run" / "config.json").read_text())
     assert config["selflearn"]["interval"] == 5 and config["selflearn"]["cutoff"] == 300
     assert config["refine"]["patience"] == 1 and config["refine"]["iterations"] == 5
-    assert json.loads((t / "run" / "metrics.json").read_text())["csls_p1"] > 95
+    metrics = json.loads((t / "run" / "metrics.json").read_text())
+    assert metrics["csls_p1"] > 95
+    # no preset and no method: the default preset, two seeds checked against each other
+    assert config["preset"] == DEFAULT_PRESET == "duo" and config["average_when"] == "agree"
+    assert [c["name"] for c in metrics["candidates"]] == ["similarity:0", "similarity:1"]
+    assert metrics["verdict"] == "ok" and metrics["chosen"].startswith("average(")
+
+
+def test_a_method_alone_is_one_run_with_the_fast_presets_settings(pair_files):
+    t = pair_files
+    assert main(["-q", "align", "--src-emb", str(t / "src.vec"), "--tgt-emb", str(t / "tgt"), "--method",
+                 "similarity", "--sl-cutoff", "300", "--out", str(t / "run")]) == 0
+    config = json.loads((t / "run" / "config.json").read_text())
+    assert config["preset"] == "fast" and config["method"] == "similarity" and config["selflearn"]["interval"] == 50
+    assert [c["name"] for c in json.loads((t / "run" / "metrics.json").read_text())["candidates"]] == ["similarity:0"]
 
 
 def test_help_explains_itself():
@@ -253,10 +269,11 @@ def test_main_command_runs_end_to_end_on_a_tiny_slice(data_root, tmp_path, capsy
     assert samples[0]["source"] in report and "CSLS P@1" in report
     versus = summary["unsupervised_vs_supervised"]  # the same test words, paired
     assert summary["results"][versus["reference"]]["supervised"]
-    assert versus["precision_a"] == summary["results"]["unsupervised (fast preset, no dictionary)"]["csls_p1"]
+    unsupervised = f"unsupervised ({DEFAULT_PRESET} preset, no dictionary)"
+    assert versus["precision_a"] == summary["results"][unsupervised]["csls_p1"]
     assert versus["precision_b"] == summary["results"][versus["reference"]]["csls_p1"]
     assert 0 < versus["p_value"] <= 1 and f"p = {versus['p_value']:.3g}" in report
-    assert (out / "fast" / "evaluation.tsv").exists()
+    assert (out / DEFAULT_PRESET / "evaluation.tsv").exists()
     cached = sorted(p.name for p in cache.iterdir())
     assert len(cached) == 2  # one vector folder per language, reused by the next run
     written = {p: p.stat().st_mtime_ns for p in out.glob("*/mapping.npy")}
@@ -273,11 +290,11 @@ def test_main_command_runs_end_to_end_on_a_tiny_slice(data_root, tmp_path, capsy
     assert json.loads((out / "results.json").read_text())["results"] == summary["results"]
     assert json.loads((out / "results.json").read_text())["unsupervised_vs_supervised"] == versus
     assert (out / "procrustes" / "evaluation.tsv").exists()
-    (out / "fast" / "metrics.json").unlink()  # as if killed after the unsupervised candidate finished
+    (out / DEFAULT_PRESET / "metrics.json").unlink()  # as if killed after the unsupervised candidate finished
     assert main(args) == 0
     rerun = json.loads((out / "results.json").read_text())["results"]
-    unsupervised = next(name for name, r in rerun.items() if r["run"].endswith("fast"))
-    assert rerun[unsupervised].pop("resumed_candidates") == ["similarity:0"]  # read back, not trained again
+    unsupervised = next(name for name, r in rerun.items() if r["run"].endswith(DEFAULT_PRESET))
+    assert rerun[unsupervised].pop("resumed_candidates") == ["similarity:0", "similarity:1"]  # read back, not run again
     assert rerun[unsupervised]["csls_p1"] == summary["results"][unsupervised]["csls_p1"]
 
 

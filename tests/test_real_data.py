@@ -48,14 +48,15 @@ def test_unsupervised_alignment_on_real_corpora(small_embeddings):
     """
     from synthetic import random_orthogonal
 
-    from umt.alignment.presets import preset
+    from umt.alignment.presets import DEFAULT_PRESET, preset
     from umt.alignment.similarity_init import SelfLearnConfig
 
     src, other = small_embeddings["en"], small_embeddings["en_b"]
     tgt = other.with_vectors(other.vectors @ random_orthogonal(other.dim, np.random.default_rng(5)).T)
-    cfg = preset("fast")
+    cfg = preset(DEFAULT_PRESET)
     cfg.selflearn = SelfLearnConfig(cutoff=3000, interval=10)  # a CI-sized run of the default method
     result = align(src, tgt, cfg, progress=False)
+    assert result.verdict == "ok" and result.chosen.startswith("average(")  # the two seeds agreed
     x, y = prepare(src, tgt, cfg.normalize)
     words = [w for w in src.words[:5000] if w in tgt.index and w.isalpha()][1000:3000]
     gold = index_dictionary([(w, w) for w in words], src, tgt)

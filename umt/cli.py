@@ -125,11 +125,11 @@ def cmd_align(a) -> None:
     from umt.alignment.align import AlignConfig
     from umt.alignment.checkpoints import clear_candidates
     from umt.alignment.options import apply_stage_options, check_option
-    from umt.alignment.presets import preset
+    from umt.alignment.presets import DEFAULT_PRESET, preset
     from umt.ranges import range_of
     from umt.rundir import start_run
 
-    cfg = preset(a.preset or "fast")
+    cfg = preset(a.preset or ("fast" if a.method else DEFAULT_PRESET))  # --method alone: one run of it
     if a.method and a.method != cfg.method:
         cfg = replace(cfg, method=a.method, preset=a.preset)
     if a.refine is None and cfg.method == "procrustes":
@@ -150,7 +150,8 @@ def cmd_align(a) -> None:
             check_option(f"--{name.replace('_', '-')}", value, range_of(AlignConfig, name))
             cfg = replace(cfg, **{name: value})
     if (a.average or a.average_when) and cfg.method != "auto" and not cfg.check:
-        raise UmtError("--average needs several seeds to average: use --method auto, --check or --preset ensemble")
+        raise UmtError("--average needs several seeds to average: leave out --method and --preset (the default, duo), "
+                       "or use --method auto, --check or --preset ensemble")
     eval_dict = _resolve_dict(a.eval_dict, a.data)
     if eval_dict:
         from umt.evaluation.dictionaries import read_dictionary
@@ -281,7 +282,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from umt.alignment.align import METHODS, AlignConfig
     from umt.alignment.options import add_stage_options
-    from umt.alignment.presets import PRESETS, preset
+    from umt.alignment.presets import DEFAULT_PRESET, PRESETS, preset
     from umt.retrieval.lexicon import BUILDS
     from umt.retrieval.scoring import METHODS as SCORES
 
@@ -358,18 +359,22 @@ def build_parser() -> argparse.ArgumentParser:
                        "but procrustes is unsupervised: it reads no dictionary (--eval-dict is only read "
                        "after training, to report precision). Writes mapping.npy, lexicon.tsv, metrics.json, "
                        "params.json, config.json (every setting used), run.log and training_curves.png into --out. "
-                       "The stage options below (--adv-*, --sl-*, refinement) show the fast preset's values; "
-                       "with --preset, that preset's values hold unless an option is given.",
+                       "The stage options below (--adv-*, --sl-*, refinement) show the default preset's "
+                       f"({DEFAULT_PRESET}) values; with --preset, or --method (which starts from the fast "
+                       "preset), that preset's values hold unless an option is given.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--method", choices=METHODS, default=None,
-                   help="similarity (default): similarity-distribution init + stochastic self-learning; "
+                   help="the method, with the fast preset's settings unless --preset is given: similarity: "
+                        "similarity-distribution init + stochastic self-learning (one seed: the fast preset); "
                         "auto: best of several unsupervised initialisations by the criterion; adversarial: "
-                        "MUSE-style GAN; identical: identical strings as seed; procrustes: supervised by --dict")
+                        "MUSE-style GAN; identical: identical strings as seed; procrustes: supervised by --dict. "
+                        "Without --method and --preset: the default preset, duo")
     p.add_argument("--preset", choices=sorted(PRESETS), default=None,
-                   help="a published recipe in one flag: fast (default), muse, muse-code, vecmap, robust; "
-                        "plateau (faster), duo (two seeds with shorter phases, averaged when they agree: more "
-                        "accurate, 1.2 times the time, checked for failure) and ensemble (four seeds averaged: "
-                        "more accurate, four times the time)")
+                   help="a published recipe in one flag: duo (default: two similarity seeds with shorter "
+                        "phases, averaged when they agree, checked for failure), fast (one seed: 0.87 times "
+                        "duo's time, less accurate, unchecked), muse, muse-code, vecmap, robust; plateau (faster "
+                        "than fast) and ensemble (four seeds, averaged when the criterion prefers it: about four times "
+                        "fast's time)")
     p.add_argument("--candidates", default=None,
                    help="for auto: comma-separated INIT:SEED, e.g. similarity:0,adversarial:0")
     p.add_argument("--check", action="store_true",
@@ -405,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "one it was running continues from its last saved epoch or self-learning iteration, the "
                         "rest run; without it a run starts afresh")
     p.add_argument("--out", required=True, help="run directory")
-    add_stage_options(p, preset("fast"))
+    add_stage_options(p, preset(DEFAULT_PRESET))
     p.set_defaults(func=cmd_align)
 
     p = sub.add_parser("evaluate", help="precision@1/5/10 of a mapping on a gold dictionary",
