@@ -25,6 +25,15 @@ def toy_pair(rng):
     return src, tgt, w
 
 
+@pytest.fixture
+def pair(rng):
+    """600 source words and their rotation plus 1% noise as the target (no returned map): big
+    enough for self-learning and the criterion, small enough for many alignments per test."""
+    x = rng.standard_normal((600, 16)).astype(np.float32)
+    y = x @ random_orthogonal(16, rng).T + 0.01 * rng.standard_normal((600, 16)).astype(np.float32)
+    return Embeddings([f"s{i}" for i in range(600)], x), Embeddings([f"t{i}" for i in range(600)], y)
+
+
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     """The shared data root from UMT_DATA. Tests needing it are skipped without it, except in CI."""

@@ -9,7 +9,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from synthetic import random_orthogonal
 
 from umt.alignment import AlignConfig, RefineConfig, align, prepare, write_alignment
 from umt.alignment.adversarial import AdversarialConfig
@@ -34,13 +33,6 @@ def stopping_at_call(number, real):
         return real(*args, **kwargs)
 
     return wrapper
-
-
-@pytest.fixture
-def pair(rng):
-    x = rng.standard_normal((600, 16)).astype(np.float32)
-    y = x @ random_orthogonal(16, rng).T + 0.01 * rng.standard_normal((600, 16)).astype(np.float32)
-    return Embeddings([f"s{i}" for i in range(600)], x), Embeddings([f"t{i}" for i in range(600)], y)
 
 
 def test_finished_candidates_are_read_back_and_the_result_is_unchanged(pair, tmp_path, monkeypatch):

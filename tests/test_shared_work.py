@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-from synthetic import random_orthogonal
 
 import umt.alignment.similarity_init as sl
 import umt.evaluation.criterion as criterion
@@ -14,7 +13,6 @@ from umt.alignment import AlignConfig, RefineConfig, align, prepare
 from umt.alignment.checkpoints import load_candidate
 from umt.alignment.procrustes import apply_mapping
 from umt.alignment.similarity_init import SelfLearnConfig
-from umt.embeddings import Embeddings
 from umt.evaluation.criterion import best_targets, translation_agreement
 from umt.retrieval.lexicon import induce_lexicon
 
@@ -25,13 +23,6 @@ align_module = importlib.import_module("umt.alignment.align")  # the package's `
 FAST = dict(normalize="none", selflearn=SelfLearnConfig(cutoff=600, interval=3),
             refine=RefineConfig(iterations=2, max_rank=600))
 TWO_SEEDS = AlignConfig(method="auto", candidates="similarity:0,similarity:1", **FAST)
-
-
-@pytest.fixture
-def pair(rng):
-    x = rng.standard_normal((600, 16)).astype(np.float32)
-    y = x @ random_orthogonal(16, rng).T + 0.01 * rng.standard_normal((600, 16)).astype(np.float32)
-    return Embeddings([f"s{i}" for i in range(600)], x), Embeddings([f"t{i}" for i in range(600)], y)
 
 
 def counting(monkeypatch, module, name):
