@@ -112,9 +112,9 @@ def refine(x: np.ndarray, y: np.ndarray, w: np.ndarray, cfg: RefineConfig, progr
     dictionary is read: every dictionary here is induced from the current map.
     ``on_iteration(it, w)`` sees every iterate, not only the kept one (for diagnostics).
     """
-    best = RefineResult(w, induce_lexicon(apply_mapping(x, w), y, cfg.method, cfg.build, cfg.max_rank,
-                                          device=device))
-    start_criterion, best.targets = criterion_and_targets(apply_mapping(x, w), y, cfg.criterion_words, device=device)
+    mapped = apply_mapping(x, w)
+    best = RefineResult(w, induce_lexicon(mapped, y, cfg.method, cfg.build, cfg.max_rank, device=device))
+    start_criterion, best.targets = criterion_and_targets(mapped, y, cfg.criterion_words, device=device)
     best.criteria.append(start_criterion)
     best_value = start_criterion if cfg.start_competes or cfg.iterations == 0 else -np.inf
     lexicon, stale = best.lexicon, 0
