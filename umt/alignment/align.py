@@ -12,7 +12,7 @@ import numpy as np
 
 from umt.alignment.adversarial import AdversarialConfig
 from umt.alignment.checkpoints import candidate_key, load_candidate, save_candidate, spaces_digest, stage_state_path
-from umt.alignment.procrustes import RefineConfig, apply_mapping, map_spaces, procrustes, refine
+from umt.alignment.procrustes import RefineConfig, map_spaces, procrustes, refine
 from umt.alignment.reweight import reweight_from_map
 from umt.alignment.similarity_init import SelfLearnConfig
 from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare, save_mapping
@@ -161,7 +161,10 @@ def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig, progress: bool = T
     result = _orthogonal(src, tgt, x, y, cfg, progress, t0, checkpoints)
     if cfg.reweight is not None:
         _reweight(result, x, y, cfg)
-        result.seconds = time.time() - t0
+    if result.lexicon is None:  # an average whose lexicon re-weighting did not induce
+        result.lexicon = induce_lexicon(result.mapped(x, y)[0], y, cfg.refine.method, cfg.refine.build,
+                                        cfg.refine.max_rank, device=cfg.device)
+    result.seconds = time.time() - t0
     return result
 
 
@@ -194,9 +197,10 @@ def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, 
         # those, and a collapse of another kind (adversarial, say) says nothing about the kept map.
         replicates = [c for c in candidates if c is not best and c.init == best.init]
         # the targets each refinement's criterion found are the ones compared, if found among as many words
-        known = (lambda c: c.result.targets) if cfg.refine.criterion_words == AGREEMENT_WORDS else (lambda c: None)
+        reuse = cfg.refine.criterion_words == AGREEMENT_WORDS
         agreements = [translation_agreement(x, y, best.result.mapping, c.result.mapping, AGREEMENT_WORDS,
-                                            device=cfg.device, targets_a=known(best), targets_b=known(c))
+                                            device=cfg.device, targets_a=best.result.targets if reuse else None,
+                                            targets_b=c.result.targets if reuse else None)
                       for c in replicates]
         agreement = max(agreements, default=None)
         result = AlignResult(best.result.mapping, best.result.lexicon, best.result.criteria, time.time() - t0, cfg,
@@ -253,16 +257,9 @@ def _keep_average(result: AlignResult, x: np.ndarray, y: np.ndarray, members: li
 def _take_average(result: AlignResult, y: np.ndarray, average: AverageMap, members: list[Candidate],
                   cfg: AlignConfig) -> None:
     result.mapping, result.criteria, result.criterion = average.mapping, [average.criterion], average.criterion
-    result.lexicon = None  # re-weighting induces its own; _lexicon_of_kept_map if there is none
-    if cfg.reweight is None:
-        _lexicon_of_kept_map(result, y, cfg, average.mapped)
+    result.lexicon = None  # induced once, by re-weighting or at the end of align()
     result.chosen = "average(" + "+".join(c.name for c in members) + ")"
     log.info("kept %s (criterion %.4f)", result.chosen, average.criterion)
-
-
-def _lexicon_of_kept_map(result: AlignResult, y: np.ndarray, cfg: AlignConfig, mapped: np.ndarray) -> None:
-    result.lexicon = induce_lexicon(mapped, y, cfg.refine.method, cfg.refine.build, cfg.refine.max_rank,
-                                    device=cfg.device)
 
 
 def _reweight(result: AlignResult, x: np.ndarray, y: np.ndarray, cfg: AlignConfig) -> None:
@@ -273,8 +270,6 @@ def _reweight(result: AlignResult, x: np.ndarray, y: np.ndarray, cfg: AlignConfi
                                  cfg.reweight_rounds)
     except ValueError as e:  # too few or degenerate pairs (tiny vocabularies): keep the orthogonal map
         log.warning("re-weighting skipped, the orthogonal map is kept: %s", e)
-        if result.lexicon is None:
-            _lexicon_of_kept_map(result, y, cfg, apply_mapping(x, result.mapping))
         return
     result.orthogonal = result.mapping
     result.mapping, result.target_mapping = maps

@@ -29,8 +29,8 @@ def mean_csls_cosine(src_mapped: np.ndarray, tgt: np.ndarray, n: int = 10000, cs
 
 def criterion_and_targets(src_mapped: np.ndarray, tgt: np.ndarray, n: int = 10000, csls_k: int = 10,
                           device: str | None = None) -> tuple[float, np.ndarray]:
-    r""":math:`C(W)` and the best targets :math:`\hat\jmath(i)` it averages over, from one search:
-    the same targets as :func:`best_targets` (up to float rounding, which can swap a near tie)."""
+    r""":math:`C(W)` and the best targets :math:`\hat\jmath(i)` it averages over (those of
+    :func:`best_targets`), from one search."""
     s, t = _unit(src_mapped[:n]), _unit(tgt[:n])
     ids = mutual_best(s, t, "csls", csls_k, device=device)[0]
     return float(np.mean(np.sum(s * t[ids], axis=1))), ids
@@ -40,7 +40,7 @@ def best_targets(src_mapped: np.ndarray, tgt: np.ndarray, n: int = 10000, csls_k
                  device: str | None = None) -> np.ndarray:
     """The CSLS best target of each of the ``n`` most frequent (mapped) source words, among the
     ``n`` most frequent target words: the translations :func:`translation_agreement` compares."""
-    return mutual_best(_unit(src_mapped[:n]), _unit(tgt[:n]), "csls", csls_k, device=device)[0]
+    return criterion_and_targets(src_mapped, tgt, n, csls_k, device)[1]
 
 
 #: How many of the most frequent source words :func:`translation_agreement` compares by default.
