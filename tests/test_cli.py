@@ -173,6 +173,8 @@ def test_a_malformed_evaluation_dictionary_fails_before_the_alignment(pair_files
      "--lm-steps 0: expected a value >= 1"),
     (["mt", "prepare", "--pair", "en-fr", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt", "--vocab-size", "0"],
      "--vocab-size 0: expected a value >= 1"),
+    (["mt", "prepare", "--pair", "en-fr", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt", "--mapping", "{t}/none",
+      "--preset", "duo"], "--preset chooses how to align when no --mapping is given; give one or the other"),
     (["mt", "corpus", "--lang", "en", "--mono-lines", "0"], "--mono-lines 0: expected a value >= 1"),
     (["induce", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt", "--mapping", "{t}/none", "--max-rank", "0"],
      "--max-rank 0: expected a value >= 1"),

@@ -90,6 +90,45 @@ def test_control_target_half_keeps_words_and_lengths_but_not_captions(data_root,
     assert len(set(real) & set(control)) < 10  # hardly a caption survives
 
 
+def test_prepare_aligns_with_the_preset_asked_for_and_builds_both_lexicons(data_root, tmp_path):
+    """``prepare_mt`` end to end: the en vectors of the caption half's 600 most frequent words and
+    a rotation of them as vectors of the fr half's 600 most frequent words; aligned by ``duo``, the
+    rank-paired words must come out as each other's translations."""
+    from synthetic import random_orthogonal
+
+    from umt.corpora.multi30k import load_lines, prepare_multi30k
+    from umt.embeddings import Embeddings
+    from umt.translation.data import prepare_mt
+    from umt.translation.wordbyword import word_counts
+
+    prepare_multi30k("en", "fr", tmp_path / "halves", data_root)
+    words = {lang: [w for w, _ in word_counts(load_lines(tmp_path / "halves" / f"train.{lang}.txt")).most_common(700)
+                    if not w.isdigit()][:600] for lang in ("en", "fr")}
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((600, 16)).astype(np.float32)
+    y = x @ random_orthogonal(16, rng).T + 0.01 * rng.standard_normal((600, 16)).astype(np.float32)
+    out = tmp_path / "prepared"
+    info = prepare_mt("en", "fr", out, Embeddings(words["en"], x), Embeddings(words["fr"], y), None, data_root,
+                      vocab_size=500, progress=False, preset_name="duo")
+    assert info["preset"] == "duo" and json.loads((out / "prepare.json").read_text())["preset"] == "duo"
+    metrics = json.loads((out / "align" / "metrics.json").read_text())
+    assert metrics["preset"] == "duo" and metrics["verdict"] == "ok"  # duo's two seeds ran and agreed
+    for a, b in (("en", "fr"), ("fr", "en")):
+        table = WordByWord.load(out / f"lexicon.{a}-{b}.tsv").table
+        paired = dict(zip(words[a], words[b]))
+        right = sum(table.get(w, "").lower() == paired[w] for w in paired)
+        assert right >= 0.95 * len(paired), (a, b, right)
+
+
+def test_prepare_refuses_an_unknown_preset_before_any_work(tmp_path):
+    from umt.errors import UmtError
+    from umt.translation.data import prepare_mt
+
+    with pytest.raises(UmtError, match="unknown preset 'nope'"):
+        prepare_mt("en", "fr", tmp_path / "out", None, None, None, preset_name="nope")
+    assert not (tmp_path / "out").exists()
+
+
 def test_pairs_from_the_same_half_are_refused(tmp_path):
     from umt.corpora.multi30k import check_pair
     from umt.errors import UmtError

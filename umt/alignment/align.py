@@ -121,7 +121,7 @@ class AlignConfig(CheckedConfig):
 @dataclass
 class AlignResult:
     mapping: np.ndarray
-    lexicon: Lexicon
+    lexicon: Lexicon | None  # None only inside align(), from averaging until its end induces it
     criteria: list[float]
     seconds: float
     config: AlignConfig

@@ -39,16 +39,18 @@ def cmd_prepare(a) -> None:
     from umt.embeddings.io import load_embeddings
     from umt.ranges import NON_NEGATIVE, POSITIVE, check_option
     from umt.rundir import start_run
-    from umt.translation.data import prepare_mt
+    from umt.translation.data import MT_PRESET, prepare_mt
 
     src, tgt = _pair(a.pair)
     check_option("--vocab-size", a.vocab_size, POSITIVE)
     check_option("--heldout", a.heldout, NON_NEGATIVE)
+    if a.preset is not None and a.mapping is not None:
+        raise UmtError("--preset chooses how to align when no --mapping is given; give one or the other")
     start_run(a.out, {"command": "mt prepare", **_params(a)})
     src_emb = load_embeddings(a.src_emb, max_vocab=a.max_vocab)
     tgt_emb = load_embeddings(a.tgt_emb, max_vocab=a.max_vocab)
     info = prepare_mt(src, tgt, a.out, src_emb, tgt_emb, a.mapping, a.data, a.vocab_size, a.heldout,
-                      control_target=a.control_target)
+                      control_target=a.control_target, preset_name=a.preset or MT_PRESET)
     print(f"{a.out}: prepared {info['pair']} (lexicon coverage {info['lexicon']})")
 
 
@@ -183,6 +185,9 @@ def cmd_translate(a) -> None:
 
 
 def add_commands(sub, epilog: str) -> None:
+    from umt.alignment.presets import DEFAULT_PRESET, PRESETS
+    from umt.translation.data import MT_PRESET
+
     mt = sub.add_parser("mt", help="unsupervised neural MT: prepare Multi30k, train, evaluate")
     msub = mt.add_subparsers(dest="mt_command", metavar="ACTION")
     fmt = argparse.RawDescriptionHelpFormatter
@@ -209,6 +214,9 @@ def add_commands(sub, epilog: str) -> None:
     p.add_argument("--tgt-emb", required=True, help="target word vectors")
     p.add_argument("--max-vocab", type=int, default=200000)
     p.add_argument("--mapping", default=None, help="an `umt align` run directory (default: align now)")
+    p.add_argument("--preset", default=None, choices=sorted(PRESETS),
+                   help=f"unsupervised recipe when no --mapping is given (default {MT_PRESET}, which the README's "
+                        f"MT results used; {DEFAULT_PRESET} is `umt align`'s default)")
     p.add_argument("--vocab-size", type=int, default=8000, help="sentencepiece vocabulary (default %(default)s)")
     p.add_argument("--heldout", type=int, default=500, help="held-out mono sentences per language for selection")
     p.add_argument("--control-target", action="store_true",
