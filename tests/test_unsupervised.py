@@ -271,7 +271,7 @@ def test_a_candidate_given_twice_is_refused():
     with pytest.raises(UmtError, match="candidate 'similarity' given twice"):
         parse_candidates("similarity:0,similarity")
     assert parse_candidates("similarity:0,similarity:1,adversarial:0") == [
-        ("similarity", 0), ("similarity", 1), ("adversarial", 0)]
+        ("similarity", 0, None), ("similarity", 1, None), ("adversarial", 0, None)]
 
 
 def test_an_empty_space_is_a_clear_error(rng):

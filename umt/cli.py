@@ -376,7 +376,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "than fast) and ensemble (four seeds, averaged when the criterion prefers it: about four times "
                         "fast's time)")
     p.add_argument("--candidates", default=None,
-                   help="for auto: comma-separated INIT:SEED, e.g. similarity:0,adversarial:0")
+                   help="for auto: comma-separated INIT[:SEED][@WORDS], e.g. similarity:0,adversarial:0; "
+                        "@WORDS (similarity only) starts from the WORDS most frequent words instead of "
+                        "--sl-init-words, e.g. similarity:0,similarity:0@3000 lets the criterion choose the size. "
+                        "The failure check and the averages compare seeds of one size only")
     p.add_argument("--check", action="store_true",
                    help="failure check for a single initialisation: also run its next seed (twice the time) "
                         "and warn when the two runs disagree on the frequent words' translations; auto and "

@@ -20,11 +20,13 @@ from umt.alignment.supervised import seed_dictionary
 from umt.alignment.unsupervised import (
     AverageMap,
     Candidate,
+    CandidateSpec,
     average_if_better,
     parse_candidates,
     run_candidate,
     scored_average,
     select_best,
+    with_init_words,
 )
 from umt.embeddings.io import save_vec
 from umt.embeddings.vectors import Embeddings
@@ -171,31 +173,33 @@ def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig, progress: bool = T
 def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, cfg: AlignConfig, progress: bool,
                 t0: float, checkpoints: str | os.PathLike | None = None) -> AlignResult:
     if cfg.method in ("auto", "similarity", "adversarial"):
-        specs = parse_candidates(cfg.candidates) if cfg.method == "auto" else [(cfg.method, 0)]
+        specs = parse_candidates(cfg.candidates) if cfg.method == "auto" else [CandidateSpec(cfg.method, 0)]
         if cfg.check and len(specs) == 1:
-            specs.append((specs[0][0], specs[0][1] + 1))
+            specs.append(specs[0]._replace(seed=specs[0].seed + 1))
         spaces = spaces_digest(x, y) if checkpoints is not None else ""
         candidates, resumed = [], []
         seed_cache: dict = {}  # the similarity initialisation's dictionary, the same for every seed
-        for init, seed in specs:
-            seed += cfg.seed
-            key = candidate_key(spaces, init, seed, cfg.normalize, cfg.adversarial, cfg.selflearn, cfg.refine)
-            candidate = _saved_candidate(checkpoints, f"{init}:{seed}", key)
+        for spec in specs:
+            spec = spec._replace(seed=spec.seed + cfg.seed)
+            key = candidate_key(spaces, spec.init, spec.seed, cfg.normalize, cfg.adversarial,
+                                with_init_words(cfg.selflearn, spec.init_words), cfg.refine)
+            candidate = _saved_candidate(checkpoints, spec.name, key)
             if candidate is not None:
                 resumed.append(candidate.name)
             else:
-                stage = stage_state_path(checkpoints, init, seed) if checkpoints is not None else None
-                candidate = run_candidate(x, y, init, seed, cfg.adversarial, cfg.selflearn, cfg.refine, cfg.device,
-                                          progress, stage, key, seed_cache)
+                stage = stage_state_path(checkpoints, spec.name) if checkpoints is not None else None
+                candidate = run_candidate(x, y, spec.init, spec.seed, cfg.adversarial, cfg.selflearn, cfg.refine,
+                                          cfg.device, progress, stage, key, seed_cache, spec.init_words)
                 if checkpoints is not None:
                     save_candidate(checkpoints, candidate, key)
                     stage.unlink(missing_ok=True)  # the finished candidate supersedes its stage's state
             candidates.append(candidate)
         best = select_best(candidates)
         log.info("chose %s (criterion %.4f) among %s", best.name, best.criterion, [c.name for c in candidates])
-        # Replicates are other seeds of the kept initialisation: the agreement rule was calibrated on
-        # those, and a collapse of another kind (adversarial, say) says nothing about the kept map.
-        replicates = [c for c in candidates if c is not best and c.init == best.init]
+        # Replicates are other seeds of the kept initialisation (and initial dictionary size): the
+        # agreement rule was calibrated on those, and another kind's optimum or collapse (an
+        # adversarial run, another size) says nothing about the kept map.
+        replicates = [c for c in candidates if c is not best and c.family == best.family]
         # the targets each refinement's criterion found are the ones compared, if found among as many words
         reuse = cfg.refine.criterion_words == AGREEMENT_WORDS
         agreements = [translation_agreement(x, y, best.result.mapping, c.result.mapping, AGREEMENT_WORDS,

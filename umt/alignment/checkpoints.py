@@ -3,9 +3,10 @@
 Every candidate an alignment runs (each of ``auto``'s, the single run of ``similarity`` or
 ``adversarial``, the replicate of ``--check``) is written as soon as it is refined:
 ``candidate-INIT-SEED.npz`` (its refined map, criteria, lexicon and best targets) and ``candidate-INIT-SEED.json``
-(timings, training curves and a key). While a candidate's initialisation runs, its state is kept
-in ``INIT-SEED.pt`` (:mod:`umt.alignment.stage_state`): after each adversarial epoch, every ten
-self-learning iterations.
+(timings, training curves and a key; ``INIT-SEED@WORDS`` for a candidate with its own initial
+dictionary size). While a candidate's initialisation runs, its state is kept in ``INIT-SEED.pt``
+(:mod:`umt.alignment.stage_state`): after each adversarial epoch, every ten self-learning
+iterations.
 
 The key is a digest of everything that shapes the candidate: its initialisation and seed, the
 settings of its stages, the normalisation and the two prepared spaces themselves. A checkpoint is
@@ -90,9 +91,10 @@ def load_candidate(folder: str | os.PathLike, name: str, key: str) -> Candidate 
     return Candidate(name, float(meta["init_seconds"]), float(meta["refine_seconds"]), result, meta["curves"])
 
 
-def stage_state_path(folder: str | os.PathLike, init: str, seed: int) -> Path:
-    """Where the initialisation ``init`` under ``seed`` keeps its unfinished state."""
-    return Path(folder) / f"{init}-{seed}.pt"
+def stage_state_path(folder: str | os.PathLike, name: str) -> Path:
+    """Where the candidate ``name`` (``"similarity:1"``, ``"similarity:0@3000"``) keeps its
+    initialisation's unfinished state."""
+    return Path(folder) / f"{name.replace(':', '-')}.pt"
 
 
 def clear_candidates(folder: str | os.PathLike) -> None:

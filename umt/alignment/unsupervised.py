@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -38,25 +38,62 @@ class Candidate:
 
     @property
     def init(self) -> str:
-        """The initialisation, without its seed (``"similarity"`` for ``"similarity:1"``)."""
+        """The initialisation, without its seed (``"similarity"`` for ``"similarity:1@3000"``)."""
         return self.name.partition(":")[0]
+
+    @property
+    def family(self) -> str:
+        """The name without its seed (``"similarity@3000"`` for ``"similarity:1@3000"``): candidates
+        of one family differ only in their seed, so they should reach the same map."""
+        init, _, rest = self.name.partition(":")
+        return init + rest[rest.find("@"):] if "@" in rest else init
 
     @property
     def criterion(self) -> float:
         return self.result.criteria[self.result.best_iteration]
 
 
-def parse_candidates(spec: str | list[str]) -> list[tuple[str, int]]:
-    """``"similarity:0,adversarial:1"`` -> ``[("similarity", 0), ("adversarial", 1)]``."""
+class CandidateSpec(NamedTuple):
+    """One candidate of ``auto``: its initialisation, its seed and, for ``similarity``, the size of
+    its initial dictionary when it is not the configuration's (``init_words``)."""
+
+    init: str
+    seed: int
+    init_words: int | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.init}:{self.seed}" + (f"@{self.init_words}" if self.init_words else "")
+
+
+def with_init_words(selflearn: SelfLearnConfig, init_words: int | None) -> SelfLearnConfig:
+    """``selflearn`` with the candidate's own initial dictionary size, if it has one."""
+    return selflearn if init_words is None else replace(selflearn, init_words=init_words)
+
+
+def parse_candidates(spec: str | list[str]) -> list[CandidateSpec]:
+    """``"similarity:0,similarity:0@3000,adversarial:1"`` -> the three candidates' specs.
+
+    ``INIT[:SEED][@WORDS]``: ``@WORDS`` (similarity only) starts from the similarity distributions
+    of the ``WORDS`` most frequent words instead of ``SelfLearnConfig.init_words``: another
+    starting dictionary, so possibly another optimum, which the criterion then weighs.
+    """
     items = spec.split(",") if isinstance(spec, str) else list(spec)
-    out = []
+    out: list[CandidateSpec] = []
+    expected = f"expected INIT[:SEED][@WORDS] with INIT in {', '.join(INITS)}"
     for item in items:
-        name, _, seed = item.strip().partition(":")
+        head, at, words = item.strip().partition("@")
+        name, _, seed = head.partition(":")
         if name not in INITS or (seed and not seed.lstrip("-").isdigit()):
-            raise UmtError(f"bad candidate {item!r}: expected INIT[:SEED] with INIT in {', '.join(INITS)}")
-        if (name, int(seed or 0)) in out:  # a repeat would also pass as an agreeing replicate in the failure check
+            raise UmtError(f"bad candidate {item!r}: {expected}")
+        if at and not (words.isdigit() and int(words) > 0):
+            raise UmtError(f"bad candidate {item!r}: @WORDS must be a positive number of words ({expected})")
+        if at and name != "similarity":
+            raise UmtError(f"bad candidate {item!r}: @WORDS, the initial dictionary's size, is for similarity only")
+        candidate = CandidateSpec(name, int(seed or 0), int(words) if at else None)
+        if candidate in out:  # a repeat would also pass as an agreeing replicate in the failure check
             raise UmtError(f"candidate {item.strip()!r} given twice: each initialisation and seed runs once")
-        out.append((name, int(seed or 0)))
+        out.append(candidate)
     if not out:
         raise UmtError("no candidate initialisation given")
     return out
@@ -65,13 +102,14 @@ def parse_candidates(spec: str | list[str]) -> list[tuple[str, int]]:
 def run_candidate(x: np.ndarray, y: np.ndarray, init: str, seed: int, adversarial: AdversarialConfig,
                   selflearn: SelfLearnConfig, refine_cfg: RefineConfig, device: str | None = None,
                   progress: bool = True, checkpoint: str | os.PathLike | None = None, key: str = "",
-                  seed_cache: dict | None = None) -> Candidate:
+                  seed_cache: dict | None = None, init_words: int | None = None) -> Candidate:
     """Initialise with ``init`` under ``seed``, then refine with Procrustes. ``checkpoint``/``key``:
     where the initialisation saves its state as it goes (after each adversarial epoch, every few
     self-learning iterations) and under which key (:mod:`umt.alignment.stage_state`); a saved
     state continues, and the candidate's ``init_seconds`` then counts the time before the restart too.
     ``seed_cache``: shared by the candidates of one alignment, so that the similarity
-    initialisation's seed dictionary is computed once (:func:`self_learning`)."""
+    initialisation's seed dictionary is computed once per size (:func:`self_learning`).
+    ``init_words``: this candidate's initial dictionary size, if not ``selflearn``'s."""
     curves: dict = {}
     if init == "adversarial":
         stage = train_adversarial(x, y, adversarial, seed, device, progress, checkpoint, key)
@@ -79,14 +117,15 @@ def run_candidate(x: np.ndarray, y: np.ndarray, init: str, seed: int, adversaria
                       adversarial_epoch_samples=stage.epoch_samples)
         continued = f"adversarial epoch {stage.continued_after}" if stage.continued_after else ""
     else:
-        stage = self_learning(x, y, None, None, selflearn, seed, device, progress, checkpoint, key,
-                              seed_cache=seed_cache)
+        stage = self_learning(x, y, None, None, with_init_words(selflearn, init_words), seed, device, progress,
+                              checkpoint, key, seed_cache=seed_cache)
         curves.update(self_learning=stage.objectives, keep_probs=stage.keep_probs)
         continued = f"self-learning iteration {stage.continued_after}" if stage.continued_after else ""
     t1 = time.time()
     result = refine(x, y, stage.mapping, refine_cfg, progress, device)
     curves["refinement"] = result.criteria
-    cand = Candidate(f"{init}:{seed}", stage.seconds, time.time() - t1, result, curves, continued)
+    name = CandidateSpec(init, seed, init_words).name
+    cand = Candidate(name, stage.seconds, time.time() - t1, result, curves, continued)
     log.info("candidate %s: criterion %.4f (init %.0f s, refinement %.0f s)", cand.name, cand.criterion,
              cand.init_seconds, cand.refine_seconds)
     return cand
