@@ -33,6 +33,17 @@ def test_sizes_parse_and_bad_sizes_are_one_clear_error():
         parse_candidates("similarity:0@300,similarity@300")
 
 
+def test_the_configured_size_named_is_the_plain_candidate(pair):
+    src, tgt = pair
+    result = align(src, tgt, AlignConfig(method="auto", candidates="similarity:0@4000,similarity:1", **FAST),
+                   progress=False)
+    assert [c.name for c in result.candidates] == ["similarity:0", "similarity:1"]
+    assert result.agreement is not None  # one family: the two seeds are compared
+    with pytest.raises(UmtError, match="given twice: @4000 is the initial dictionary size of the settings"):
+        align(src, tgt, AlignConfig(method="auto", candidates="similarity:0,similarity:0@4000", **FAST),
+              progress=False)
+
+
 def test_each_size_starts_from_its_own_dictionary_and_ends_where_a_run_of_that_size_does(pair, monkeypatch):
     src, tgt = pair
     sizes = []

@@ -174,6 +174,11 @@ def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, 
                 t0: float, checkpoints: str | os.PathLike | None = None) -> AlignResult:
     if cfg.method in ("auto", "similarity", "adversarial"):
         specs = parse_candidates(cfg.candidates) if cfg.method == "auto" else [CandidateSpec(cfg.method, 0)]
+        # @WORDS equal to the configured size is the plain candidate: one name, one family
+        specs = [s._replace(init_words=None) if s.init_words == cfg.selflearn.init_words else s for s in specs]
+        if len(set(specs)) < len(specs):  # the two runs would agree perfectly and pass the failure check
+            raise UmtError(f"a candidate is given twice: @{cfg.selflearn.init_words} is the initial dictionary "
+                           "size of the settings (--sl-init-words), the same as no @WORDS")
         if cfg.check and len(specs) == 1:
             specs.append(specs[0]._replace(seed=specs[0].seed + 1))
         spaces = spaces_digest(x, y) if checkpoints is not None else ""
