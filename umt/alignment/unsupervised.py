@@ -42,11 +42,11 @@ class Candidate:
         return self.name.partition(":")[0]
 
     @property
-    def family(self) -> str:
-        """The name without its seed (``"similarity@3000"`` for ``"similarity:1@3000"``): candidates
-        of one family differ only in their seed, so they should reach the same map."""
-        init, _, rest = self.name.partition(":")
-        return init + rest[rest.find("@"):] if "@" in rest else init
+    def family(self) -> CandidateSpec:
+        """The candidate's spec with the seed left out (``similarity@3000`` for
+        ``"similarity:1@3000"``): candidates of one family differ only in their seed, so they
+        should reach the same map."""
+        return parse_candidates([self.name])[0]._replace(seed=0)
 
     @property
     def criterion(self) -> float:
