@@ -134,6 +134,22 @@ def test_bad_input_is_one_clear_line(pair_files, args, expected):
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize("args", [
+    ["align", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
+    ["embed", "train", "--lang", "en", "--corpus", "{t}/test.txt"],
+])
+@pytest.mark.parametrize("out", ["{t}/test.txt", "{t}/test.txt/run"])
+def test_an_output_folder_blocked_by_a_file_is_one_clear_line(pair_files, args, out):
+    t = pair_files
+    before = (t / "test.txt").read_bytes()
+    argv = [a.format(t=t) for a in args] + ["--out", out.format(t=t)]
+    proc = subprocess.run([sys.executable, "-m", "umt.cli", "-q", *argv], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr == f"umt: error: {out.format(t=t)}: cannot create this folder: {t}/test.txt exists and is " \
+        "not a folder\n"
+    assert (t / "test.txt").read_bytes() == before  # the file in the way is left as it was
+
+
 def test_a_usage_error_is_one_line_that_points_to_help():
     proc = subprocess.run([sys.executable, "-m", "umt.cli", "align", "--src-emb", "s", "--tgt-emb", "t", "--out", "o",
                            "--preset", "nope"], capture_output=True, text=True)

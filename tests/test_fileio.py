@@ -5,7 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from umt.fileio import atomic_path, save_npy, write_json
+from umt.errors import UmtError
+from umt.fileio import atomic_path, load_npy, make_folder, read_json, save_npy, write_json
 
 
 def test_outputs_get_the_permissions_of_the_umask(tmp_path):
@@ -37,3 +38,38 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temporary(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
     save_npy(tmp_path / "m.npy", np.ones(2))
     assert np.array_equal(np.load(tmp_path / "m.npy"), np.ones(2))
+
+
+def test_a_folder_is_made_with_its_parents_or_refused_in_one_line(tmp_path):
+    assert make_folder(tmp_path / "a" / "b").is_dir() and make_folder(tmp_path / "a").is_dir()
+    (tmp_path / "file").write_text("x")
+    for target in (tmp_path / "file", tmp_path / "file" / "sub" / "run"):
+        with pytest.raises(UmtError, match=f"^{target}: cannot create this folder: {tmp_path / 'file'} exists and "):
+            make_folder(target)
+    with pytest.raises(UmtError, match="file exists and is not a folder"):
+        write_json(tmp_path / "file" / "metrics.json", {"p1": 1.0})
+    assert (tmp_path / "file").read_text() == "x"
+
+
+def test_a_damaged_npy_or_json_file_is_one_line_naming_it(tmp_path):
+    good = tmp_path / "good.npy"
+    save_npy(good, np.arange(600, dtype=np.float32).reshape(20, 30))
+    assert np.array_equal(load_npy(good, "mapping"), np.arange(600).reshape(20, 30))
+    (tmp_path / "text.npy").write_text("0.1 0.2\n")
+    (tmp_path / "short.npy").write_bytes(good.read_bytes()[:90])  # inside the header
+    (tmp_path / "cut.npy").write_bytes(good.read_bytes()[:400])  # inside the data
+    np.save(tmp_path / "pickle.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(UmtError, match=r"text.npy: mapping is not a \.npy file \(no NumPy header\)$"):
+        load_npy(tmp_path / "text.npy", "mapping")
+    for name in ("short.npy", "cut.npy", "pickle.npy"):
+        for mmap_mode in (None, "r"):
+            with pytest.raises(UmtError, match=f"{name}: mapping is damaged or truncated"):
+                load_npy(tmp_path / name, "mapping", mmap_mode=mmap_mode)
+    (tmp_path / "bad.json").write_text('{"pair": "en-fr",\n oops}')
+    (tmp_path / "latin.json").write_bytes('{"pair": "caf\xe9"}'.encode("latin-1"))
+    with pytest.raises(UmtError, match=r"bad.json:2: record is not valid JSON \(Expecting property name"):
+        read_json(tmp_path / "bad.json", "record")
+    with pytest.raises(UmtError, match=r"latin.json: record is not valid UTF-8"):
+        read_json(tmp_path / "latin.json", "record")
+    write_json(tmp_path / "ok.json", {"pair": "en-fr"})
+    assert read_json(tmp_path / "ok.json") == {"pair": "en-fr"}

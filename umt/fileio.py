@@ -25,6 +25,24 @@ def _umask_mode() -> int:
 _FILE_MODE = _umask_mode()
 
 
+def make_folder(path: str | os.PathLike) -> Path:
+    """Create the folder ``path`` and its parents, or raise a one-line :class:`UmtError`.
+
+    An existing file in the way, a missing permission or a full disk names the folder.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return path
+    blocker = next((p for p in (path, *path.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise UmtError(f"{path}: cannot create this folder: {blocker} exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UmtError(f"{path}: cannot create this folder: {e.strerror or e}") from None
+    return path
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
@@ -33,7 +51,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     The file gets the permissions a plain ``open()`` would give it.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
@@ -78,6 +96,32 @@ def save_npy(path, array: np.ndarray) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.save(f, array)
+
+
+def read_json(path: str | os.PathLike, what: str = "JSON file"):
+    """The JSON value in ``path``, or a one-line :class:`UmtError` naming the file and the problem."""
+    path = require_file(path, what)
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise UmtError(f"{path}: {what} is not valid UTF-8 ({e.reason} at byte {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise UmtError(f"{path}:{e.lineno}: {what} is not valid JSON ({e.msg}, column {e.colno})") from None
+
+
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def load_npy(path: str | os.PathLike, what: str = ".npy file", mmap_mode: str | None = None) -> np.ndarray:
+    """The array in ``path`` (never a pickle), or a one-line :class:`UmtError` naming the file and the problem."""
+    path = require_file(path, what)
+    with open(path, "rb") as f:
+        if f.read(len(_NPY_MAGIC)) != _NPY_MAGIC:
+            raise UmtError(f"{path}: {what} is not a .npy file (no NumPy header)")
+    try:
+        return np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise UmtError(f"{path}: {what} is damaged or truncated ({e})") from None
 
 
 def require_file(path: str | os.PathLike, what: str = "file") -> Path:

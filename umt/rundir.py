@@ -8,15 +8,14 @@ import sys
 import time
 from pathlib import Path
 
-from umt.fileio import write_json
+from umt.fileio import make_folder, write_json
 
 log = logging.getLogger("umt")
 
 
 def start_run(out: str | os.PathLike, params: dict, log_name: str = "run.log") -> Path:
     """Create ``out``, write ``params.json`` and send the ``umt`` log there too."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_folder(out)
     write_json(out / "params.json", {**params, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                                      "argv": sys.argv})
     for old in [h for h in log.handlers if getattr(h, "umt_run_log", False)]:

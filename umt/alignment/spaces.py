@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -13,7 +12,7 @@ from umt.alignment.procrustes import map_spaces
 from umt.embeddings.normalize import normalize
 from umt.embeddings.vectors import Embeddings, check_same_dim
 from umt.errors import UmtError
-from umt.fileio import require_file, save_npy, write_json
+from umt.fileio import load_npy, read_json, save_npy, write_json
 
 DEFAULT_NORMALIZE = "unit,center,unit"
 
@@ -69,18 +68,14 @@ def load_mapping(path: str | os.PathLike, dim: int) -> SavedMapping:
         path = path / "mapping.npy"
     w = _read_matrix(path, dim, "mapping")
     meta = path.with_suffix(".json")
-    info = json.loads(meta.read_text()) if meta.exists() else {}
+    info = read_json(meta, "mapping description") if meta.exists() else {}
     target = _read_matrix(path.with_name("target_mapping.npy"), dim, "target mapping") \
         if info.get("target_mapping") else None
     return SavedMapping(w, info.get("normalize"), target)
 
 
 def _read_matrix(path: Path, dim: int, what: str) -> np.ndarray:
-    require_file(path, what)
-    try:
-        w = np.load(path)
-    except (ValueError, OSError) as e:
-        raise UmtError(f"{path}: not a readable .npy mapping ({e})") from None
+    w = load_npy(path, what)
     if w.shape != (dim, dim):
         raise UmtError(f"{path}: mapping of shape {w.shape} does not fit {dim}-d embeddings")
     if not np.isfinite(w).all():

@@ -28,7 +28,7 @@ import numpy as np
 
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
-from umt.fileio import atomic_path, require_file, save_npy, write_json
+from umt.fileio import atomic_path, load_npy, make_folder, require_file, save_npy, write_json
 from umt.ranges import OPTIONAL_POSITIVE, check_option
 
 log = logging.getLogger("umt")
@@ -232,10 +232,7 @@ def _load_native(folder: Path, max_vocab: int | None) -> Embeddings:
     vec_path, vocab_path = folder / "vectors.npy", folder / "vocab.txt"
     for p in (vec_path, vocab_path):
         require_file(p, "embedding file")
-    try:
-        vectors = np.load(vec_path, mmap_mode="r")
-    except (ValueError, OSError) as e:
-        raise UmtError(f"{vec_path}: not a readable .npy file ({e})") from None
+    vectors = load_npy(vec_path, "embedding file", mmap_mode="r")
     words: list[str] = []
     counts: list[int] = []
     with open(vocab_path, "rb") as f:
@@ -255,8 +252,7 @@ def _load_native(folder: Path, max_vocab: int | None) -> Embeddings:
 
 def save_embeddings(emb: Embeddings, folder: str | os.PathLike, meta: dict | None = None) -> Path:
     """Write ``emb`` in umt's native format (``vectors.npy`` + ``vocab.txt``) into ``folder``."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = make_folder(folder)
     counts = emb.counts if emb.counts is not None else np.zeros(len(emb), dtype=np.int64)
     with atomic_path(folder / "vocab.txt") as tmp:
         with open(tmp, "w", encoding="utf-8") as f:

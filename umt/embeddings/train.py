@@ -6,7 +6,6 @@ import logging
 import os
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -14,7 +13,7 @@ from umt.corpora.text import tokenize_corpus
 from umt.embeddings.io import save_embeddings
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
-from umt.fileio import require_file
+from umt.fileio import make_folder, require_file
 from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, CheckedConfig, ConfigError, ranged
 
 log = logging.getLogger("umt")
@@ -63,8 +62,7 @@ def train_embeddings(corpus: str | os.PathLike, out: str | os.PathLike, cfg: Emb
     import fasttext
 
     corpus = require_file(corpus, "corpus")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_folder(out)
     tokens_path = out / "corpus.tok.txt"
     t0 = time.time()
     stats = tokenize_corpus(corpus, tokens_path, cfg.max_lines, progress, words_only=not cfg.keep_punct)

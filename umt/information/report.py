@@ -24,7 +24,7 @@ import os
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from umt.fileio import write_json, write_text
+from umt.fileio import make_folder, write_json, write_text
 from umt.information.lm import (
     LMTrainConfig,
     code_length,
@@ -71,8 +71,7 @@ def information_report(prepared: str | os.PathLike, mt_run: str | os.PathLike | 
     ``joint=False`` skips the joint language model (and the joint-against-separate figures).
     """
     data = MTData.load(prepared)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_folder(out)
     lm = lm or LMTrainConfig()
     lm.model.vocab_size = len(data.vocab)
     pair = (data.src, data.tgt)

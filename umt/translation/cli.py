@@ -76,11 +76,11 @@ def cmd_train(a) -> None:
     use_all_cores()
     data = MTData.load(a.prepared)
     if a.resume:
-        import json
+        from umt.fileio import read_json
 
         saved = Path(a.out) / "config.json"
         if saved.exists():  # a resumed run keeps the settings it started with, except its length
-            cfg = MTTrainConfig.from_dict({**json.loads(saved.read_text()), "steps": a.steps})
+            cfg = MTTrainConfig.from_dict({**read_json(saved, "saved training settings"), "steps": a.steps})
     start_run(a.out, {"command": "mt train", **_params(a)})
     trainer = Trainer(data, cfg, a.out, resume=a.resume)
     history = trainer.fit(progress=not a.quiet)

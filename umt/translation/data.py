@@ -20,7 +20,7 @@ from pathlib import Path
 
 from umt.corpora.multi30k import check_pair, load_lines, prepare_multi30k
 from umt.errors import UmtError
-from umt.fileio import write_json
+from umt.fileio import read_json, write_json
 from umt.translation.subword_init import save_subword_vectors, subword_vectors
 from umt.translation.vocab import Vocab, train_sentencepiece
 from umt.translation.wordbyword import WordByWord, lexicon_from_embeddings, true_case, word_counts
@@ -111,13 +111,15 @@ class MTData:
 
     @classmethod
     def load(cls, folder: str | os.PathLike, max_len: int = 100) -> MTData:
-        import json
-
         folder = Path(folder)
         info_path = folder / "prepare.json"
         if not info_path.exists():
             raise UmtError(f"{folder}: not a prepared MT folder (no prepare.json; run `umt mt prepare`)")
-        src, tgt = json.loads(info_path.read_text())["pair"].split("-")
+        record = read_json(info_path, "preparation record")
+        pair = record.get("pair") if isinstance(record, dict) else None
+        if not isinstance(pair, str) or pair.count("-") != 1:
+            raise UmtError(f"{info_path}: the preparation record names no pair like 'en-fr'")
+        src, tgt = pair.split("-")
         vocab = Vocab(folder / "spm.model")
         train_text = {lang: load_lines(folder / f"train.{lang}.txt") for lang in (src, tgt)}
         return cls(

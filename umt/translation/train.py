@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from umt.config import LANGUAGES
 from umt.errors import UmtError
-from umt.fileio import atomic_path, write_json
+from umt.fileio import atomic_path, make_folder, write_json
 from umt.ranges import NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, CheckedConfig, ranged
 from umt.translation.data import MTData
 from umt.translation.evaluate import (
@@ -306,7 +306,7 @@ class Trainer:
         from tqdm import tqdm
 
         c = self.cfg
-        self.out.mkdir(parents=True, exist_ok=True)
+        make_folder(self.out)
         write_json(self.out / "config.json", asdict(c))
         if self.rank == 0:
             import shutil
