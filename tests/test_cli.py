@@ -107,6 +107,10 @@ def test_align_check_passes_a_rotation_and_warns_on_an_unrelated_space(pair_file
      "dimension mismatch"),
     (["align", "--method", "procrustes", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
      "needs a seed dictionary"),
+    (["align", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt", "--eval-dict", "{t}/reversed.txt"],
+     "reversed.txt: none of its 2 pairs has its source word in"),
+    (["embed", "train", "--lang", "en", "--corpus", "{t}/tiny.txt", "--dim", "8"],
+     "tiny.txt: no word occurs at least min_count=5 times in its 2 tokens; give a larger corpus"),
     (["align", "--method", "similarity", "--average", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
      "--average needs several seeds"),
     (["align", "--preset", "fast", "--average-when", "agree", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt"],
@@ -127,6 +131,8 @@ def test_bad_input_is_one_clear_line(pair_files, args, expected):
     t = pair_files
     (t / "bad.vec").write_text("a 1 2\nb 1\n")
     (t / "small.vec").write_text("a 1 2\nb 3 4\n")
+    (t / "reversed.txt").write_text("v1 w1\nv2 w2\n")
+    (t / "tiny.txt").write_text("hello world\n")
     argv = [a.format(t=t) for a in args] + ["--out", str(t / "out")]
     proc = subprocess.run([sys.executable, "-m", "umt.cli", "-q", *argv], capture_output=True, text=True)
     assert proc.returncode == 2

@@ -56,6 +56,22 @@ def test_dictionary_errors(tmp_path):
         read_dictionary(empty)
 
 
+def test_a_dictionary_that_covers_no_pair_is_an_error_that_spots_a_reversed_one(hand_made, tmp_path):
+    src, tgt, _ = hand_made
+    reversed_gold = tmp_path / "fr-en.txt"
+    reversed_gold.write_text("chat cat\nchien dog\nvelo bike\n")
+    with pytest.raises(UmtError, match=r"fr-en.txt: none of its 3 pairs has its source word in src and its target "
+                                       r"word in tgt; 2 would be read the other way round: is it the tgt -> src"):
+        load_dictionary(reversed_gold, src, tgt)
+    other = tmp_path / "de-en.txt"
+    other.write_text("katze cat\n")
+    with pytest.raises(UmtError, match=r"de-en.txt: none of its 1 pairs .* in tgt$"):
+        load_dictionary(other, src, tgt)
+    one = tmp_path / "one.txt"
+    one.write_text("katze cat\ncat chat\n")  # one covered pair is enough
+    assert load_dictionary(one, src, tgt).n_sources_covered == 1
+
+
 def test_criterion_ranks_good_mapping_above_bad(toy_pair, tmp_path):
     src, tgt, w = toy_pair
     x, y = unit(src.vectors), unit(tgt.vectors)

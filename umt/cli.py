@@ -154,12 +154,15 @@ def cmd_align(a) -> None:
                        "or use --method auto, --check or --preset ensemble")
     eval_dict = _resolve_dict(a.eval_dict, a.data)
     if eval_dict:
-        from umt.evaluation.dictionaries import read_dictionary
+        from umt.evaluation.dictionaries import index_dictionary, read_dictionary
 
-        # Its format only, so that a bad file fails now and not after the alignment; the pairs are
-        # dropped here, and align() never sees them.
-        read_dictionary(eval_dict)
+        # Checked now, so that a bad file (its format, then its coverage of the vectors) fails before
+        # the alignment and not after it; the pairs are dropped here, and align() never sees them.
+        test_pairs = read_dictionary(eval_dict)
     src, tgt = _load_pair(a)
+    if eval_dict:
+        index_dictionary(test_pairs, src, tgt, eval_dict)
+        del test_pairs
     start_run(a.out, {"command": "align", **_params(a)})
     checkpoints = Path(a.out) / "checkpoints"
     if not a.resume:

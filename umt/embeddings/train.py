@@ -78,6 +78,11 @@ def train_embeddings(corpus: str | os.PathLike, out: str | os.PathLike, cfg: Emb
                     bucket=cfg.bucket, verbose=2 if progress else 0,
                 )
                 break
+            except ValueError as e:  # fastText's words for a vocabulary that min_count empties
+                if "Empty vocabulary" not in str(e):
+                    raise
+                raise UmtError(f"{corpus}: no word occurs at least min_count={cfg.min_count} times in its "
+                               f"{stats['tokens']} tokens; give a larger corpus or a smaller --min-count") from None
             except RuntimeError as e:
                 if "NaN" not in str(e):
                     raise

@@ -53,10 +53,20 @@ class IndexedDictionary:
 
 def index_dictionary(pairs: list[tuple[str, str]], src: Embeddings, tgt: Embeddings,
                      path: str | Path = "") -> IndexedDictionary:
-    """Keep pairs whose two words are both in the vocabularies (the MUSE protocol)."""
+    """Keep pairs whose two words are both in the vocabularies (the MUSE protocol).
+
+    A dictionary none of whose pairs is kept is an error rather than a precision of 0: it is
+    another pair's dictionary, or this pair's the wrong way round.
+    """
     s_index, t_index = src.index, tgt.index
     kept = [(s_index[a], t_index[b]) for a, b in pairs if a in s_index and b in t_index]
     n_total = len({a for a, _ in pairs})
+    if not kept:
+        reversed_kept = sum(1 for a, b in pairs if b in s_index and a in t_index)
+        hint = (f"; {reversed_kept} would be read the other way round: is it the {tgt.source} -> {src.source} "
+                "dictionary?") if reversed_kept else ""
+        raise UmtError(f"{path or 'dictionary'}: none of its {len(pairs)} pairs has its source word in {src.source} "
+                       f"and its target word in {tgt.source}{hint}")
     arr = np.array(kept, dtype=np.int64).reshape(-1, 2)
     return IndexedDictionary(arr[:, 0], arr[:, 1], n_total, len(set(arr[:, 0].tolist())), str(path))
 
