@@ -156,6 +156,17 @@ def test_an_output_folder_blocked_by_a_file_is_one_clear_line(pair_files, args, 
     assert (t / "test.txt").read_bytes() == before  # the file in the way is left as it was
 
 
+def test_quiet_means_no_progress_bars(pair_files):
+    t = pair_files
+    common = [sys.executable, "-m", "umt.cli", "align", "--preset", "fast", "--src-emb", str(t / "src.vec"),
+              "--tgt-emb", str(t / "tgt")]
+    loud = subprocess.run([*common, "--out", str(t / "loud")], capture_output=True, text=True)
+    quiet = subprocess.run([*common[:3], "-q", *common[3:], "--out", str(t / "quiet")], capture_output=True, text=True)
+    assert loud.returncode == quiet.returncode == 0
+    assert "self-learning:" in loud.stderr and "refine:" in loud.stderr  # the bars a quiet run must not draw
+    assert quiet.stderr == "" and quiet.stdout.endswith(f"results in {t / 'quiet'}/metrics.json\n")
+
+
 def test_a_usage_error_is_one_line_that_points_to_help():
     proc = subprocess.run([sys.executable, "-m", "umt.cli", "align", "--src-emb", "s", "--tgt-emb", "t", "--out", "o",
                            "--preset", "nope"], capture_output=True, text=True)

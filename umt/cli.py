@@ -80,7 +80,7 @@ def cmd_embed_train(a) -> None:
     cfg = EmbedTrainConfig(dim=a.dim, epoch=a.epoch, min_count=a.min_count, window=a.window, minn=a.minn,
                            maxn=a.maxn, threads=a.threads, max_lines=a.max_lines, max_vocab=a.max_vocab)
     start_run(a.out, {"command": "embed train", "lang": a.lang, "corpus": str(corpus), **vars(cfg)})
-    emb = train_embeddings(corpus, a.out, cfg)
+    emb = train_embeddings(corpus, a.out, cfg, progress=not a.quiet)
     print(f"{a.out}: {len(emb)} words x {emb.dim} dims")
 
 
@@ -167,7 +167,7 @@ def cmd_align(a) -> None:
     checkpoints = Path(a.out) / "checkpoints"
     if not a.resume:
         clear_candidates(checkpoints)
-    result = align(src, tgt, cfg, checkpoints=checkpoints)
+    result = align(src, tgt, cfg, progress=not a.quiet, checkpoints=checkpoints)
     metrics = write_alignment(result, src, tgt, a.out, eval_dict, a.export_vec)
     _print_metrics(a.out, metrics)
 
@@ -247,7 +247,7 @@ def cmd_run(a) -> None:
                          refine_iterations=a.refine)
     out = a.out or f"runs/{a.pair}{'-full' if a.full else ''}"
     start_run(out, {"command": "run", **_params(a)})
-    run_pipeline(cfg, out)
+    run_pipeline(cfg, out, progress=not a.quiet)
     print((Path(out) / "report.md").read_text(encoding="utf-8"))
 
 

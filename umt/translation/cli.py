@@ -50,7 +50,7 @@ def cmd_prepare(a) -> None:
     src_emb = load_embeddings(a.src_emb, max_vocab=a.max_vocab)
     tgt_emb = load_embeddings(a.tgt_emb, max_vocab=a.max_vocab)
     info = prepare_mt(src, tgt, a.out, src_emb, tgt_emb, a.mapping, a.data, a.vocab_size, a.heldout,
-                      control_target=a.control_target, preset_name=a.preset or MT_PRESET)
+                      control_target=a.control_target, preset_name=a.preset or MT_PRESET, progress=not a.quiet)
     print(f"{a.out}: prepared {info['pair']} (lexicon coverage {info['lexicon']})")
 
 
