@@ -331,6 +331,14 @@ def test_main_command_runs_end_to_end_on_a_tiny_slice(data_root, tmp_path, capsy
     unsupervised = next(name for name, r in rerun.items() if r["run"].endswith(DEFAULT_PRESET))
     assert rerun[unsupervised].pop("resumed_candidates") == ["similarity:0", "similarity:1"]  # read back, not run again
     assert rerun[unsupervised]["csls_p1"] == summary["results"][unsupervised]["csls_p1"]
+    references = {p: p.stat().st_mtime_ns for p in out.glob("[ip]*/mapping.npy")}
+    assert main([*args, "--preset", "fast"]) == 0  # another recipe: its own run directory, the references reused
+    other = json.loads((out / "results.json").read_text())
+    assert "unsupervised (fast preset, no dictionary)" in other["results"] and unsupervised not in other["results"]
+    assert json.loads((out / "fast" / "config.json").read_text())["preset"] == "fast"
+    assert other["unsupervised_vs_supervised"]["precision_a"] == other["results"][
+        "unsupervised (fast preset, no dictionary)"]["csls_p1"]
+    assert {p: p.stat().st_mtime_ns for p in out.glob("[ip]*/mapping.npy")} == references
 
 
 def test_embed_train_passes_the_character_ngram_range(tmp_path):

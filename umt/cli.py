@@ -244,7 +244,7 @@ def cmd_run(a) -> None:
     embed = FULL_EMBED if a.full else QUICK_EMBED
     embed = replace(embed, dim=embed.dim if a.dim is None else a.dim, epoch=embed.epoch if a.epoch is None else a.epoch)
     cfg = PipelineConfig(src=src, tgt=tgt, full=a.full, lines=a.lines, data=a.data, cache=a.cache, embed=embed,
-                         refine_iterations=a.refine)
+                         refine_iterations=a.refine, preset=a.preset)
     out = a.out or f"runs/{a.pair}{'-full' if a.full else ''}"
     start_run(out, {"command": "run", **_params(a)})
     run_pipeline(cfg, out, progress=not a.quiet)
@@ -458,6 +458,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dim", type=int, default=None, help="vector size (default 100, or 300 with --full)")
     p.add_argument("--epoch", type=int, default=None, help="fastText epochs (default 3, or 5 with --full)")
     p.add_argument("--refine", type=int, default=3, help="refinement iterations (default %(default)s)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET,
+                   help="the unsupervised alignment's recipe, as in umt align (default %(default)s; fast takes "
+                        "0.87 times its time; the muse presets train a discriminator for hours on a CPU); its run "
+                        "directory is OUT/PRESET")
     p.add_argument("--cache", default="runs/cache", help="where trained vectors are kept (default %(default)s)")
     p.add_argument("--data", default=None, help="data root (default: $UMT_DATA)")
     p.add_argument("--out", default=None, help="run directory (default runs/PAIR)")

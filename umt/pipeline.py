@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from umt.alignment import DEFAULT_NORMALIZE, AlignConfig, RefineConfig, align, load_mapping, write_alignment
-from umt.alignment.presets import DEFAULT_PRESET, preset
+from umt.alignment.presets import DEFAULT_PRESET, PRESETS, preset
 from umt.config import dictionary_path, mono_corpus
 from umt.embeddings import Embeddings, load_embeddings
 from umt.embeddings.train import EmbedTrainConfig, train_embeddings
@@ -46,6 +46,7 @@ class PipelineConfig(CheckedConfig):
     lines: int | None = ranged(None, OPTIONAL_POSITIVE)  # read only the first lines of each corpus (quick checks)
     embed: EmbedTrainConfig = field(default_factory=lambda: EmbedTrainConfig(**asdict(QUICK_EMBED)))
     refine_iterations: int = ranged(3, NON_NEGATIVE)
+    preset: str = ranged(DEFAULT_PRESET, choices=tuple(PRESETS))  # the unsupervised alignment's recipe
     max_vocab: int = ranged(200000, POSITIVE)
     data: str | None = None
     cache: str = "runs/cache"
@@ -77,7 +78,7 @@ def run_pipeline(cfg: PipelineConfig, out: str | Path, progress: bool = True) ->
     train = dictionary_path(cfg.src, cfg.tgt, "0-5000", cfg.data)
     refine = RefineConfig(iterations=cfg.refine_iterations)
     runs = [  # (report label, run folder, settings); every method is re-weighted unless it says otherwise
-        (f"unsupervised ({DEFAULT_PRESET} preset, no dictionary)", DEFAULT_PRESET, preset(DEFAULT_PRESET)),
+        (f"unsupervised ({cfg.preset} preset, no dictionary)", cfg.preset, preset(cfg.preset)),
         ("identical strings (no dictionary)", "identical", AlignConfig(method="identical", refine=refine)),
         ("procrustes (supervised reference, 0-5000 seed)", "procrustes",
          AlignConfig(method="procrustes", dict=str(train), refine=refine)),
