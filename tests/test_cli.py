@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -165,6 +166,18 @@ def test_quiet_means_no_progress_bars(pair_files):
     assert loud.returncode == quiet.returncode == 0
     assert "self-learning:" in loud.stderr and "refine:" in loud.stderr  # the bars a quiet run must not draw
     assert quiet.stderr == "" and quiet.stdout.endswith(f"results in {t / 'quiet'}/metrics.json\n")
+
+
+def test_a_reader_that_closes_the_pipe_gets_no_traceback(pair_files):
+    """`umt ... | head` : the closed pipe ends the command quietly, as it ends coreutils (status 141)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "umt.cli", "embed", "info", str(pair_files / "src.vec")],
+                              stdout=write_end, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141 and proc.stderr == ""
 
 
 def test_a_usage_error_is_one_line_that_points_to_help():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -515,6 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "max_vocab", None) is not None:  # every command that loads vectors has it
             check_option("--max-vocab", args.max_vocab, POSITIVE)
         args.func(args)
+        sys.stdout.flush()  # inside the try: a closed pipe is then caught below, not reported at exit
     except ConfigError as e:
         print(f"umt: error: {_as_option(e, args)}", file=sys.stderr)
         return 2
@@ -524,6 +526,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("umt: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `umt ... | head` closed the pipe: the reader has what it wanted
+        # Python flushes stdout again at exit and would report this a second time
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     return 0
 
 
