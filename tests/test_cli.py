@@ -180,6 +180,18 @@ def test_a_reader_that_closes_the_pipe_gets_no_traceback(pair_files):
     assert proc.returncode == 141 and proc.stderr == ""
 
 
+def test_convert_refuses_an_output_it_would_misname(pair_files):
+    t = pair_files
+    for name in ("vectors.bin", "vectors.txt.gz"):
+        proc = subprocess.run([sys.executable, "-m", "umt.cli", "embed", "convert", str(t / "src.vec"), "--out",
+                               str(t / name)], capture_output=True, text=True)
+        assert proc.returncode == 2 and not (t / name).exists()
+        assert proc.stderr == (f"umt: error: --out {t / name}: umt writes vectors as a folder (its own format) or a "
+                               f".vec text file, not as {name[name.rindex('.'):]}\n")
+    assert main(["-q", "embed", "convert", str(t / "src.vec"), "--out", str(t / "copy.vec")]) == 0
+    assert (t / "copy.vec").read_text().splitlines()[0] == "500 24"
+
+
 def test_a_usage_error_is_one_line_that_points_to_help():
     proc = subprocess.run([sys.executable, "-m", "umt.cli", "align", "--src-emb", "s", "--tgt-emb", "t", "--out", "o",
                            "--preset", "nope"], capture_output=True, text=True)

@@ -88,6 +88,10 @@ def cmd_embed_train(a) -> None:
 def cmd_embed_convert(a) -> None:
     from umt.embeddings import load_embeddings, normalize, save_embeddings, save_vec
 
+    suffix = Path(a.out).suffix.lower()
+    if suffix in (".bin", ".gz", ".npy", ".txt"):  # checked before loading: a folder named out.bin misleads
+        raise UmtError(f"--out {a.out}: umt writes vectors as a folder (its own format) or a .vec text file, "
+                       f"not as {suffix}")
     emb = load_embeddings(a.input, a.max_vocab)
     if a.normalize:
         emb = emb.with_vectors(normalize(emb.vectors, a.normalize))
