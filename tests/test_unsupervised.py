@@ -142,6 +142,17 @@ def test_adversarial_is_deterministic_under_a_seed(rng):
     np.testing.assert_allclose(a.mapping @ a.mapping.T, np.eye(16), atol=0.05)  # kept near-orthogonal
 
 
+def test_align_without_settings_runs_the_default_preset(small_embeddings):
+    from umt.alignment.presets import DEFAULT_PRESET
+
+    rng = np.random.default_rng(11)
+    src, tgt, order = rotated_copy(small_embeddings["en_b"], rng, n=1500)
+    result = align(src, tgt, progress=False)
+    assert result.config == preset(DEFAULT_PRESET) and result.config.preset == "duo"
+    assert [c.name for c in result.candidates] == ["similarity:0", "similarity:1"] and result.verdict == "ok"
+    assert pairing_accuracy(result, src, tgt, order) > 98
+
+
 def test_presets_parse_and_differ():
     assert {"fast", "plateau", "muse", "muse-code", "vecmap", "robust", "ensemble", "duo"} <= set(PRESETS)
     assert preset("ensemble").average and not preset("robust").average and not preset("fast").average

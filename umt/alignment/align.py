@@ -146,16 +146,24 @@ class AlignResult:
         return "supervised" if self.supervised else alignment_verdict(self.agreement)
 
 
-def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig, progress: bool = True,
+def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig | None = None, progress: bool = True,
           checkpoints: str | os.PathLike | None = None) -> AlignResult:
     """Learn the orthogonal map of ``cfg.method``, refine it ``cfg.refine.iterations`` times and
     re-weight it (``cfg.reweight``).
+
+    ``cfg``: ``None`` runs the default preset, what ``umt align`` runs without options
+    (:data:`umt.alignment.presets.DEFAULT_PRESET`); a bare ``AlignConfig()`` is one similarity
+    seed, the ``fast`` preset.
 
     ``checkpoints``: a folder where each unsupervised candidate is saved as it finishes, and from
     which candidates finished earlier under the same settings and vectors are read back instead
     of run again (:mod:`umt.alignment.checkpoints`); the candidate running when a run was killed
     continues from its last saved epoch or self-learning iteration.
     """
+    if cfg is None:
+        from umt.alignment.presets import DEFAULT_PRESET, preset  # presets are built on this module
+
+        cfg = preset(DEFAULT_PRESET)
     if cfg.method not in METHODS:
         raise UmtError(f"unknown alignment method {cfg.method!r}: choose from {', '.join(METHODS)}")
     t0 = time.time()
