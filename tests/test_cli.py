@@ -234,6 +234,8 @@ def test_a_malformed_evaluation_dictionary_fails_before_the_alignment(pair_files
     (["mt", "prepare", "--pair", "en-fr", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt", "--mapping", "{t}/none",
       "--preset", "duo"], "--preset chooses how to align when no --mapping is given; give one or the other"),
     (["mt", "corpus", "--lang", "en", "--mono-lines", "0"], "--mono-lines 0: expected a value >= 1"),
+    (["mt", "evaluate", "--prepared", "{t}/none", "--model", "{t}/none", "--beam", "-2"],
+     "--beam -2: expected a value >= 1"),
     (["induce", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt", "--mapping", "{t}/none", "--max-rank", "0"],
      "--max-rank 0: expected a value >= 1"),
     (["evaluate", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt", "--dict", "{t}/test.txt", "--max-vocab", "0"],
@@ -248,6 +250,12 @@ def test_a_bad_setting_of_any_command_is_one_line_naming_the_option(pair_files, 
     proc = subprocess.run([sys.executable, "-m", "umt.cli", "-q", *argv], capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr == f"umt: error: {expected}\n"
     assert not (t / "out").exists()  # refused before any work or output
+
+
+def test_a_beam_below_one_is_refused_before_any_model_is_read(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "umt.cli", "translate", "--model", str(tmp_path / "none"), "--src",
+                           "en", "--tgt", "fr", "--beam", "0"], capture_output=True, text=True, input="a dog\n")
+    assert proc.returncode == 2 and proc.stderr == "umt: error: --beam 0: expected a value >= 1\n"
 
 
 def test_every_stage_setting_is_an_option_that_overrides_the_preset():

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from umt.errors import UmtError
+from umt.ranges import POSITIVE, check_option
 
 
 def _params(a) -> dict:
@@ -24,7 +25,7 @@ def _pair(spec: str) -> tuple[str, str]:
 def cmd_corpus(a) -> None:
     from umt.config import check_language
     from umt.corpora.multi30k import write_embedding_corpus
-    from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, check_option
+    from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE
 
     check_language(a.lang)
     check_option("--repeat", a.repeat, NON_NEGATIVE)
@@ -37,7 +38,7 @@ def cmd_corpus(a) -> None:
 
 def cmd_prepare(a) -> None:
     from umt.embeddings.io import load_embeddings
-    from umt.ranges import NON_NEGATIVE, POSITIVE, check_option
+    from umt.ranges import NON_NEGATIVE
     from umt.rundir import start_run
     from umt.translation.data import MT_PRESET, prepare_mt
 
@@ -96,6 +97,7 @@ def cmd_evaluate(a) -> None:
     from umt.translation.train import load_model
     from umt.translation.vocab import Vocab
 
+    check_option("--beam", a.beam, POSITIVE)
     data = MTData.load(a.prepared)
     model, state = load_model(a.model, a.which)
     vocab = Vocab(Path(a.model) / "spm.model") if (Path(a.model) / "spm.model").exists() else data.vocab
@@ -143,6 +145,7 @@ def cmd_translate(a) -> None:
     from umt.config import check_language
 
     check_language(a.src), check_language(a.tgt)
+    check_option("--beam", a.beam, POSITIVE)
     if (a.model is None) == (a.lexicon is None):
         raise UmtError("give exactly one of --model RUN (neural) or --lexicon TSV (word by word)")
     if a.lexicon:
