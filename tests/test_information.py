@@ -104,6 +104,9 @@ def test_info_command_reports_explained_bits_and_joint_saving(prepared, tmp_path
     args[args.index("--lm-steps") + 1] = "20"
     assert main(args) == 0  # other settings: the stale models are trained again
     assert all(a != b for a, b in zip(stamps, [p.stat().st_mtime_ns for p in sorted(out.glob("lm.*.pt"))]))
+    wrong = [*args[:args.index("--model") + 1], str(folder), "--out", str(tmp_path / "wrong"), *args[-8:]]
+    assert main(wrong) == 2  # a folder without a model fails before any language model trains
+    assert "no trained model" in capsys.readouterr().err and not list((tmp_path / "wrong").glob("lm.*"))
 
 
 def test_parameter_count_and_width_matching():

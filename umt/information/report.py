@@ -24,6 +24,7 @@ import os
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from umt.errors import UmtError
 from umt.fileio import make_folder, write_json, write_text
 from umt.information.lm import (
     LMTrainConfig,
@@ -71,10 +72,18 @@ def information_report(prepared: str | os.PathLike, mt_run: str | os.PathLike | 
     ``joint=False`` skips the joint language model (and the joint-against-separate figures).
     """
     data = MTData.load(prepared)
+    pair = (data.src, data.tgt)
+    model = None
+    if mt_run is not None:  # read before the language models train, so a wrong run fails in seconds
+        from umt.translation.train import load_model
+
+        model, state = load_model(mt_run)
+        if sorted(state.get("pair", [])) != sorted(pair):
+            raise UmtError(f"{mt_run}: the model translates {'-'.join(state.get('pair', [])) or 'an unknown pair'}, "
+                           f"but {prepared} holds {data.src}-{data.tgt}")
     out = make_folder(out)
     lm = lm or LMTrainConfig()
     lm.model.vocab_size = len(data.vocab)
-    pair = (data.src, data.tgt)
     single = {lang: _cached_lm(out / f"lm.{lang}.pt", data, (lang,), lm, progress) for lang in pair}
     size = single[data.src].n_parameters()
     report: dict = {"pair": f"{data.src}-{data.tgt}", "units": "bits per character", "single_lm_parameters": size}
@@ -90,11 +99,9 @@ def information_report(prepared: str | os.PathLike, mt_run: str | os.PathLike | 
         report["heldout_separate_bpc"] = sum(held[lang]["bits"] for lang in pair) / chars
         report["heldout_joint_bpc"] = sum(held_joint[lang]["bits"] for lang in pair) / chars
         report["joint_saving_bpc"] = report["heldout_separate_bpc"] - report["heldout_joint_bpc"]
-    if mt_run is not None:
+    if model is not None:
         from umt.translation.evaluate import conditional_code_length
-        from umt.translation.train import load_model
 
-        model, _ = load_model(mt_run)
         for a, b in (pair, pair[::-1]):
             ly = code_length(single[b], data.vocab, data.test[b], b)["bpc"]
             lyx = conditional_code_length(model, data.vocab, data.test[a], data.test[b], a, b)["bpc"]
