@@ -208,6 +208,27 @@ def test_a_seed_dictionary_smaller_than_the_dimension_is_warned_about(pair_files
     assert "only 2 seed pairs in both vocabularies for 24-d vectors" in capsys.readouterr().err
 
 
+def test_a_mapping_applied_to_other_vectors_or_the_other_way_round_is_warned_about(pair_files, capsys):
+    t = pair_files
+    assert main(["-q", "align", "--preset", "fast", "--src-emb", str(t / "src.vec"), "--tgt-emb", str(t / "tgt"),
+                 "--out", str(t / "run")]) == 0
+    (t / "reversed.txt").write_text("v1 w1\nv2 w2\n")
+    (t / "other.vec").write_text("".join(f"u{i} " + " ".join(["0.5"] * 23) + f" {i}\n" for i in range(50))
+                                 + "".join(f"w{i} " + " ".join(["0.1"] * 23) + f" {i}\n" for i in range(10)))
+    capsys.readouterr()
+    runs = {"same": ("src.vec", "tgt", "test.txt"), "swapped": ("tgt", "src.vec", "reversed.txt"),
+            "other": ("other.vec", "tgt", "train.txt")}
+    warnings = {}
+    for name, (source, target, gold) in runs.items():
+        assert main(["-q", "evaluate", "--src-emb", str(t / source), "--tgt-emb", str(t / target), "--mapping",
+                     str(t / "run"), "--dict", str(t / gold), "--out", str(t / f"eval-{name}")]) == 0
+        warnings[name] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("WARNING")]
+    assert warnings["same"] == []
+    assert warnings["swapped"] == [f"WARNING {t / 'run' / 'mapping.npy'}: this mapping was learned {t / 'src.vec'} -> "
+                                   f"{t / 'tgt'} and is applied the other way round, {t / 'tgt'} -> {t / 'src.vec'}"]
+    assert len(warnings["other"]) == 1 and "the source vectors given" in warnings["other"][0]
+
+
 def test_a_malformed_evaluation_dictionary_fails_before_the_alignment(pair_files):
     t = pair_files
     (t / "bad_dict.txt").write_text("alpha\n")

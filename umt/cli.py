@@ -196,7 +196,7 @@ def cmd_evaluate(a) -> None:
 
     src, tgt = _load_pair(a)
     start_run(a.out, {"command": "evaluate", **_params(a)})
-    saved = load_mapping(a.mapping, src.dim) if a.mapping else SavedMapping(None, None)
+    saved = load_mapping(a.mapping, src.dim, src, tgt) if a.mapping else SavedMapping(None, None)
     chain = a.normalize or saved.normalize or DEFAULT_NORMALIZE
     metrics = evaluate_mapping(src, tgt, _resolve_dict(a.dict, a.data), saved.source, chain, a.device,
                                target_mapping=saved.target, per_query_tsv=Path(a.out) / PER_QUERY_FILE)
@@ -230,7 +230,7 @@ def cmd_induce(a) -> None:
 
     check_option("--max-rank", a.max_rank, POSITIVE)
     src, tgt = _load_pair(a)
-    saved = load_mapping(a.mapping, src.dim)
+    saved = load_mapping(a.mapping, src.dim, src, tgt)
     xm, ym = saved.apply(*prepare(src, tgt, a.normalize or saved.normalize or DEFAULT_NORMALIZE))
     lex = induce_lexicon(xm, ym, a.score, a.build, a.max_rank, device=a.device)
     write_lexicon_tsv(lex, src, tgt, a.out)

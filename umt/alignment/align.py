@@ -15,7 +15,7 @@ from umt.alignment.checkpoints import candidate_key, load_candidate, save_candid
 from umt.alignment.procrustes import RefineConfig, map_spaces, procrustes, refine
 from umt.alignment.reweight import reweight_from_map
 from umt.alignment.similarity_init import SelfLearnConfig
-from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare, save_mapping
+from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare, save_mapping, vocabulary_fingerprint
 from umt.alignment.supervised import seed_dictionary
 from umt.alignment.unsupervised import (
     AverageMap,
@@ -302,7 +302,8 @@ def write_alignment(result: AlignResult, src: Embeddings, tgt: Embeddings, out: 
     out = Path(out)
     cfg = result.config
     save_mapping(out, result.mapping, cfg.normalize, target=result.target_mapping, src=src.source, tgt=tgt.source,
-                 method=cfg.method)
+                 method=cfg.method, src_vocabulary=vocabulary_fingerprint(src),
+                 tgt_vocabulary=vocabulary_fingerprint(tgt))
     write_lexicon_tsv(result.lexicon, src, tgt, out / "lexicon.tsv")
     xm, ym = result.mapped(*prepare(src, tgt, cfg.normalize))
     metrics = {"method": cfg.method, "preset": cfg.preset, "supervised": result.supervised,

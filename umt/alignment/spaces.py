@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -13,6 +15,8 @@ from umt.embeddings.normalize import normalize
 from umt.embeddings.vectors import Embeddings, check_same_dim
 from umt.errors import UmtError
 from umt.fileio import load_npy, read_json, save_npy, write_json
+
+log = logging.getLogger("umt")
 
 DEFAULT_NORMALIZE = "unit,center,unit"
 
@@ -57,11 +61,23 @@ def save_mapping(folder: str | os.PathLike, w: np.ndarray, chain: str, target: n
     return folder / "mapping.npy"
 
 
-def load_mapping(path: str | os.PathLike, dim: int) -> SavedMapping:
+def vocabulary_fingerprint(emb: Embeddings, words: int = 1000) -> str:
+    """A short digest of the ``words`` most frequent words: which vectors a mapping was learned on.
+
+    Only the head of the vocabulary counts, so a ``--max-vocab`` cut leaves it unchanged.
+    """
+    return hashlib.sha1("\n".join(emb.words[:words]).encode("utf-8")).hexdigest()[:16]
+
+
+def load_mapping(path: str | os.PathLike, dim: int, src: Embeddings | None = None,
+                 tgt: Embeddings | None = None) -> SavedMapping:
     """Read a mapping (a ``.npy`` file or a run directory), its normalisation and its target map.
 
     The target map is ``target_mapping.npy`` beside a run directory's ``mapping.npy``, when the
-    saved ``mapping.json`` says there is one.
+    saved ``mapping.json`` says there is one. Given the spaces it is about to be applied to,
+    ``src`` and ``tgt``, it warns when ``mapping.json`` says it was learned on vectors with other
+    frequent words, or on these two the other way round: the map would run without error and
+    give nonsense.
     """
     path = Path(path)
     if path.is_dir():
@@ -69,9 +85,28 @@ def load_mapping(path: str | os.PathLike, dim: int) -> SavedMapping:
     w = _read_matrix(path, dim, "mapping")
     meta = path.with_suffix(".json")
     info = read_json(meta, "mapping description") if meta.exists() else {}
+    if src is not None and tgt is not None:
+        _warn_if_learned_elsewhere(path, info, src, tgt)
     target = _read_matrix(path.with_name("target_mapping.npy"), dim, "target mapping") \
         if info.get("target_mapping") else None
     return SavedMapping(w, info.get("normalize"), target)
+
+
+def _warn_if_learned_elsewhere(path: Path, info: dict, src: Embeddings, tgt: Embeddings) -> None:
+    learned = (info.get("src_vocabulary"), info.get("tgt_vocabulary"))
+    if None in learned:  # written before fingerprints were kept
+        return
+    given = (vocabulary_fingerprint(src), vocabulary_fingerprint(tgt))
+    if learned == given:
+        return
+    where = f"{info.get('src', '?')} -> {info.get('tgt', '?')}"
+    if learned == given[::-1]:
+        log.warning("%s: this mapping was learned %s and is applied the other way round, %s -> %s",
+                    path, where, src.source, tgt.source)
+    else:
+        other = " and ".join(side for side, a, b in zip(("source", "target"), learned, given) if a != b)
+        log.warning("%s: this mapping was learned on %s; the %s vectors given (%s -> %s) have other most frequent "
+                    "words, so its translations may be nonsense", path, where, other, src.source, tgt.source)
 
 
 def _read_matrix(path: Path, dim: int, what: str) -> np.ndarray:

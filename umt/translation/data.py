@@ -86,7 +86,7 @@ def prepare_mt(src: str, tgt: str, out: str | os.PathLike, src_emb, tgt_emb, map
         result = align(src_emb, tgt_emb, cfg, progress)
         mapping_dir = out / "align"
         write_alignment(result, src_emb, tgt_emb, mapping_dir)
-    lex = build_lexicons(src, tgt, out, src_emb, tgt_emb, load_mapping(mapping_dir, src_emb.dim))
+    lex = build_lexicons(src, tgt, out, src_emb, tgt_emb, load_mapping(mapping_dir, src_emb.dim, src_emb, tgt_emb))
     info = {"pair": f"{src}-{tgt}", "src_emb": src_emb.source, "tgt_emb": tgt_emb.source,
             "mapping": str(mapping_dir), "preset": preset_name if aligned_here else None, "vocab_size": vocab_size,
             "lexicon": lex, "multi30k": manifest}
