@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from umt.embeddings import Embeddings, load_embeddings, save_embeddings, save_vec
+from umt.errors import run_script
 
 
 def main() -> None:
@@ -48,4 +49,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main, "bench_load")

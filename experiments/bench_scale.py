@@ -24,6 +24,7 @@ import numpy as np
 from umt.alignment import align, prepare
 from umt.alignment.presets import DEFAULT_PRESET, PRESETS, preset
 from umt.embeddings import Embeddings, load_embeddings, save_vec
+from umt.errors import run_script
 from umt.fileio import atomic_path, write_json, write_text
 from umt.retrieval import Retriever
 
@@ -114,4 +115,4 @@ def write_outputs(rows: list[dict], out: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main, "bench_scale")

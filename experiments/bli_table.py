@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -27,7 +26,7 @@ from umt.alignment.adversarial import AdversarialConfig
 from umt.alignment.presets import preset
 from umt.alignment.similarity_init import SelfLearnConfig
 from umt.embeddings import load_embeddings
-from umt.errors import UmtError
+from umt.errors import run_script
 from umt.evaluation import load_dictionary, precision_at_k
 from umt.fileio import save_npy, save_png, write_json, write_text
 
@@ -205,7 +204,4 @@ def plot_seeds(groups: dict, path: str) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except UmtError as e:
-        sys.exit(f"bli_table: {e}")
+    run_script(main, "bli_table")

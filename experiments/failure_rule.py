@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from umt.alignment import AlignConfig, RefineConfig, align, prepare  # noqa: E402
 from umt.alignment.presets import preset  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
-from umt.errors import UmtError  # noqa: E402
+from umt.errors import UmtError, run_script  # noqa: E402
 from umt.evaluation import load_dictionary, precision_at_k  # noqa: E402
 from umt.evaluation.criterion import (  # noqa: E402
     AGREEMENT_FAILED_BELOW,
@@ -169,7 +169,4 @@ def read_rows(out: str) -> list[dict]:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except UmtError as e:
-        sys.exit(f"failure_rule: {e}")
+    run_script(main, "failure_rule")

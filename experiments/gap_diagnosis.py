@@ -42,6 +42,7 @@ from umt.alignment import (  # noqa: E402
 )
 from umt.alignment.similarity_init import SelfLearnConfig, self_learning, self_learning_objective  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
+from umt.errors import run_script  # noqa: E402
 from umt.evaluation.bli import precision_at_k  # noqa: E402
 from umt.evaluation.criterion import mean_csls_cosine  # noqa: E402
 from umt.evaluation.dictionaries import load_dictionary  # noqa: E402
@@ -113,4 +114,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main, "gap_diagnosis")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from umt.errors import UmtError  # noqa: E402
+from umt.errors import UmtError, run_script  # noqa: E402
 from umt.fileio import save_png, write_json, write_text  # noqa: E402
 from umt.information.lm import LMTrainConfig  # noqa: E402
 from umt.information.report import information_report  # noqa: E402
@@ -157,7 +157,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except UmtError as e:
-        sys.exit(f"info_table: {e}")
+    run_script(main, "info_table")

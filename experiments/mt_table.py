@@ -20,13 +20,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from umt.errors import UmtError, run_script  # noqa: E402
 from umt.fileio import write_json, write_text  # noqa: E402
 
 
 def table_rows(run: Path) -> list[dict]:
     path = run / "history.json"
     if not path.exists():
-        raise SystemExit(f"mt_table: error: {path}: missing (not an `umt mt train` run directory)")
+        raise UmtError(f"{path}: missing (not an `umt mt train` run directory)")
     history = json.loads(path.read_text())
     config = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
     rows = []
@@ -78,4 +79,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_script(main, "mt_table")

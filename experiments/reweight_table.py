@@ -31,6 +31,7 @@ from umt.alignment import AlignConfig, apply_mapping, map_spaces, prepare  # noq
 from umt.alignment.reweight import reweight_rounds  # noqa: E402
 from umt.alignment.unsupervised import average_maps  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
+from umt.errors import run_script  # noqa: E402
 from umt.evaluation import load_dictionary, precision_at_k  # noqa: E402
 from umt.evaluation.criterion import best_targets  # noqa: E402
 from umt.fileio import write_json, write_text  # noqa: E402
@@ -101,4 +102,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main, "reweight_table")

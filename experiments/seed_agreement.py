@@ -30,6 +30,7 @@ from reweight_table import mean_agreement  # noqa: E402  (this folder is on the 
 from umt.alignment import AlignConfig, apply_mapping, map_spaces, prepare  # noqa: E402
 from umt.alignment.reweight import reweight_from_map  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
+from umt.errors import run_script  # noqa: E402
 from umt.fileio import write_json, write_text  # noqa: E402
 from umt.retrieval.dense import mutual_best  # noqa: E402
 
@@ -79,4 +80,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main, "seed_agreement")

@@ -38,6 +38,7 @@ from umt.alignment.presets import preset  # noqa: E402
 from umt.alignment.reweight import reweight_from_map  # noqa: E402
 from umt.alignment.unsupervised import average_if_better, scored_average  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
+from umt.errors import run_script  # noqa: E402
 from umt.evaluation import load_dictionary, paired_difference, retrieve_queries  # noqa: E402
 from umt.evaluation.bli import precision_metrics  # noqa: E402
 from umt.evaluation.criterion import AGREEMENT_FAILED_BELOW, mean_csls_cosine, translation_agreement  # noqa: E402
@@ -243,4 +244,4 @@ def summary(rows: list[dict]) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main, "seed_ensembles")

@@ -398,3 +398,17 @@ def test_seed_ensembles_counts_only_the_differences_mcnemar_separates():
     table = summary(rows)
     assert "| 1 of 1 (2.4e-07) | 1 of 2 (6e-08) |" in table
     assert "| en-fr | fast | dev | 30.0, 30.0 | 30.00 / 30.00 / 30.00 | 0.00 | 2 of 2 | 0 of 1 (1) |  |" in table
+
+
+@pytest.mark.parametrize("script, args, expected", [
+    ("gap_diagnosis", ["--emb-root", "{t}/none", "--dict-root", "{t}/none", "--out", "{t}/x"],
+     "{t}/none/en: embedding file not found"),
+    ("reweight_table", ["--emb-root", "{t}/none", "--dict-root", "{t}/none", "--maps", "{t}/none", "--out", "{t}/x"],
+     "{t}/none/en: embedding file not found"),
+    ("mt_table", ["--runs", "{t}/none", "--out", "{t}/x"], "{t}/none/history.json: missing"),
+])
+def test_every_script_reports_bad_input_in_one_line(script, args, expected, tmp_path):
+    done = subprocess.run([sys.executable, str(EXPERIMENTS / f"{script}.py"), *[a.format(t=tmp_path) for a in args]],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert done.stderr.startswith(f"{script}: error: {expected.format(t=tmp_path)}")
