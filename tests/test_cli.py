@@ -255,6 +255,8 @@ def test_a_malformed_evaluation_dictionary_fails_before_the_alignment(pair_files
     (["mt", "prepare", "--pair", "en-fr", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt", "--mapping", "{t}/none",
       "--preset", "duo"], "--preset chooses how to align when no --mapping is given; give one or the other"),
     (["mt", "corpus", "--lang", "en", "--mono-lines", "0"], "--mono-lines 0: expected a value >= 1"),
+    (["corpus", "control", "--lang", "en", "--corpus", "{t}/test.txt", "--max-lines", "0"],
+     "--max-lines 0: expected a value >= 1"),
     (["mt", "evaluate", "--prepared", "{t}/none", "--model", "{t}/none", "--beam", "-2"],
      "--beam -2: expected a value >= 1"),
     (["induce", "--src-emb", "{t}/src.vec", "--tgt-emb", "{t}/tgt", "--mapping", "{t}/none", "--max-rank", "0"],

@@ -54,6 +54,8 @@ def cmd_corpus_control(a) -> None:
     from umt.corpora.control import write_control_corpus
 
     check_language(a.lang)
+    if a.max_lines is not None:
+        check_option("--max-lines", a.max_lines, POSITIVE)
     corpus = a.corpus or mono_corpus(a.lang, a.data)
     info = write_control_corpus(corpus, a.out, a.max_lines, a.seed, progress=not a.quiet)
     print(f"{a.out}: {info['lines']} lines, {info['tokens']} tokens dealt at random from {corpus}")
