@@ -405,3 +405,21 @@ def test_embed_train_passes_the_character_ngram_range(tmp_path):
                  "--epoch", "1", "--min-count", "1", "--minn", "5", "--maxn", "5", "--threads", "1"]) == 0
     config = json.loads((out / "meta.json").read_text())["config"]
     assert (config["minn"], config["maxn"], config["dim"]) == (5, 5, 8)
+
+
+def test_an_interrupted_alignment_says_how_to_resume(pair_files, monkeypatch, capsys):
+    import importlib
+
+    align_module = importlib.import_module("umt.alignment.align")  # the module, not the function it exports
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(align_module, "_orthogonal", interrupted)
+    t = pair_files
+    args = ["align", "--src-emb", str(t / "src.vec"), "--tgt-emb", str(t / "tgt"), "--out", str(t / "run")]
+    assert main(args) == 130
+    assert capsys.readouterr().err.endswith(
+        "umt: interrupted; the same command with --resume continues from its checkpoints\n")
+    assert main([*args, "--resume"]) == 130  # already resuming: nothing to add
+    assert capsys.readouterr().err.endswith("umt: interrupted\n")

@@ -530,7 +530,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"umt: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("umt: interrupted", file=sys.stderr)
+        # the commands that checkpoint say how to continue, so the user need not look it up
+        hint = "; the same command with --resume continues from its checkpoints" if getattr(
+            args, "resume", True) is False else ""
+        print(f"umt: interrupted{hint}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `umt ... | head` closed the pipe: the reader has what it wanted
         # Python flushes stdout again at exit and would report this a second time
