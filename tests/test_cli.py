@@ -423,3 +423,10 @@ def test_an_interrupted_alignment_says_how_to_resume(pair_files, monkeypatch, ca
         "umt: interrupted; the same command with --resume continues from its checkpoints\n")
     assert main([*args, "--resume"]) == 130  # already resuming: nothing to add
     assert capsys.readouterr().err.endswith("umt: interrupted\n")
+    import umt.pipeline
+
+    monkeypatch.setattr(umt.pipeline, "run_pipeline", interrupted)
+    assert main(["run", "--out", str(t / "main")]) == 130
+    assert capsys.readouterr().err.endswith(
+        "umt: interrupted; running it again reuses the cached vectors and continues the alignments from their "
+        "checkpoints\n")

@@ -533,6 +533,8 @@ def main(argv: list[str] | None = None) -> int:
         # the commands that checkpoint say how to continue, so the user need not look it up
         hint = "; the same command with --resume continues from its checkpoints" if getattr(
             args, "resume", True) is False else ""
+        if args.command == "run":
+            hint = "; running it again reuses the cached vectors and continues the alignments from their checkpoints"
         print(f"umt: interrupted{hint}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `umt ... | head` closed the pipe: the reader has what it wanted
