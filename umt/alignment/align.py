@@ -194,14 +194,14 @@ def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, 
         seed_cache: dict = {}  # the similarity initialisation's dictionary, the same for every seed
         for spec in specs:
             spec = spec._replace(seed=spec.seed + cfg.seed)
-            key = candidate_key(spaces, spec.init, spec.seed, cfg.normalize, cfg.adversarial,
-                                with_init_words(cfg.selflearn, spec.init_words), cfg.refine)
+            selflearn = with_init_words(cfg.selflearn, spec.init_words)  # what the key digests is what runs
+            key = candidate_key(spaces, spec.init, spec.seed, cfg.normalize, cfg.adversarial, selflearn, cfg.refine)
             candidate = _saved_candidate(checkpoints, spec.name, key)
             if candidate is not None:
                 resumed.append(candidate.name)
             else:
                 stage = stage_state_path(checkpoints, spec.name) if checkpoints is not None else None
-                candidate = run_candidate(x, y, spec.init, spec.seed, cfg.adversarial, cfg.selflearn, cfg.refine,
+                candidate = run_candidate(x, y, spec.init, spec.seed, cfg.adversarial, selflearn, cfg.refine,
                                           cfg.device, progress, stage, key, seed_cache, spec.init_words)
                 if checkpoints is not None:
                     save_candidate(checkpoints, candidate, key)

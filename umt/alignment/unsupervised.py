@@ -109,7 +109,8 @@ def run_candidate(x: np.ndarray, y: np.ndarray, init: str, seed: int, adversaria
     state continues, and the candidate's ``init_seconds`` then counts the time before the restart too.
     ``seed_cache``: shared by the candidates of one alignment, so that the similarity
     initialisation's seed dictionary is computed once per size (:func:`self_learning`).
-    ``init_words``: this candidate's initial dictionary size, if not ``selflearn``'s."""
+    ``init_words``: this candidate's own initial dictionary size, which ``selflearn`` already
+    carries (:func:`with_init_words`); it names the candidate."""
     curves: dict = {}
     if init == "adversarial":
         stage = train_adversarial(x, y, adversarial, seed, device, progress, checkpoint, key)
@@ -117,8 +118,8 @@ def run_candidate(x: np.ndarray, y: np.ndarray, init: str, seed: int, adversaria
                       adversarial_epoch_samples=stage.epoch_samples)
         continued = f"adversarial epoch {stage.continued_after}" if stage.continued_after else ""
     else:
-        stage = self_learning(x, y, None, None, with_init_words(selflearn, init_words), seed, device, progress,
-                              checkpoint, key, seed_cache=seed_cache)
+        stage = self_learning(x, y, None, None, selflearn, seed, device, progress, checkpoint, key,
+                              seed_cache=seed_cache)
         curves.update(self_learning=stage.objectives, keep_probs=stage.keep_probs)
         continued = f"self-learning iteration {stage.continued_after}" if stage.continued_after else ""
     t1 = time.time()
