@@ -318,6 +318,24 @@ def test_bleu_interval_brackets_the_score_and_narrows_with_more_sentences():
     assert "bleu_ci95" not in bleu_scores(hyps, refs)
 
 
+def test_lowercased_tokenized_bleu_follows_moses_and_multi_bleu():
+    from umt.translation.evaluate import bleu_scores, moses_lowercase, multi_bleu
+
+    french = moses_lowercase(["L'homme est à l'école, n'est-ce pas ?"], "fr")
+    assert french == ["l' homme est à l' école , n' est-ce pas ?"]
+    assert moses_lowercase(["A man's dog (brown) doesn't run."], "en") == ["a man 's dog ( brown ) doesn 't run ."]
+    # case and spacing around punctuation do not count; words do
+    refs = ["Un homme, avec un chapeau, regarde quelque chose.", "Deux chiens jouent dans l'herbe verte."]
+    hyps = ["un homme , avec un chapeau , regarde quelque chose .", "DEUX CHIENS JOUENT DANS L'HERBE VERTE."]
+    scores = bleu_scores(hyps, refs, "fr")
+    assert scores["bleu_tok_lc"] == 100.0 and scores["bleu"] < 90  # sacreBLEU counts case
+    assert "bleu_tok_lc" not in bleu_scores(hyps, refs)  # no language, no Moses rules to apply
+    # multi-bleu.perl does not smooth: no matching 4-gram anywhere gives 0, where sacrebleu's default does not
+    assert multi_bleu(["a b c d x e f"], ["a b c d y e f"]) > 0
+    assert multi_bleu(["a b x c d y e f"], ["a b z c d w e f"]) == 0.0
+    assert bleu_scores(["a b x c d y e f"], ["a b z c d w e f"])["bleu"] > 0
+
+
 def test_mt_table_experiment_writes_its_table(prepared, tmp_path):
     import subprocess
     import sys
@@ -487,3 +505,73 @@ def test_word_by_word_takes_case_from_the_table_not_the_source():
     wbw = WordByWord({"der": "the", "hund": "dog", "sieht": "sees", "berlin": "Berlin"})
     assert wbw.translate_line("Der Hund sieht Berlin.") == "The dog sees Berlin."
     assert wbw.translate_line("Der Hund sieht Paris.") == "The dog sees Paris."  # unknown: copied
+
+
+_TINY_RUN = ["--steps", "4", "--batch-size", "8", "--dim", "32", "--heads", "2", "--layers", "1", "--eval-every", "2",
+             "--checkpoint-every", "2", "--wbw-steps", "2", "--ae-decay-steps", "4", "--beam", "2", "--device", "cpu"]
+
+
+def test_mt_run_trains_evaluates_and_continues(prepared, tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(prepared, out / "data")  # a prepared pair: the vectors and lexicon stages are skipped
+    assert main(["-q", "mt", "run", "--out", str(out), *_TINY_RUN]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["trained_steps"] == 4 and results["beam"] == 2
+    for direction in ("en-fr", "fr-en"):
+        d = results["directions"][direction]
+        for key in ("bleu_tok_lc_greedy", "bleu_tok_lc_beam", "bleu_greedy", "bleu_beam", "word_by_word_tok_lc",
+                    "train_hours"):
+            assert isinstance(d[key], float), key
+        # the exact toy lexicon translates the toy test set almost perfectly word by word
+        assert d["word_by_word_tok_lc"] > 50
+        lo, hi = d["bleu_greedy_ci95"]
+        assert lo <= d["bleu_greedy"] <= hi
+    greedy = json.loads((out / "eval-test-beam1" / "metrics.json").read_text())
+    assert greedy["beam"] == 1 and (out / "eval-test-beam2" / "test.en-fr.hyp.txt").exists()
+    assert "| en->fr |" in (out / "report.md").read_text()
+    assert "en->fr: BLEU greedy" in capsys.readouterr().out
+
+    # again with the same settings: nothing is trained or evaluated anew
+    stamp = (out / "eval-test-beam1" / "metrics.json").stat().st_mtime_ns
+    assert main(["-q", "mt", "run", "--out", str(out), *_TINY_RUN]) == 0
+    assert (out / "eval-test-beam1" / "metrics.json").stat().st_mtime_ns == stamp
+    # a longer schedule continues the same run from its checkpoint, and is evaluated again
+    longer = [*_TINY_RUN]
+    longer[1] = "6"
+    assert main(["-q", "mt", "run", "--out", str(out), *longer]) == 0
+    steps = [r["step"] for r in json.loads((out / "train" / "history.json").read_text())]
+    assert steps == [0, 2, 4, 6]
+    assert json.loads((out / "results.json").read_text())["trained_steps"] == 6
+    capsys.readouterr()
+
+    # other settings are refused in one line, before the run directory is touched
+    params = (out / "params.json").read_text()
+    assert main(["-q", "mt", "run", "--out", str(out), *longer, "--lr", "0.1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "train.lr 0.0005 -> 0.1" in err
+    assert (out / "params.json").read_text() == params
+
+
+def test_mt_run_reuses_vectors_trained_with_other_threads_only(tmp_path, monkeypatch):
+    from dataclasses import asdict, replace
+
+    import numpy as np
+
+    import umt.embeddings.train as embed_train
+    from umt.embeddings.io import save_embeddings
+    from umt.embeddings.vectors import Embeddings
+    from umt.translation.pipeline import MTPipelineConfig, vectors
+
+    cfg = MTPipelineConfig()
+    folder = tmp_path / "emb" / "en"
+    emb = Embeddings(["a", "b"], np.eye(2, dtype=np.float32), np.array([2, 1]), str(folder))
+    save_embeddings(emb, folder, meta={"config": asdict(replace(cfg.embed, threads=7))})
+    monkeypatch.setattr(embed_train, "train_embeddings", lambda *a, **k: (_ for _ in ()).throw(AssertionError()))
+    assert vectors("en", cfg, tmp_path, progress=False).words == ["a", "b"]
+    save_embeddings(emb, folder, meta={"config": asdict(replace(cfg.embed, dim=50))})
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "en.txt.gz").write_bytes(b"")  # written by an earlier sitting
+    with pytest.raises(AssertionError):  # other vectors' settings: trained again
+        vectors("en", cfg, tmp_path, progress=False)

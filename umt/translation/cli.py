@@ -90,35 +90,62 @@ def cmd_train(a) -> None:
           + ", ".join(f"{k} {v}" for k, v in last.items() if k.startswith("test_") and not k.endswith("tok_lc")))
 
 
+def _add_train_options(p) -> None:
+    p.add_argument("--steps", type=int, default=6000)
+    p.add_argument("--batch-size", type=int, default=48, help="sentences per task; 4 tasks per step")
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--wbw-steps", type=int, default=600, help="steps whose back-translations are word by word")
+    p.add_argument("--ae-decay-steps", type=int, default=3000, help="auto-encoding weight 1 -> 0.1 over N steps")
+    p.add_argument("--dim", type=int, default=256)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--layers", type=int, default=3, help="encoder and decoder layers each")
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--random-embeddings", action="store_true",
+                   help="start token embeddings at random instead of from the cross-lingual subword vectors")
+    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--checkpoint-every", type=int, default=200)
+    p.add_argument("--eval-val", action="store_true", help="also display validation BLEU during training")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+
+
+def cmd_run(a) -> None:
+    from dataclasses import replace
+
+    from umt.rundir import start_run
+    from umt.translation.pipeline import MT_EMBED, MTPipelineConfig, refuse_other_settings, run_mt_pipeline
+
+    src, tgt = _pair(a.pair)
+    check_option("--beam", a.beam, POSITIVE)
+    cfg = MTPipelineConfig(src=src, tgt=tgt, data=a.data, mono_lines=a.mono_lines, preset=a.preset,
+                           vocab_size=a.vocab_size, beam=a.beam, train=_train_config(a),
+                           embed=replace(MT_EMBED, dim=a.embed_dim, epoch=a.embed_epoch))
+    out = Path(a.out or f"runs/mt/{src}-{tgt}")
+    refuse_other_settings(out, cfg)  # before the run directory is touched
+    start_run(out, {"command": "mt run", **_params(a)})
+    summary = run_mt_pipeline(cfg, out, progress=not a.quiet)
+    for key, d in summary["directions"].items():
+        print(f"{key.replace('-', '->')}: BLEU greedy {d['bleu_greedy']:.2f} (tok/lc {d['bleu_tok_lc_greedy']:.2f}), "
+              f"beam {summary['beam']} {d['bleu_beam']:.2f} ({d['bleu_tok_lc_beam']:.2f}); "
+              f"word by word {d['word_by_word']:.2f} ({d['word_by_word_tok_lc']:.2f})")
+    print(f"report: {out}/report.md")
+
+
 def cmd_evaluate(a) -> None:
-    from umt.fileio import write_json, write_text
     from umt.translation.data import MTData
-    from umt.translation.evaluate import bleu_scores, paired_bleu, translate_lines
-    from umt.translation.train import load_model
-    from umt.translation.vocab import Vocab
+    from umt.translation.evaluate import evaluate_run
 
     check_option("--beam", a.beam, POSITIVE)
     data = MTData.load(a.prepared)
-    model, state = load_model(a.model, a.which)
-    vocab = Vocab(Path(a.model) / "spm.model") if (Path(a.model) / "spm.model").exists() else data.vocab
     out = Path(a.out or Path(a.model) / f"eval-{a.split}-beam{a.beam}")
-    sets = getattr(data, a.split)
-    metrics = {"model": str(a.model), "step": state.get("step"), "split": a.split, "beam": a.beam}
+    metrics = evaluate_run(a.model, data, a.split, a.beam, out, a.which)
     for s, t in ((data.src, data.tgt), (data.tgt, data.src)):
-        hyps = translate_lines(model, vocab, sets[s], s, t, a.beam)
-        wbw = data.wbw[(s, t)].translate(sets[s])
-        paired = paired_bleu(wbw, hyps, sets[t])
-        metrics[f"{s}-{t}"] = {"model": bleu_scores(hyps, sets[t], bootstrap=1000),
-                               "word_by_word": bleu_scores(wbw, sets[t], bootstrap=1000),
-                               "model_vs_word_by_word_p": paired["p_value"]}
-        write_text(out / f"{a.split}.{s}-{t}.hyp.txt", "\n".join(hyps) + "\n")
-        write_text(out / f"{a.split}.{s}-{t}.word_by_word.txt", "\n".join(wbw) + "\n")
         m, w = metrics[f"{s}-{t}"]["model"], metrics[f"{s}-{t}"]["word_by_word"]
         (m_lo, m_hi), (w_lo, w_hi) = m["bleu_ci95"], w["bleu_ci95"]
-        print(f"{s}->{t}: BLEU {m['bleu']:.2f} (95% CI {m_lo:.1f}-{m_hi:.1f}; tok/lc {m['bleu_tok_lc']:.2f}), "
-              f"word-by-word {w['bleu']:.2f} ({w_lo:.1f}-{w_hi:.1f}); they differ with p = {paired['p_value']:.2g}")
+        print(f"{s}->{t}: BLEU {m['bleu']:.2f} (95% CI {m_lo:.1f}-{m_hi:.1f}; Moses tok/lc {m['bleu_tok_lc']:.2f}), "
+              f"word-by-word {w['bleu']:.2f} ({w_lo:.1f}-{w_hi:.1f}); they differ with p = "
+              f"{metrics[f'{s}-{t}']['model_vs_word_by_word_p']:.2g}")
     print(f"sacrebleu signature: {metrics[f'{data.src}-{data.tgt}']['model']['signature']}")
-    write_json(out / "metrics.json", metrics)
     print(f"results in {out}/metrics.json")
 
 
@@ -238,23 +265,29 @@ def add_commands(sub, epilog: str) -> None:
     p.add_argument("--prepared", required=True, help="folder written by `umt mt prepare`")
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
-    p.add_argument("--steps", type=int, default=6000)
-    p.add_argument("--batch-size", type=int, default=48, help="sentences per task; 4 tasks per step")
-    p.add_argument("--lr", type=float, default=5e-4)
-    p.add_argument("--wbw-steps", type=int, default=600, help="steps whose back-translations are word by word")
-    p.add_argument("--ae-decay-steps", type=int, default=3000, help="auto-encoding weight 1 -> 0.1 over N steps")
-    p.add_argument("--dim", type=int, default=256)
-    p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--layers", type=int, default=3, help="encoder and decoder layers each")
-    p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--random-embeddings", action="store_true",
-                   help="start token embeddings at random instead of from the cross-lingual subword vectors")
-    p.add_argument("--eval-every", type=int, default=500)
-    p.add_argument("--checkpoint-every", type=int, default=200)
-    p.add_argument("--eval-val", action="store_true", help="also display validation BLEU during training")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    _add_train_options(p)
     p.set_defaults(func=cmd_train)
+
+    p = msub.add_parser("run", help="the whole pipeline for one pair: vectors, lexicon, training, BLEU",
+                        description="Unsupervised MT on one Multi30k pair in one run directory: the vectors' corpus "
+                        "(mono corpus + the language's caption half), 300-d fastText vectors, the unsupervised "
+                        "lexicon and subwords (mt prepare), denoising + back-translation (mt train), then test BLEU "
+                        "greedy and with --beam (mt evaluate), results.json and report.md. Each stage is skipped "
+                        "when its output exists with the same settings: run the same command again to continue "
+                        "after a kill, or with a larger --steps to train longer.", formatter_class=fmt)
+    p.add_argument("--pair", default="en-fr", help="en-fr, fr-en, en-de or de-en (default %(default)s)")
+    p.add_argument("--out", default=None, help="run directory (default runs/mt/PAIR)")
+    p.add_argument("--preset", default=MT_PRESET, choices=sorted(PRESETS),
+                   help="the lexicon's unsupervised alignment (default %(default)s)")
+    p.add_argument("--vocab-size", type=int, default=8000, help="sentencepiece vocabulary (default %(default)s)")
+    p.add_argument("--embed-dim", type=int, default=300, help="word vectors' dimension (default %(default)s)")
+    p.add_argument("--embed-epoch", type=int, default=5, help="fastText epochs (default %(default)s)")
+    p.add_argument("--mono-lines", type=int, default=None,
+                   help="read only the first N lines of each mono corpus (quick checks)")
+    p.add_argument("--beam", type=int, default=4, help="beam of the final evaluation, besides greedy")
+    p.add_argument("--data", default=None, help="data root (default: $UMT_DATA)")
+    _add_train_options(p)
+    p.set_defaults(func=cmd_run)
 
     p = msub.add_parser("evaluate", help="BLEU (sacrebleu) of a trained model and of word-by-word")
     p.add_argument("--model", required=True, help="run directory of `umt mt train`")

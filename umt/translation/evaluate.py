@@ -4,8 +4,10 @@ Two BLEU figures per direction:
 
 * ``bleu``: sacrebleu's standard score on detokenized, cased output against the raw references
   (its signature is recorded); the number to compare with modern papers.
-* ``bleu_tok_lc``: BLEU on lowercased, tokenized text (umt's word tokenizer, sacrebleu with
-  ``tokenize='none'``), the convention of multi-bleu.perl used by Lample et al. (2018a).
+* ``bleu_tok_lc``: the convention of Lample et al. (2018a): the output and the references
+  lowercased and tokenized by the Moses tokenizer of the target language (``sacremoses``,
+  ``-no-escape`` as XLM runs it), then BLEU as multi-bleu.perl computes it (sacrebleu with
+  ``tokenize='none'`` and no smoothing: one empty n-gram order gives 0).
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import numpy as np
 import torch
 
 from umt.config import LANGUAGES
-from umt.corpora.tokenize import tokenize_line
 from umt.errors import UmtError
 from umt.translation.model import Seq2Seq
 from umt.translation.vocab import EOS, PAD, Vocab
@@ -77,8 +78,24 @@ def translate_lines(model: Seq2Seq, vocab: Vocab, lines: list[str], src: str, tg
     return vocab.decode(translate_ids(model, vocab, vocab.encode(lines, max_len), src, tgt, beam, device=device))
 
 
-def bleu_scores(hyps: list[str], refs: list[str], bootstrap: int = 0) -> dict:
-    """Detokenized cased sacreBLEU and lowercased tokenized BLEU, with sacrebleu's signature.
+def moses_lowercase(lines: list[str], lang: str) -> list[str]:
+    """Lines lowercased and tokenized as ``tokenizer.perl -l LANG -no-escape`` does (sacremoses)."""
+    from sacremoses import MosesTokenizer
+
+    tokenizer = MosesTokenizer(lang=lang)
+    return [tokenizer.tokenize(line.lower(), escape=False, return_str=True) for line in lines]
+
+
+def multi_bleu(hyps: list[str], refs: list[str]) -> float:
+    """BLEU of already tokenized text as multi-bleu.perl computes it (no smoothing, one reference)."""
+    from sacrebleu.metrics import BLEU
+
+    return BLEU(tokenize="none", smooth_method="none", force=True).corpus_score(hyps, [refs]).score
+
+
+def bleu_scores(hyps: list[str], refs: list[str], lang: str | None = None, bootstrap: int = 0) -> dict:
+    """Detokenized cased sacreBLEU and, given the target ``lang``, Lample et al.'s lowercased
+    Moses-tokenized BLEU (``bleu_tok_lc``, see the module docstring), with sacrebleu's signature.
 
     ``bootstrap``: with N > 1, also ``bleu_ci95``, the 95% interval of the detokenized BLEU from
     sacrebleu's bootstrap resampling of the test sentences (N samples, sacrebleu's fixed seed), so
@@ -88,11 +105,9 @@ def bleu_scores(hyps: list[str], refs: list[str], bootstrap: int = 0) -> dict:
 
     metric = BLEU()
     detok = metric.corpus_score(hyps, [refs])
-    # Tokenized input on purpose (Lample et al. 2018a's convention): force silences sacrebleu's warning.
-    tok = BLEU(tokenize="none", force=True).corpus_score([tokenize_line(h) for h in hyps],
-                                                         [[tokenize_line(r) for r in refs]])
-    scores = {"bleu": round(detok.score, 2), "bleu_tok_lc": round(tok.score, 2),
-              "signature": str(metric.get_signature())}
+    scores = {"bleu": round(detok.score, 2), "signature": str(metric.get_signature())}
+    if lang is not None:
+        scores["bleu_tok_lc"] = round(multi_bleu(moses_lowercase(hyps, lang), moses_lowercase(refs, lang)), 2)
     if bootstrap > 1:
         resampled = json.loads(BLEU().corpus_score(hyps, [refs], n_bootstrap=bootstrap).format(
             signature=scores["signature"], width=4, is_json=True))
@@ -186,3 +201,36 @@ def conditional_code_length(model: Seq2Seq, vocab: Vocab, sources: list[str], ta
     chars = sum(len(y) + 1 for y in targets)
     bits = nats / np.log(2)
     return {"bits": bits, "chars": chars, "bpc": bits / max(chars, 1)}
+
+
+def evaluate_run(model_dir, data, split: str = "test", beam: int = 1, out=None, which: str = "best") -> dict:
+    """BLEU of a trained model and of word-by-word translation on ``split`` of a prepared pair.
+
+    For each direction: sacreBLEU (signature, bootstrap 95% interval) and the lowercased Moses
+    tokenized BLEU of both systems, and the paired randomization test between them. With ``out``,
+    writes ``metrics.json`` and the outputs (``SPLIT.SRC-TGT.hyp.txt``, ``...word_by_word.txt``).
+    The parallel text is read here for scoring only.
+    """
+    from pathlib import Path
+
+    from umt.fileio import write_json, write_text
+    from umt.translation.train import load_model
+
+    model, state = load_model(model_dir, which)
+    spm = Path(model_dir) / "spm.model"
+    vocab = Vocab(spm) if spm.exists() else data.vocab
+    sets = getattr(data, split)
+    metrics = {"model": str(model_dir), "step": state.get("step"), "split": split, "beam": beam}
+    for s, t in ((data.src, data.tgt), (data.tgt, data.src)):
+        hyps = translate_lines(model, vocab, sets[s], s, t, beam)
+        wbw = data.wbw[(s, t)].translate(sets[s])
+        metrics[f"{s}-{t}"] = {"model": bleu_scores(hyps, sets[t], t, bootstrap=1000),
+                               "word_by_word": bleu_scores(wbw, sets[t], t, bootstrap=1000),
+                               "model_vs_word_by_word_p": paired_bleu(wbw, hyps, sets[t])["p_value"]}
+        if out is not None:
+            write_text(Path(out) / f"{split}.{s}-{t}.hyp.txt", "\n".join(hyps) + "\n")
+            write_text(Path(out) / f"{split}.{s}-{t}.word_by_word.txt", "\n".join(wbw) + "\n")
+    if out is not None:
+        write_json(Path(out) / "metrics.json", metrics)
+    return metrics
+

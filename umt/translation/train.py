@@ -270,7 +270,7 @@ class Trainer:
             sets = getattr(d, split)
             for a, b in ((d.src, d.tgt), (d.tgt, d.src)):
                 hyps = translate_lines(m, d.vocab, sets[a], a, b, beam, self.cfg.max_len)
-                scores = bleu_scores(hyps, sets[b])
+                scores = bleu_scores(hyps, sets[b], b)
                 row[f"{split}_{a}-{b}"] = scores["bleu"]
                 row[f"{split}_{a}-{b}_tok_lc"] = scores["bleu_tok_lc"]
                 # L(Y|X) in bits per character of Y: how much of the reference the source explains.
@@ -284,7 +284,7 @@ class Trainer:
         for split in ("test", "val"):
             sets = getattr(d, split)
             for a, b in ((d.src, d.tgt), (d.tgt, d.src)):
-                scores = bleu_scores(d.wbw[(a, b)].translate(sets[a]), sets[b])
+                scores = bleu_scores(d.wbw[(a, b)].translate(sets[a]), sets[b], b)
                 row[f"{split}_{a}-{b}"] = scores["bleu"]
                 row[f"{split}_{a}-{b}_tok_lc"] = scores["bleu_tok_lc"]
         rts = []

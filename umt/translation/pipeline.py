@@ -1,0 +1,213 @@
+"""``umt mt run``: unsupervised MT on one Multi30k pair, end to end, in one run directory.
+
+The stages, each skipped when its output is already there with the same settings, so running the
+command again after a kill continues where it stopped (training from its last checkpoint)::
+
+    OUT/corpus/LANG.txt.gz   mono corpus + the language's caption half      (umt mt corpus)
+    OUT/emb/LANG/            fastText vectors on it                         (umt embed train)
+    OUT/data/                halves, subwords, unsupervised lexicons        (umt mt prepare)
+    OUT/train/               denoising + back-translation                   (umt mt train)
+    OUT/eval-test-beamN/     BLEU, greedy and beam                          (umt mt evaluate)
+    OUT/results.json, OUT/report.md
+
+Nothing parallel is read before the evaluation stage, except to display BLEU during training;
+the model is selected by round-trip BLEU on held-out monolingual sentences.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from umt.corpora.multi30k import check_pair, write_embedding_corpus
+from umt.embeddings.train import EmbedTrainConfig
+from umt.errors import UmtError
+from umt.fileio import read_json, write_json, write_text
+from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, CheckedConfig, ranged
+from umt.translation.data import MT_PRESET
+from umt.translation.train import MTTrainConfig
+
+log = logging.getLogger("umt")
+
+#: The lexicon's vectors: 300-d skip-gram with character 5-grams, as the MT results were measured.
+MT_EMBED = EmbedTrainConfig(dim=300, epoch=5, minn=5, maxn=5)
+
+
+@dataclass
+class MTPipelineConfig(CheckedConfig):
+    src: str = "en"
+    tgt: str = "fr"
+    data: str | None = None
+    mono_lines: int | None = ranged(None, OPTIONAL_POSITIVE)  # a slice of the mono corpora (quick checks)
+    caption_repeat: int = ranged(5, NON_NEGATIVE)  # copies of the caption half in the vectors' corpus
+    embed: EmbedTrainConfig = field(default_factory=lambda: EmbedTrainConfig(**asdict(MT_EMBED)))
+    preset: str = MT_PRESET  # the lexicon's unsupervised alignment
+    max_vocab: int = ranged(200000, POSITIVE)
+    vocab_size: int = ranged(8000, POSITIVE)  # joint sentencepiece vocabulary
+    heldout: int = ranged(500, NON_NEGATIVE)  # held-out mono sentences per language (model selection)
+    train: MTTrainConfig = field(default_factory=MTTrainConfig)
+    beam: int = ranged(4, POSITIVE)  # the final evaluation decodes greedily and with this beam
+
+    @classmethod
+    def from_dict(cls, d: dict) -> MTPipelineConfig:
+        d = dict(d)
+        d["embed"] = EmbedTrainConfig(**d.get("embed", {}))
+        d["train"] = MTTrainConfig.from_dict(d.get("train", {}))
+        return cls(**d)
+
+
+# Settings a finished stage may differ in without being redone: how many cores trained the vectors,
+# and how long training goes on (a longer --steps continues the same run).
+_FREE = {("embed", "threads"), ("train", "steps"), ("train", "device")}
+
+
+def _differences(old: dict, new: dict, prefix: tuple = ()) -> list[str]:
+    out = []
+    for key in sorted(set(old) | set(new)):
+        path = (*prefix, key)
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, path)
+        elif a != b and path[-2:] not in _FREE and path not in _FREE:
+            out.append(f"{'.'.join(path)} {a!r} -> {b!r}")
+    return out
+
+
+def refuse_other_settings(out: str | Path, cfg: MTPipelineConfig) -> None:
+    """Refuse to continue a run directory that was started with other settings."""
+    saved = Path(out) / "mt_run.json"
+    if saved.exists():
+        diff = _differences(read_json(saved, "saved pipeline settings"), json.loads(json.dumps(asdict(cfg))))
+        if diff:
+            raise UmtError(f"{out}: holds an `umt mt run` with other settings ({'; '.join(diff[:3])}); "
+                           "pick a new --out, or run it again with its settings to continue it")
+
+
+def vectors(lang: str, cfg: MTPipelineConfig, out: Path, progress: bool):
+    """The stage's word vectors of ``lang``: trained on mono text + its caption half, or reused."""
+    from umt.embeddings.io import load_embeddings
+    from umt.embeddings.train import train_embeddings
+
+    corpus = out / "corpus" / f"{lang}.txt.gz"
+    folder = out / "emb" / lang
+    meta = folder / "meta.json"
+    if meta.exists() and not _differences(read_json(meta, "vectors' record").get("config", {}), asdict(cfg.embed),
+                                          ("embed",)):
+        log.info("%s: reusing the vectors in %s", lang, folder)
+    else:
+        if not corpus.exists():
+            info = write_embedding_corpus(lang, corpus, cfg.data, cfg.caption_repeat, cfg.heldout, cfg.mono_lines)
+            log.info("%s: %s", corpus, info)
+        log.info("%s: training vectors into %s", lang, folder)
+        train_embeddings(corpus, folder, cfg.embed, progress)
+    return load_embeddings(folder, cfg.max_vocab)
+
+
+def run_mt_pipeline(cfg: MTPipelineConfig, out: str | Path, progress: bool = True) -> dict:
+    """Every stage for ``cfg.src``-``cfg.tgt``; writes ``results.json`` and ``report.md`` in ``out``."""
+    from umt.device import use_all_cores
+    from umt.translation.data import MTData, prepare_mt
+    from umt.translation.evaluate import evaluate_run
+    from umt.translation.train import Trainer
+
+    check_pair(cfg.src, cfg.tgt)
+    out = Path(out)
+    refuse_other_settings(out, cfg)
+    write_json(out / "mt_run.json", asdict(cfg))
+    use_all_cores()
+    t0 = time.time()
+    timings = {}
+    prepared = out / "data"
+    if (prepared / "prepare.json").exists():
+        log.info("reusing the prepared pair in %s", prepared)
+    else:
+        src_emb, tgt_emb = vectors(cfg.src, cfg, out, progress), vectors(cfg.tgt, cfg, out, progress)
+        timings["vectors_s"] = round(time.time() - t0, 1)
+        t = time.time()
+        prepare_mt(cfg.src, cfg.tgt, prepared, src_emb, tgt_emb, None, cfg.data, cfg.vocab_size, cfg.heldout,
+                   progress=progress, preset_name=cfg.preset)
+        timings["prepare_s"] = round(time.time() - t, 1)
+    data = MTData.load(prepared, cfg.train.max_len)
+    run = out / "train"
+    t = time.time()
+    resume = (run / "checkpoint.pt").exists()
+    trainer = Trainer(data, cfg.train, run, resume=resume)  # a longer --steps continues the same run
+    if trainer.step < cfg.train.steps:
+        trainer.fit(progress=progress)
+    timings["train_s_this_sitting"] = round(time.time() - t, 1)
+    step = trainer.step
+    del trainer
+    evaluations = {}
+    for beam in sorted({1, cfg.beam}):
+        folder = out / f"eval-test-beam{beam}"
+        saved = folder / "metrics.json"
+        metrics = read_json(saved, "evaluation") if saved.exists() else None
+        if metrics is None or metrics.get("trained_steps") != step:
+            log.info("evaluating %s on test_2016_flickr with beam %d", run, beam)
+            metrics = {**evaluate_run(run, data, "test", beam, folder), "trained_steps": step}
+            write_json(saved, metrics)
+        evaluations[beam] = metrics
+    history = read_json(run / "history.json", "training history")
+    summary = summarize(cfg, history, evaluations)
+    summary["seconds_this_sitting"] = round(time.time() - t0, 1)
+    summary["timings_this_sitting"] = timings
+    write_json(out / "results.json", summary)
+    write_text(out / "report.md", format_report(summary, out))
+    return summary
+
+
+def training_hours(history: list[dict]) -> float:
+    """Wall hours of training: ``seconds`` restarts from 0 when a run is resumed, so add the segments."""
+    total, last = 0.0, 0.0
+    for row in history:
+        seconds = row.get("seconds")
+        if seconds is None:
+            continue
+        if seconds < last:
+            total += last
+        last = seconds
+    return round((total + last) / 3600, 3)
+
+
+def summarize(cfg: MTPipelineConfig, history: list[dict], evaluations: dict) -> dict:
+    """The headline figures of one pair's run: both directions, both conventions, greedy and beam."""
+    greedy, beam = evaluations[1], evaluations[max(evaluations)]
+    selected = max((r for r in history if r.get("system") is None), key=lambda r: r["roundtrip"], default={})
+    directions = {}
+    for s, t in ((cfg.src, cfg.tgt), (cfg.tgt, cfg.src)):
+        key = f"{s}-{t}"
+        g, b = greedy[key], beam[key]
+        directions[key] = {
+            "bleu_tok_lc_greedy": g["model"]["bleu_tok_lc"], "bleu_tok_lc_beam": b["model"]["bleu_tok_lc"],
+            "bleu_greedy": g["model"]["bleu"], "bleu_beam": b["model"]["bleu"],
+            "bleu_greedy_ci95": g["model"]["bleu_ci95"], "bleu_beam_ci95": b["model"]["bleu_ci95"],
+            "word_by_word_tok_lc": g["word_by_word"]["bleu_tok_lc"], "word_by_word": g["word_by_word"]["bleu"],
+            "train_hours": training_hours(history), "selected_step": selected.get("step"),
+            "roundtrip_bleu": selected.get("roundtrip"), "signature": g["model"]["signature"],
+        }
+    return {"pair": f"{cfg.src}-{cfg.tgt}", "beam": max(evaluations), "trained_steps": greedy.get("trained_steps"),
+            "directions": directions, "config": asdict(cfg)}
+
+
+def format_report(summary: dict, out: Path) -> str:
+    lines = [f"# umt mt run {summary['pair']}: Multi30k test_2016_flickr", "",
+             "sacreBLEU on detokenized cased output (95% bootstrap interval); in brackets Lample et al. "
+             "2018a's convention: lowercased, Moses-tokenized (sacremoses), multi-bleu.perl's BLEU.", "",
+             f"| direction | word by word | greedy | beam {summary['beam']} | training hours | selected step |",
+             "|---|---|---|---|---|---|"]
+    for key, d in summary["directions"].items():
+        lo, hi = d["bleu_greedy_ci95"]
+        blo, bhi = d["bleu_beam_ci95"]
+        lines.append(f"| {key.replace('-', '->')} | {d['word_by_word']:.2f} ({d['word_by_word_tok_lc']:.2f}) | "
+                     f"{d['bleu_greedy']:.2f} [{lo:.1f}-{hi:.1f}] ({d['bleu_tok_lc_greedy']:.2f}) | "
+                     f"{d['bleu_beam']:.2f} [{blo:.1f}-{bhi:.1f}] ({d['bleu_tok_lc_beam']:.2f}) | "
+                     f"{d['train_hours']:.2f} | {d['selected_step']} |")
+    signature = next(iter(summary["directions"].values()))["signature"]
+    lines += ["", f"sacreBLEU signature: {signature}", "",
+              "The model was selected by round-trip BLEU on held-out monolingual sentences; the test set was "
+              "read only to score.", "",
+              f"Everything is in {out}/ (data/, train/ with bleu.png and history.json, eval-test-beamN/)."]
+    return "\n".join(lines) + "\n"
