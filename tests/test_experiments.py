@@ -210,6 +210,18 @@ def test_info_table_collects_explained_bits_curves_and_control(prepared, tmp_pat
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_mt_throughput_times_steps_with_and_without_length_buckets(prepared, tmp_path):
+    out = tmp_path / "tp"
+    run_script("mt_throughput.py", "--prepared", str(prepared), "--buckets", "1,3", "--threads", "1",
+               "--batch-size", "6", "--steps", "2", "--warmup", "1", "--at", "5", "--out", str(out))
+    rows = json.loads(out.with_suffix(".json").read_text())["rows"]
+    assert [r["buckets"] for r in rows] == [1, 3]
+    for r in rows:
+        assert 0 < r["batch_and_back_translation_s"] < r["seconds_per_step"]
+        assert r["tokens_per_second"] == pytest.approx(r["tokens_per_step"] / r["seconds_per_step"], rel=0.02)
+    assert "| 1 | 3 |" in out.with_suffix(".md").read_text()
+
+
 def test_gap_diagnosis_compares_unsupervised_and_supervised_basins(synthetic_languages, tmp_path):
     root = synthetic_languages
     out = tmp_path / "gap"
@@ -406,6 +418,7 @@ def test_seed_ensembles_counts_only_the_differences_mcnemar_separates():
     ("reweight_table", ["--emb-root", "{t}/none", "--dict-root", "{t}/none", "--maps", "{t}/none", "--out", "{t}/x"],
      "{t}/none/en: embedding file not found"),
     ("mt_table", ["--runs", "{t}/none", "--out", "{t}/x"], "{t}/none/history.json: missing"),
+    ("mt_throughput", ["--prepared", "{t}/none", "--out", "{t}/x"], "{t}/none: not a prepared MT folder"),
 ])
 def test_every_script_reports_bad_input_in_one_line(script, args, expected, tmp_path):
     done = subprocess.run([sys.executable, str(EXPERIMENTS / f"{script}.py"), *[a.format(t=tmp_path) for a in args]],

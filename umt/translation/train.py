@@ -20,6 +20,7 @@ resumed from a checkpoint continues exactly as if it had never stopped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -66,6 +67,7 @@ class MTTrainConfig(CheckedConfig):
     ae_decay_steps: int = ranged(3000, NON_NEGATIVE)
     wbw_steps: int = ranged(600, NON_NEGATIVE)
     max_len: int = ranged(60, POSITIVE)
+    length_buckets: int = ranged(4, POSITIVE)  # a step's sentences are cut, by length, into this many passes
     eval_every: int = ranged(500, POSITIVE)
     checkpoint_every: int = ranged(200, POSITIVE)
     eval_test: bool = True
@@ -180,28 +182,35 @@ class Trainer:
         frac = min(1.0, step / max(c.ae_decay_steps, 1))
         return c.ae_weight_start + frac * (c.ae_weight_end - c.ae_weight_start)
 
-    def _back_translate(self, lang: str, idx: np.ndarray) -> list[list[int]]:
-        """Translations of the training sentences ``idx`` of ``lang`` into the other language."""
-        other = self.data.other(lang)
+    def _back_translate(self, requests: list[tuple[str, np.ndarray]]) -> list[list[list[int]]]:
+        """Translations of the training sentences ``idx`` of ``lang`` into the other language, for
+        each ``(lang, idx)`` of ``requests``: word by word during the first ``wbw_steps``, else the
+        current model's greedy output, all requests decoded together in one batch."""
         vocab = self.data.vocab
         if self.step < self.cfg.wbw_steps:
-            lines = self.data.wbw[(lang, other)].translate([self.data.train_text[lang][i] for i in idx])
-            return vocab.encode(lines, self.cfg.max_len)
-        seqs = [self.data.train[lang][i] for i in idx]
-        batch = pad_batch([s + [EOS] for s in seqs], self.device)
-        n = len(seqs)
+            return [vocab.encode(self.data.wbw[(lang, self.data.other(lang))].translate(
+                [self.data.train_text[lang][i] for i in idx]), self.cfg.max_len) for lang, idx in requests]
+        seqs, src_lang, tgt_lang, bos = [], [], [], []
+        for lang, idx in requests:
+            other = self.data.other(lang)
+            seqs += [self.data.train[lang][i] + [EOS] for i in idx]
+            src_lang += [LANGUAGES.index(lang)] * len(idx)
+            tgt_lang += [LANGUAGES.index(other)] * len(idx)
+            bos += [vocab.lang_id(other)] * len(idx)
+        batch = pad_batch(seqs, self.device)
         self.model.eval()
-        out = self.model.greedy(batch, torch.full((n,), LANGUAGES.index(lang), device=self.device),
-                                torch.full((n,), LANGUAGES.index(other), device=self.device),
-                                torch.full((n,), vocab.lang_id(other), device=self.device),
+        out = self.model.greedy(batch, torch.tensor(src_lang, device=self.device),
+                                torch.tensor(tgt_lang, device=self.device), torch.tensor(bos, device=self.device),
                                 min(max_output_len(batch.size(1)), self.cfg.max_len))
         self.model.train()
-        return [strip_output(r)[: self.cfg.max_len] or [vocab.blank_id] for r in out.tolist()]
+        rows = [strip_output(r)[: self.cfg.max_len] or [vocab.blank_id] for r in out.tolist()]
+        bounds = np.cumsum([0] + [len(idx) for _, idx in requests])
+        return [rows[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
     def make_batch(self) -> list[tuple]:
         """The four tasks of this step as (source ids, source lang, target ids, target lang, task)."""
         c, d = self.cfg, self.data
-        examples = []
+        examples, requests = [], []
         for k, lang in enumerate((d.src, d.tgt)):
             pool = d.train[lang]
             ae_idx = self._rng(k, 0).choice(len(pool), size=c.batch_size, replace=len(pool) < c.batch_size)
@@ -210,44 +219,62 @@ class Trainer:
                 noisy = add_noise(pool[i], c.noise, d.vocab.word_start, d.vocab.blank_id, noise_rng)
                 examples.append((noisy, lang, pool[i], lang, f"ae_{lang}"))
             bt_idx = self._rng(k, 2).choice(len(pool), size=c.batch_size, replace=len(pool) < c.batch_size)
-            for i, y in zip(bt_idx, self._back_translate(lang, bt_idx)):
-                examples.append((y, d.other(lang), pool[i], lang, f"bt_{lang}"))
+            requests.append((lang, bt_idx))
+        for (lang, idx), translations in zip(requests, self._back_translate(requests)):
+            examples += [(y, d.other(lang), d.train[lang][i], lang, f"bt_{lang}") for i, y in zip(idx, translations)]
         return examples
 
     def train_step(self) -> dict:
         """One optimiser step; returns the loss of each task."""
         torch.manual_seed(self.cfg.seed * 1_000_003 + self.step * 7919 + self.rank)
-        examples = self.make_batch()
-        dev = self.device
-        src = pad_batch([e[0] + [EOS] for e in examples], dev)
-        tgt_in = pad_batch([[self.data.vocab.lang_id(e[3])] + e[2] for e in examples], dev)
-        tgt_out = pad_batch([e[2] + [EOS] for e in examples], dev)
-        src_lang = torch.tensor([LANGUAGES.index(e[1]) for e in examples], device=dev)
-        tgt_lang = torch.tensor([LANGUAGES.index(e[3]) for e in examples], device=dev)
-        select = tgt_out != PAD
-        logits = self.net(src, src_lang, tgt_in, tgt_lang, select)
-        tok_loss = F.cross_entropy(logits.float(), tgt_out[select], label_smoothing=self.cfg.label_smoothing,
-                                   reduction="none")
-        task_of_row = [e[4] for e in examples]
-        names = list(dict.fromkeys(task_of_row))
-        row_task = torch.tensor([names.index(t) for t in task_of_row], device=dev)
-        tok_task = row_task[:, None].expand_as(tgt_out)[select]
+        return self.learn(self.make_batch())
+
+    def learn(self, examples: list[tuple]) -> dict:
+        r"""One optimiser step on ``examples``; returns the loss of each task.
+
+        The loss is :math:`\sum_k w_k \bar\ell_k`, the weighted mean token loss of each task
+        :math:`k`. Sentences are sorted by length and cut into ``length_buckets`` passes whose
+        gradients add up, so a pass pads its sentences only to their own longest, not to the
+        step's: each token's loss is weighted :math:`w_k / n_k` (:math:`n_k` the task's tokens),
+        which makes the sum over passes the same loss.
+        """
+        c, dev, vocab = self.cfg, self.device, self.data.vocab
+        tasks = list(dict.fromkeys(e[4] for e in examples))
+        task_of = [tasks.index(e[4]) for e in examples]
+        n_tokens = np.bincount(task_of, weights=[len(e[2]) + 1 for e in examples], minlength=len(tasks))
         ae_w = self.ae_weight(self.step)
-        total, losses = 0.0, {}
-        for n, task in enumerate(names):
-            task_loss = tok_loss[tok_task == n].mean()
-            losses[task] = float(task_loss.detach())
-            total = total + (ae_w if task.startswith("ae") else 1.0) * task_loss
+        weight = torch.tensor([(ae_w if t.startswith("ae") else 1.0) / n for t, n in zip(tasks, n_tokens)],
+                              device=dev)
+        order = sorted(range(len(examples)), key=lambda i: len(examples[i][0]) + len(examples[i][2]))
+        passes = [p for p in np.array_split(order, min(c.length_buckets, len(examples))) if len(p)]
         for group in self.optimizer.param_groups:
             group["lr"] = self.lr_at(self.step)
         self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        if self.cfg.clip:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip)
+        sums = torch.zeros(len(tasks), device=dev)
+        for n, rows in enumerate(passes):
+            part = [examples[i] for i in rows]
+            src = pad_batch([e[0] + [EOS] for e in part], dev)
+            tgt_in = pad_batch([[vocab.lang_id(e[3])] + e[2] for e in part], dev)
+            tgt_out = pad_batch([e[2] + [EOS] for e in part], dev)
+            src_lang = torch.tensor([LANGUAGES.index(e[1]) for e in part], device=dev)
+            tgt_lang = torch.tensor([LANGUAGES.index(e[3]) for e in part], device=dev)
+            select = tgt_out != PAD
+            tok_task = torch.tensor([task_of[i] for i in rows], device=dev)[:, None].expand_as(tgt_out)[select]
+            last = n == len(passes) - 1
+            with contextlib.nullcontext() if last or self.world == 1 else self.net.no_sync():
+                logits = self.net(src, src_lang, tgt_in, tgt_lang, select)
+                tok_loss = F.cross_entropy(logits.float(), tgt_out[select], label_smoothing=c.label_smoothing,
+                                           reduction="none")
+                (tok_loss * weight[tok_task]).sum().backward()
+            sums.index_add_(0, tok_task, tok_loss.detach())
+        if c.clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.clip)
         self.optimizer.step()
         self.step += 1
-        losses["loss"] = float(total.detach())
-        losses["tokens"] = int(select.sum())
+        means = (sums.cpu().double().numpy() / n_tokens).tolist()
+        losses = {t: m for t, m in zip(tasks, means)}
+        losses["loss"] = float(sum((ae_w if t.startswith("ae") else 1.0) * m for t, m in zip(tasks, means)))
+        losses["tokens"] = int(n_tokens.sum())
         return losses
 
     # ----- evaluation -----
