@@ -68,6 +68,7 @@ class MTTrainConfig(CheckedConfig):
     wbw_steps: int = ranged(600, NON_NEGATIVE)
     max_len: int = ranged(60, POSITIVE)
     length_buckets: int = ranged(4, POSITIVE)  # a step's sentences are cut, by length, into this many passes
+    amp: bool = True  # bfloat16 autocast of training and back-translation on CUDA; no effect on the CPU
     eval_every: int = ranged(500, POSITIVE)
     checkpoint_every: int = ranged(200, POSITIVE)
     eval_test: bool = True
@@ -182,6 +183,11 @@ class Trainer:
         frac = min(1.0, step / max(c.ae_decay_steps, 1))
         return c.ae_weight_start + frac * (c.ae_weight_end - c.ae_weight_start)
 
+    def _autocast(self):
+        """bfloat16 autocast on CUDA when ``amp`` is set (no loss scaling needed); a no-op on the CPU,
+        where this machine's AVX2 cores have no bfloat16 arithmetic to gain from."""
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.cfg.amp and self.device.type == "cuda")
+
     def _back_translate(self, requests: list[tuple[str, np.ndarray]]) -> list[list[list[int]]]:
         """Translations of the training sentences ``idx`` of ``lang`` into the other language, for
         each ``(lang, idx)`` of ``requests``: word by word during the first ``wbw_steps``, else the
@@ -199,9 +205,10 @@ class Trainer:
             bos += [vocab.lang_id(other)] * len(idx)
         batch = pad_batch(seqs, self.device)
         self.model.eval()
-        out = self.model.greedy(batch, torch.tensor(src_lang, device=self.device),
-                                torch.tensor(tgt_lang, device=self.device), torch.tensor(bos, device=self.device),
-                                min(max_output_len(batch.size(1)), self.cfg.max_len))
+        with self._autocast():
+                out = self.model.greedy(batch, torch.tensor(src_lang, device=self.device),
+                                    torch.tensor(tgt_lang, device=self.device), torch.tensor(bos, device=self.device),
+                                    min(max_output_len(batch.size(1)), self.cfg.max_len))
         self.model.train()
         rows = [strip_output(r)[: self.cfg.max_len] or [vocab.blank_id] for r in out.tolist()]
         bounds = np.cumsum([0] + [len(idx) for _, idx in requests])
@@ -262,7 +269,8 @@ class Trainer:
             tok_task = torch.tensor([task_of[i] for i in rows], device=dev)[:, None].expand_as(tgt_out)[select]
             last = n == len(passes) - 1
             with contextlib.nullcontext() if last or self.world == 1 else self.net.no_sync():
-                logits = self.net(src, src_lang, tgt_in, tgt_lang, select)
+                with self._autocast():
+                    logits = self.net(src, src_lang, tgt_in, tgt_lang, select)
                 tok_loss = F.cross_entropy(logits.float(), tgt_out[select], label_smoothing=c.label_smoothing,
                                            reduction="none")
                 (tok_loss * weight[tok_task]).sum().backward()
