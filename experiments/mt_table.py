@@ -9,13 +9,24 @@ the model, and the stage the selection picked. The whole chain that produces a r
     umt mt prepare --pair en-fr --src-emb E --tgt-emb F --out runs/mt/en-fr/data
     umt mt train --prepared runs/mt/en-fr/data --out runs/mt/en-fr/train
     python experiments/mt_table.py --runs runs/mt/en-fr/train --out results/mt
+
+With ``--pipelines`` it reads ``umt mt run`` directories instead (their ``results.json``): the
+final table of each direction beside Lample et al. (2018a)'s, in both conventions (sacreBLEU with
+its bootstrap interval; lowercased Moses-tokenized BLEU), greedy and beam, with a BLEU-against-
+hours plot per pair (``OUT-PAIR-hours.png``); ``--headline`` also writes the README's figures::
+
+    umt mt run --pair en-fr                      # likewise en-de
+    python experiments/mt_table.py --pipelines runs/mt/en-fr,runs/mt/en-de --out results/mt \
+        --headline experiments/headline/mt.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import platform
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -65,11 +76,105 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Lample et al. (2018a), Table 2: Multi30k test 2016, lowercased tokenized BLEU (multi-bleu.perl).
+PAPER = {"en-fr": {"word_by_word": 8.54, "iteration_1": 27.48, "iteration_3": 32.76},
+         "fr-en": {"word_by_word": 16.77, "iteration_1": 28.07, "iteration_3": 32.07},
+         "en-de": {"word_by_word": 5.39, "iteration_1": 19.32, "iteration_3": 22.74},
+         "de-en": {"word_by_word": 15.72, "iteration_1": 23.69, "iteration_3": 26.26}}
+
+
+def pipeline_results(run: Path) -> dict:
+    from umt.fileio import read_json
+
+    path = run / "results.json"
+    if not path.exists():
+        raise UmtError(f"{path}: missing (not a finished `umt mt run` directory)")
+    return read_json(path, "umt mt run results")
+
+
+def headline_markdown(results: list[dict]) -> str:
+    lines = ["| direction | system | BLEU greedy (sacreBLEU, 95% CI) | beam | lowercased Moses-tokenized, greedy "
+             "| beam | training hours |", "|---|---|---|---|---|---|---|"]
+    for res in results:
+        for key, d in res["directions"].items():
+            paper = PAPER.get(key, {})
+            lo, hi = d["bleu_greedy_ci95"]
+            blo, bhi = d["bleu_beam_ci95"]
+            arrow = key.replace("-", "->")
+            lines += [f"| {arrow} | umt word by word | {d['word_by_word']:.2f} | | {d['word_by_word_tok_lc']:.2f} | "
+                      "| |",
+                      f"| {arrow} | umt back-translation (step {res['trained_steps']}, selected "
+                      f"{d['selected_step']}) | {d['bleu_greedy']:.2f} [{lo:.1f}-{hi:.1f}] | {d['bleu_beam']:.2f} "
+                      f"[{blo:.1f}-{bhi:.1f}] | **{d['bleu_tok_lc_greedy']:.2f}** | {d['bleu_tok_lc_beam']:.2f} | "
+                      f"{d['train_hours']:.2f} |"]
+            if paper:
+                lines += [f"| {arrow} | Lample et al. 2018a word by word / iteration 1 / iteration 3 | | | "
+                          f"{paper['word_by_word']:.2f} / {paper['iteration_1']:.2f} / "
+                          f"**{paper['iteration_3']:.2f}** | | |"]
+    return "\n".join(lines) + "\n"
+
+
+def headline(results: list[dict]) -> dict:
+    """The README's MT figures: one object per direction, plus the machine and the date."""
+    out: dict = {"machine": f"{platform.node()} ({platform.machine()}, "
+                            f"{__import__('os').cpu_count()} cores)",
+                 "date": time.strftime("%Y-%m-%d"),
+                 "test_set": "Multi30k test_2016_flickr",
+                 "bleu_tok_lc": "lowercased, Moses-tokenized by sacremoses (-no-escape), multi-bleu.perl's BLEU",
+                 "bleu": "sacreBLEU on detokenized cased output"}
+    for res in results:
+        for key, d in res["directions"].items():
+            out[key] = {k: d[k] for k in ("bleu_tok_lc_greedy", "bleu_tok_lc_beam", "bleu_greedy", "bleu_beam",
+                                          "bleu_greedy_ci95", "bleu_beam_ci95", "word_by_word_tok_lc",
+                                          "word_by_word", "train_hours", "selected_step", "signature")}
+            out[key]["trained_steps"] = res["trained_steps"]
+            out[key]["beam"] = res["beam"]
+    return out
+
+
+def plot_hours(run: Path, pair: str, path: str) -> None:
+    """Test BLEU (greedy, sacreBLEU) of both directions against training hours."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from umt.fileio import save_png
+
+    rows = table_rows(run / "train")
+    src, tgt = pair.split("-")
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for a, b in ((src, tgt), (tgt, src)):
+        pts = [(r["seconds"] / 3600, r[f"{a}-{b}"]) for r in rows if r["seconds"] is not None and f"{a}-{b}" in r]
+        if pts:
+            ax.plot(*zip(*pts), marker="o", label=f"{a}->{b}")
+    ax.set(xlabel="training hours (wall)", ylabel="test BLEU (sacreBLEU, greedy)", title=f"{pair}: BLEU against time")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_png(fig, path)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", required=True, help="comma-separated `umt mt train` run directories")
+    ap.add_argument("--runs", default=None, help="comma-separated `umt mt train` run directories")
+    ap.add_argument("--pipelines", default=None, help="comma-separated `umt mt run` directories")
     ap.add_argument("--out", default="results/mt", help="writes OUT.json and OUT.md (default %(default)s)")
+    ap.add_argument("--headline", default=None, help="with --pipelines: also write the headline JSON here")
     a = ap.parse_args(argv)
+    if (a.runs is None) == (a.pipelines is None):
+        raise UmtError("give --runs (`umt mt train` directories) or --pipelines (`umt mt run` directories)")
+    if a.pipelines is not None:
+        runs = [Path(p) for p in a.pipelines.split(",")]
+        results = [pipeline_results(run) for run in runs]
+        md = headline_markdown(results)
+        write_json(f"{a.out}.json", results)
+        write_text(f"{a.out}.md", md)
+        for run, res in zip(runs, results):
+            plot_hours(run, res["pair"], f"{a.out}-{res['pair']}-hours.png")
+        if a.headline:
+            write_json(a.headline, headline(results))
+        print(md)
+        return 0
     rows = [row for run in a.runs.split(",") for row in table_rows(Path(run))]
     write_json(f"{a.out}.json", rows)
     md = markdown(rows)

@@ -553,6 +553,25 @@ def test_mt_run_trains_evaluates_and_continues(prepared, tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "train.lr 0.0005 -> 0.1" in err
     assert (out / "params.json").read_text() == params
 
+    # the table script reads the run: both conventions beside the paper's, the hours plot, the headline JSON
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "experiments" / "mt_table.py"
+    table = tmp_path / "mt"
+    subprocess.run([sys.executable, str(script), "--pipelines", str(out), "--out", str(table), "--headline",
+                    str(tmp_path / "headline.json")], check=True, capture_output=True)
+    head = json.loads((tmp_path / "headline.json").read_text())
+    assert head["machine"] and head["date"]
+    assert head["en-fr"]["trained_steps"] == 6 and head["fr-en"]["bleu_beam"] == results_of(out)["fr-en"]["bleu_beam"]
+    assert "Lample et al. 2018a" in (tmp_path / "mt.md").read_text()
+    assert (tmp_path / "mt-en-fr-hours.png").stat().st_size > 1000
+
+
+def results_of(run):
+    return json.loads((run / "results.json").read_text())["directions"]
+
 
 def test_mt_run_reuses_vectors_trained_with_other_threads_only(tmp_path, monkeypatch):
     from dataclasses import asdict, replace
