@@ -620,3 +620,24 @@ def test_length_buckets_give_the_same_step_as_one_padded_batch(prepared, tmp_pat
         torch.testing.assert_close(b - start, a - start, rtol=1e-3, atol=1e-9)
         moved += int((a != start).sum())
     assert moved > 1000  # the step did move the weights
+
+
+def test_identical_spelling_wins_when_among_the_best_targets():
+    from collections import Counter
+
+    from umt.translation.wordbyword import lexicon_from_embeddings
+
+    tgt_words = ["pantalon", "jeans", "chien", "chat"]
+    tgt = np.eye(4, dtype=np.float32)
+    src_words = ["jeans", "dog", "cat"]
+    src = np.array([[0.8, 0.6, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=np.float32)  # "jeans" nearer "pantalon"
+    counts = (Counter(src_words), Counter(tgt_words))
+    plain = lexicon_from_embeddings(src_words, src, tgt_words, tgt, *counts, csls_k=1)
+    assert plain.table == {"jeans": "pantalon", "dog": "chien", "cat": "chat"}
+    copied = lexicon_from_embeddings(src_words, src, tgt_words, tgt, *counts, csls_k=1, identical_top=2)
+    assert copied.table == {"jeans": "jeans", "dog": "chien", "cat": "chat"}
+    # not among the best two: the vectors decide
+    far = src.copy()
+    far[0] = [0.8, 0.0, 0.6, 0.0]
+    assert lexicon_from_embeddings(src_words, far, tgt_words, tgt, *counts, csls_k=1, identical_top=2).table["jeans"] \
+        == "pantalon"

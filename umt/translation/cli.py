@@ -51,7 +51,8 @@ def cmd_prepare(a) -> None:
     src_emb = load_embeddings(a.src_emb, max_vocab=a.max_vocab)
     tgt_emb = load_embeddings(a.tgt_emb, max_vocab=a.max_vocab)
     info = prepare_mt(src, tgt, a.out, src_emb, tgt_emb, a.mapping, a.data, a.vocab_size, a.heldout,
-                      control_target=a.control_target, preset_name=a.preset or MT_PRESET, progress=not a.quiet)
+                      control_target=a.control_target, preset_name=a.preset or MT_PRESET, progress=not a.quiet,
+                      identical_top=a.identical_top)
     print(f"{a.out}: prepared {info['pair']} (lexicon coverage {info['lexicon']})")
 
 
@@ -118,6 +119,7 @@ def cmd_run(a) -> None:
     src, tgt = _pair(a.pair)
     check_option("--beam", a.beam, POSITIVE)
     cfg = MTPipelineConfig(src=src, tgt=tgt, data=a.data, mono_lines=a.mono_lines, preset=a.preset,
+                           identical_top=a.identical_top,
                            vocab_size=a.vocab_size, beam=a.beam, train=_train_config(a),
                            embed=replace(MT_EMBED, dim=a.embed_dim, epoch=a.embed_epoch))
     out = Path(a.out or f"runs/mt/{src}-{tgt}")
@@ -216,7 +218,7 @@ def cmd_translate(a) -> None:
 
 def add_commands(sub, epilog: str) -> None:
     from umt.alignment.presets import DEFAULT_PRESET, PRESETS
-    from umt.translation.data import MT_PRESET
+    from umt.translation.data import IDENTICAL_TOP, MT_PRESET
 
     mt = sub.add_parser("mt", help="unsupervised neural MT: prepare Multi30k, train, evaluate")
     msub = mt.add_subparsers(dest="mt_command", metavar="ACTION")
@@ -248,6 +250,10 @@ def add_commands(sub, epilog: str) -> None:
                    help=f"unsupervised recipe when no --mapping is given (default {MT_PRESET}, which the README's "
                         f"MT results used; {DEFAULT_PRESET} is `umt align`'s default)")
     p.add_argument("--vocab-size", type=int, default=8000, help="sentencepiece vocabulary (default %(default)s)")
+    p.add_argument("--identical-top", type=int, default=IDENTICAL_TOP,
+                   help="a word spelled like a target-text word keeps its spelling when that word is among its N "
+                        "CSLS-best translations (names, loanwords); 0: the best translation always (default "
+                        "%(default)s)")
     p.add_argument("--heldout", type=int, default=500, help="held-out mono sentences per language for selection")
     p.add_argument("--control-target", action="store_true",
                    help="structureless control: deal the target half's tokens at random into captions "
@@ -280,6 +286,10 @@ def add_commands(sub, epilog: str) -> None:
     p.add_argument("--preset", default=MT_PRESET, choices=sorted(PRESETS),
                    help="the lexicon's unsupervised alignment (default %(default)s)")
     p.add_argument("--vocab-size", type=int, default=8000, help="sentencepiece vocabulary (default %(default)s)")
+    p.add_argument("--identical-top", type=int, default=IDENTICAL_TOP,
+                   help="a word spelled like a target-text word keeps its spelling when that word is among its N "
+                        "CSLS-best translations (names, loanwords); 0: the best translation always (default "
+                        "%(default)s)")
     p.add_argument("--embed-dim", type=int, default=300, help="word vectors' dimension (default %(default)s)")
     p.add_argument("--embed-epoch", type=int, default=5, help="fastText epochs (default %(default)s)")
     p.add_argument("--mono-lines", type=int, default=None,

@@ -30,16 +30,22 @@ log = logging.getLogger("umt")
 #: The alignment recipe of the word-by-word lexicons when no mapping is given. The MT results
 #: (README, RESULTS.md) were measured with ``fast``; ``duo`` is ``umt align``'s default.
 MT_PRESET = "fast"
+#: A source word keeps its spelling when it is among its N best translations (0: never); see
+#: :func:`umt.translation.wordbyword.lexicon_from_embeddings`.
+IDENTICAL_TOP = 0
 
 
-def build_lexicons(src: str, tgt: str, folder: Path, src_emb, tgt_emb, mapping) -> dict:
-    """Write both word-by-word tables and the subword vectors from a saved ``src -> tgt`` mapping."""
+def build_lexicons(src: str, tgt: str, folder: Path, src_emb, tgt_emb, mapping, identical_top: int = 0) -> dict:
+    """Write both word-by-word tables and the subword vectors from a saved ``src -> tgt`` mapping
+    (``identical_top``: see :func:`umt.translation.wordbyword.lexicon_from_embeddings`)."""
     from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare
 
     xm, y = mapping.apply(*prepare(src_emb, tgt_emb, mapping.normalize or DEFAULT_NORMALIZE))
     counts = {lang: word_counts(load_lines(folder / f"train.{lang}.txt")) for lang in (src, tgt)}
-    forward = lexicon_from_embeddings(src_emb.words, xm, tgt_emb.words, y, counts[src], counts[tgt])
-    backward = lexicon_from_embeddings(tgt_emb.words, y, src_emb.words, xm, counts[tgt], counts[src])
+    forward = lexicon_from_embeddings(src_emb.words, xm, tgt_emb.words, y, counts[src], counts[tgt],
+                                      identical_top=identical_top)
+    backward = lexicon_from_embeddings(tgt_emb.words, y, src_emb.words, xm, counts[tgt], counts[src],
+                                       identical_top=identical_top)
     for table, lang in ((forward, tgt), (backward, src)):  # vectors are lowercase, the text is not
         casing = true_case(load_lines(folder / f"train.{lang}.txt"))
         table.table = {s: casing.get(t, t) for s, t in table.table.items()}
@@ -60,7 +66,7 @@ def build_lexicons(src: str, tgt: str, folder: Path, src_emb, tgt_emb, mapping) 
 
 def prepare_mt(src: str, tgt: str, out: str | os.PathLike, src_emb, tgt_emb, mapping_dir: str | os.PathLike | None,
                data=None, vocab_size: int = 8000, heldout: int = 500, progress: bool = True,
-               control_target: bool = False, preset_name: str = MT_PRESET) -> dict:
+               control_target: bool = False, preset_name: str = MT_PRESET, identical_top: int = IDENTICAL_TOP) -> dict:
     """Everything ``umt mt train`` reads, in ``out``.
 
     Without ``mapping_dir`` the embeddings are first aligned without supervision with the preset
@@ -71,6 +77,7 @@ def prepare_mt(src: str, tgt: str, out: str | os.PathLike, src_emb, tgt_emb, map
 
     check_option("vocab_size", vocab_size, POSITIVE)  # sentencepiece would find out late, after the data work
     check_option("heldout", heldout, NON_NEGATIVE)
+    check_option("identical_top", identical_top, NON_NEGATIVE)
     check_pair(src, tgt)
     aligned_here = mapping_dir is None
     if aligned_here:
@@ -86,9 +93,11 @@ def prepare_mt(src: str, tgt: str, out: str | os.PathLike, src_emb, tgt_emb, map
         result = align(src_emb, tgt_emb, cfg, progress)
         mapping_dir = out / "align"
         write_alignment(result, src_emb, tgt_emb, mapping_dir)
-    lex = build_lexicons(src, tgt, out, src_emb, tgt_emb, load_mapping(mapping_dir, src_emb.dim, src_emb, tgt_emb))
+    lex = build_lexicons(src, tgt, out, src_emb, tgt_emb, load_mapping(mapping_dir, src_emb.dim, src_emb, tgt_emb),
+                         identical_top)
     info = {"pair": f"{src}-{tgt}", "src_emb": src_emb.source, "tgt_emb": tgt_emb.source,
             "mapping": str(mapping_dir), "preset": preset_name if aligned_here else None, "vocab_size": vocab_size,
+            "identical_top": identical_top,
             "lexicon": lex, "multi30k": manifest}
     write_json(out / "prepare.json", info)
     return info

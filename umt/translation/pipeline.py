@@ -27,7 +27,7 @@ from umt.embeddings.train import EmbedTrainConfig
 from umt.errors import UmtError
 from umt.fileio import read_json, write_json, write_text
 from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, CheckedConfig, ranged
-from umt.translation.data import MT_PRESET
+from umt.translation.data import IDENTICAL_TOP, MT_PRESET
 from umt.translation.train import MTTrainConfig
 
 log = logging.getLogger("umt")
@@ -45,6 +45,7 @@ class MTPipelineConfig(CheckedConfig):
     caption_repeat: int = ranged(5, NON_NEGATIVE)  # copies of the caption half in the vectors' corpus
     embed: EmbedTrainConfig = field(default_factory=lambda: EmbedTrainConfig(**asdict(MT_EMBED)))
     preset: str = MT_PRESET  # the lexicon's unsupervised alignment
+    identical_top: int = ranged(IDENTICAL_TOP, NON_NEGATIVE)  # keep a spelling among its N best translations
     max_vocab: int = ranged(200000, POSITIVE)
     vocab_size: int = ranged(8000, POSITIVE)  # joint sentencepiece vocabulary
     heldout: int = ranged(500, NON_NEGATIVE)  # held-out mono sentences per language (model selection)
@@ -128,7 +129,7 @@ def run_mt_pipeline(cfg: MTPipelineConfig, out: str | Path, progress: bool = Tru
         timings["vectors_s"] = round(time.time() - t0, 1)
         t = time.time()
         prepare_mt(cfg.src, cfg.tgt, prepared, src_emb, tgt_emb, None, cfg.data, cfg.vocab_size, cfg.heldout,
-                   progress=progress, preset_name=cfg.preset)
+                   progress=progress, preset_name=cfg.preset, identical_top=cfg.identical_top)
         timings["prepare_s"] = round(time.time() - t, 1)
     data = MTData.load(prepared, cfg.train.max_len)
     run = out / "train"

@@ -81,12 +81,18 @@ def word_counts(lines: list[str]) -> Counter:
 
 
 def lexicon_from_embeddings(src_words: list[str], src_vecs: np.ndarray, tgt_words: list[str], tgt_vecs: np.ndarray,
-                            src_counts: Counter, tgt_counts: Counter, csls_k: int = 10) -> WordByWord:
+                            src_counts: Counter, tgt_counts: Counter, csls_k: int = 10,
+                            identical_top: int = 0) -> WordByWord:
     """Translate every word of the source text to its CSLS-best target word of the target text.
 
     ``src_vecs`` are already mapped into the target space (unit rows). Both sides are restricted to
     the words that occur in the monolingual training text (``*_counts``), which keeps the lexicon
     in the domain of the sentences to translate; no bilingual data is read.
+
+    With ``identical_top`` = k > 0, a source word spelled like a word of the target text keeps its
+    spelling when that word is among its k CSLS-best targets: names and loanwords ("jeans",
+    "skateboard") are rare in the vectors' corpora, so their mapped vectors land near the right
+    word without always ranking it first, and an identical spelling is evidence no vector gives.
     """
     from umt.retrieval.scoring import Retriever
 
@@ -94,5 +100,10 @@ def lexicon_from_embeddings(src_words: list[str], src_vecs: np.ndarray, tgt_word
     t_idx = [j for j, w in enumerate(tgt_words) if w in tgt_counts]
     if not s_idx or not t_idx:
         raise UmtError("no word of the monolingual text has a vector: cannot build a lexicon")
-    _, ids = Retriever(src_vecs[s_idx], tgt_vecs[t_idx], "csls", csls_k).search(None, 1)
-    return WordByWord({src_words[i]: tgt_words[t_idx[j]] for i, j in zip(s_idx, ids[:, 0])})
+    _, ids = Retriever(src_vecs[s_idx], tgt_vecs[t_idx], "csls", csls_k).search(None, max(1, identical_top))
+    table = {}
+    for i, row in zip(s_idx, ids):
+        word = src_words[i]
+        candidates = [tgt_words[t_idx[j]] for j in row]
+        table[word] = word if word in candidates else candidates[0]
+    return WordByWord(table)
