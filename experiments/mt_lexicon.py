@@ -38,7 +38,9 @@ def score(prepared: Path, src_emb, tgt_emb, identical_top: int) -> dict:
         copy = Path(tmp) / "data"
         shutil.copytree(prepared, copy, ignore=shutil.ignore_patterns("align", "*.npz"))
         t0 = time.time()
-        mapping = load_mapping(record["mapping"], src_emb.dim, src_emb, tgt_emb)
+        recorded = Path(record["mapping"])  # relative to where prepare ran; a moved folder keeps its align/
+        where = recorded if recorded.exists() or not (prepared / "align").exists() else prepared / "align"
+        mapping = load_mapping(where, src_emb.dim, src_emb, tgt_emb)
         build_lexicons(src, tgt, copy, src_emb, tgt_emb, mapping, identical_top)
         row["seconds"] = round(time.time() - t0, 1)
         data = MTData.load(copy)

@@ -641,3 +641,25 @@ def test_identical_spelling_wins_when_among_the_best_targets():
     far[0] = [0.8, 0.0, 0.6, 0.0]
     assert lexicon_from_embeddings(src_words, far, tgt_words, tgt, *counts, csls_k=1, identical_top=2).table["jeans"] \
         == "pantalon"
+
+
+def test_torchrun_ranks_stay_identical_on_the_cpu(prepared, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    worker = Path(__file__).resolve().parent / "ddp_worker.py"
+    env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
+    for cmd, out in (([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                       str(worker)], tmp_path / "ddp"), ([sys.executable, str(worker)], tmp_path / "single")):
+        done = subprocess.run([*cmd, str(prepared), str(out)], capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    ranks = [torch.load(tmp_path / "ddp" / f"rank{r}-of-2.pt", weights_only=False) for r in (0, 1)]
+    single = torch.load(tmp_path / "single" / "rank0-of-1.pt", weights_only=False)
+    # each rank draws its own sentences, and the averaged gradients keep the two models equal
+    assert ranks[0]["first_batch"] != ranks[1]["first_batch"]
+    for name, weight in ranks[0]["model"].items():
+        torch.testing.assert_close(weight, ranks[1]["model"][name], rtol=0, atol=0, msg=name)
+    # rank 0 draws what a single process draws; their weights differ, as rank 1's gradients count too
+    assert ranks[0]["first_batch"] == single["first_batch"]
+    assert any(not torch.equal(w, single["model"][n]) for n, w in ranks[0]["model"].items())
