@@ -663,3 +663,36 @@ def test_torchrun_ranks_stay_identical_on_the_cpu(prepared, tmp_path):
     # rank 0 draws what a single process draws; their weights differ, as rank 1's gradients count too
     assert ranks[0]["first_batch"] == single["first_batch"]
     assert any(not torch.equal(w, single["model"][n]) for n, w in ranks[0]["model"].items())
+
+
+class _Payload:
+    """An object a malicious checkpoint could carry: unpickling it would call os.system."""
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch /tmp/umt-payload-ran",))
+
+
+def test_checkpoints_with_code_in_them_are_refused(prepared, tmp_path, capsys):
+    from pathlib import Path
+
+    from umt.translation.data import MTData
+    from umt.translation.train import Trainer
+
+    run = tmp_path / "run"
+    Trainer(MTData.load(prepared), _tiny_config(steps=2, eval_every=2, checkpoint_every=2), run).fit(progress=False)
+    state = torch.load(run / "best.pt", weights_only=True)  # umt's own files load as plain data
+    torch.save({**state, "roundtrip": np.float64(12.5)}, run / "best.pt")  # older umt saved numpy scalars
+    from umt.translation.train import load_model
+
+    assert load_model(run)[1]["roundtrip"] == 12.5
+    marker = Path("/tmp/umt-payload-ran")
+    marker.unlink(missing_ok=True)
+    torch.save({**state, "extra": _Payload()}, run / "best.pt")
+    capsys.readouterr()
+    assert main(["-q", "translate", "--model", str(run), "--src", "en", "--tgt", "fr", "--input",
+                 str(prepared / "test.en.txt")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "best.pt: model holds more than tensors and plain data, refused" in err
+    assert not marker.exists()

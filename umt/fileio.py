@@ -156,3 +156,30 @@ def read_lines(path: str | os.PathLike, limit: int | None = None) -> Iterator[st
         raise UmtError(f"{path}:{lineno + 1}: not valid UTF-8 ({e.reason})") from None
     except (OSError, EOFError) as e:
         raise UmtError(f"{path}: cannot read ({e})") from None
+
+
+def load_checkpoint(path: str | os.PathLike, what: str = "checkpoint", device=None) -> dict:
+    """A torch file of tensors and plain data (``weights_only`` loading), as one clear error otherwise.
+
+    Full unpickling would run whatever code a downloaded file names; umt's checkpoints hold only
+    tensors, numbers, strings, lists and dicts, so anything else is refused.
+    """
+    import pickle
+
+    import torch
+
+    # numpy scalars (a float64 in a history row) are data too; older checkpoints hold some
+    scalars = [np._core.multiarray.scalar, np.dtype, *{type(np.dtype(t)) for t in (np.float64, np.float32, np.int64)}]
+    try:
+        with torch.serialization.safe_globals(scalars):
+            state = torch.load(path, map_location=device or "cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UmtError(f"{path}: {what} holds more than tensors and plain data, refused: loading it could run "
+                       f"code ({first[:160]})") from None
+    except Exception as e:  # noqa: BLE001 - any unreadable file is one clear error
+        raise UmtError(f"{path}: cannot read {what} ({e})") from None
+    if not isinstance(state, dict):
+        raise UmtError(f"{path}: not a umt {what} (a {type(state).__name__}, not a dict)")
+    return state
+

@@ -28,7 +28,7 @@ from torch import nn
 
 from umt.config import LANGUAGES
 from umt.errors import UmtError
-from umt.fileio import atomic_path
+from umt.fileio import atomic_path, load_checkpoint
 from umt.ranges import NON_NEGATIVE, POSITIVE, CheckedConfig, ranged
 from umt.translation.model import EncoderLayer, ModelConfig
 from umt.translation.vocab import EOS, PAD, Vocab
@@ -147,8 +147,8 @@ def save_language_model(model: LanguageModel, path: str | os.PathLike, **info) -
 
 def load_language_model(path: str | os.PathLike, device=None) -> tuple[LanguageModel, dict]:
     path = Path(path)
+    state = load_checkpoint(path, "language model", device)
     try:
-        state = torch.load(path, map_location=device or "cpu", weights_only=False)
         model = LanguageModel(ModelConfig(**state["config"]))
         model.load_state_dict(state["model"])
     except Exception as e:  # noqa: BLE001 - any unreadable file is one clear error

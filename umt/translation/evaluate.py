@@ -105,9 +105,9 @@ def bleu_scores(hyps: list[str], refs: list[str], lang: str | None = None, boots
 
     metric = BLEU()
     detok = metric.corpus_score(hyps, [refs])
-    scores = {"bleu": round(detok.score, 2), "signature": str(metric.get_signature())}
+    scores = {"bleu": round(float(detok.score), 2), "signature": str(metric.get_signature())}
     if lang is not None:
-        scores["bleu_tok_lc"] = round(multi_bleu(moses_lowercase(hyps, lang), moses_lowercase(refs, lang)), 2)
+        scores["bleu_tok_lc"] = round(float(multi_bleu(moses_lowercase(hyps, lang), moses_lowercase(refs, lang))), 2)
     if bootstrap > 1:
         resampled = json.loads(BLEU().corpus_score(hyps, [refs], n_bootstrap=bootstrap).format(
             signature=scores["signature"], width=4, is_json=True))

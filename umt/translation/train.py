@@ -34,7 +34,7 @@ import torch.nn.functional as F
 
 from umt.config import LANGUAGES
 from umt.errors import UmtError
-from umt.fileio import atomic_path, make_folder, write_json
+from umt.fileio import atomic_path, load_checkpoint, make_folder, write_json
 from umt.ranges import NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, CheckedConfig, ranged
 from umt.translation.data import MTData
 from umt.translation.evaluate import (
@@ -166,10 +166,7 @@ class Trainer:
             torch.save(self._state(), tmp)
 
     def _load(self, path: Path) -> None:
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=False)
-        except Exception as e:  # noqa: BLE001 - any unreadable checkpoint is one clear error
-            raise UmtError(f"{path}: cannot read checkpoint ({e})") from None
+        state = load_checkpoint(path, "checkpoint", self.device)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.step, self.history, self.best_roundtrip = state["step"], state["history"], state["best_roundtrip"]
@@ -401,8 +398,8 @@ def load_model(run: str | os.PathLike, which: str = "best", device=None) -> tupl
         path = run / "checkpoint.pt"
     if not path.exists():
         raise UmtError(f"{run}: no trained model (best.pt or checkpoint.pt)")
+    state = load_checkpoint(path, "model", device)
     try:
-        state = torch.load(path, map_location=device or "cpu", weights_only=False)
         cfg = MTTrainConfig.from_dict(state["config"])
     except Exception as e:  # noqa: BLE001
         raise UmtError(f"{path}: cannot read model ({e})") from None
