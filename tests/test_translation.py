@@ -696,3 +696,31 @@ def test_checkpoints_with_code_in_them_are_refused(prepared, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "best.pt: model holds more than tensors and plain data, refused" in err
     assert not marker.exists()
+
+
+def test_masked_lm_pretraining_learns_then_hands_its_layers_to_the_decoder(prepared, tmp_path):
+    from umt.translation.data import MTData
+    from umt.translation.train import Trainer
+
+    data = MTData.load(prepared)
+    trainer = Trainer(data, _tiny_config(pretrain_steps=40, steps=44, lr=3e-3, warmup=5), tmp_path / "run")
+    decoder_before = {k: v.clone() for k, v in trainer.model.decoder.state_dict().items()}
+    losses = [trainer.train_step() for _ in range(40)]
+    assert all("mlm" in x for x in losses)
+    assert np.mean([x["mlm"] for x in losses[-5:]]) < 0.7 * np.mean([x["mlm"] for x in losses[:5]])
+    for k, v in trainer.model.decoder.state_dict().items():  # the masked LM never touches the decoder
+        assert torch.equal(v, decoder_before[k]), k
+    encoder = {k: v.clone() for k, v in trainer.model.encoder.state_dict().items()}
+    trainer.train_step()  # the first translation step: the decoder starts from the encoder, then learns
+    assert trainer.ae_weight(trainer.step) < 1 and trainer.lr_at(40) == pytest.approx(3e-3 / 5)
+    moved = trainer.model.decoder[0].self_attn.q.weight
+    assert (moved - encoder["0.attn.q.weight"]).abs().max() < 0.05 < (moved - decoder_before["0.self_attn.q.weight"]
+                                                                      ).abs().max()
+
+
+def test_pretraining_runs_are_evaluated_only_once_the_decoder_learns(prepared, tmp_path):
+    from umt.translation.data import MTData
+    from umt.translation.train import Trainer
+
+    history = Trainer(MTData.load(prepared), _tiny_config(pretrain_steps=3, steps=6), tmp_path / "run").fit(False)
+    assert [r["step"] for r in history] == [0, 6]  # step 3 ends the pretraining: nothing to translate with yet

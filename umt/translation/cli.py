@@ -65,7 +65,7 @@ def _train_config(a):
     return MTTrainConfig(steps=a.steps, batch_size=a.batch_size, lr=a.lr, wbw_steps=a.wbw_steps,
                          ae_decay_steps=a.ae_decay_steps, eval_every=a.eval_every,
                          checkpoint_every=a.checkpoint_every, eval_val=a.eval_val, seed=a.seed, device=a.device,
-                         init_embeddings=not a.random_embeddings, model=model)
+                         init_embeddings=not a.random_embeddings, pretrain_steps=a.pretrain_steps, model=model)
 
 
 def cmd_train(a) -> None:
@@ -103,6 +103,8 @@ def _add_train_options(p) -> None:
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--random-embeddings", action="store_true",
                    help="start token embeddings at random instead of from the cross-lingual subword vectors")
+    p.add_argument("--pretrain-steps", type=int, default=0,
+                   help="cross-lingual masked-LM steps before translation training (XLM); they count in --steps")
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--checkpoint-every", type=int, default=200)
     p.add_argument("--eval-val", action="store_true", help="also display validation BLEU during training")

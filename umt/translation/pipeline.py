@@ -69,7 +69,9 @@ def _differences(old: dict, new: dict, prefix: tuple = ()) -> list[str]:
     out = []
     for key in sorted(set(old) | set(new)):
         path = (*prefix, key)
-        a, b = old.get(key), new.get(key)
+        if key not in old or key not in new:
+            continue  # a setting umt added or dropped since: its default is the behaviour of the day
+        a, b = old[key], new[key]
         if isinstance(a, dict) and isinstance(b, dict):
             out += _differences(a, b, path)
         elif a != b and path[-2:] not in _FREE and path not in _FREE:

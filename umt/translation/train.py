@@ -11,6 +11,14 @@ greedy translation of :math:`x` (no gradient through it) and :math:`\lambda_{ae}
 from ``ae_weight_start`` to ``ae_weight_end``. For the first ``wbw_steps`` steps the back-translations
 come from the word-by-word lexicon instead of the model, which is how the first round is seeded.
 
+With ``pretrain_steps`` > 0 the run starts with that many steps of cross-lingual masked language
+modelling (Lample & Conneau 2019, XLM): sentences of both languages, one shared vocabulary,
+15% of the subwords to predict (80% of them replaced by a mask, 10% by a random piece, 10% kept).
+It trains the encoder and the embeddings; when it ends, each decoder layer starts from the encoder
+layer of its depth (self-attention, feed-forward, norms; cross-attention stays as initialised),
+as XLM initialises its decoder, and the schedule above (warm-up, word-by-word steps, the
+auto-encoding weight) starts from there.
+
 Model selection is unsupervised: round-trip BLEU (x -> y -> x) on held-out monolingual sentences.
 Test and validation BLEU are computed for display and plots only.
 
@@ -47,7 +55,7 @@ from umt.translation.evaluate import (
 )
 from umt.translation.model import ModelConfig, Seq2Seq
 from umt.translation.noise import NoiseConfig, add_noise
-from umt.translation.vocab import EOS, PAD
+from umt.translation.vocab import BOS, EOS, PAD, UNK
 
 log = logging.getLogger("umt")
 
@@ -73,6 +81,8 @@ class MTTrainConfig(CheckedConfig):
     max_len: int = ranged(60, POSITIVE)
     length_buckets: int = ranged(4, POSITIVE)  # a step's sentences are cut, by length, into this many passes
     amp: bool = True  # bfloat16 autocast of training and back-translation on CUDA; no effect on the CPU
+    pretrain_steps: int = ranged(0, NON_NEGATIVE)  # cross-lingual masked-LM steps first (XLM); 0: none
+    mask_rate: float = ranged(0.15, PROBABILITY_TO_DROP)  # share of subwords the masked LM predicts
     eval_every: int = ranged(500, POSITIVE)
     checkpoint_every: int = ranged(200, POSITIVE)
     eval_test: bool = True
@@ -176,12 +186,16 @@ class Trainer:
     def _rng(self, *keys: int) -> np.random.Generator:
         return np.random.default_rng([self.cfg.seed, self.rank, self.step, *keys])
 
+    def phase_step(self, step: int) -> int:
+        """Steps since the current phase began: masked-LM pretraining, then translation."""
+        return step if step < self.cfg.pretrain_steps else step - self.cfg.pretrain_steps
+
     def lr_at(self, step: int) -> float:
-        return self.cfg.lr * min(1.0, (step + 1) / max(self.cfg.warmup, 1))
+        return self.cfg.lr * min(1.0, (self.phase_step(step) + 1) / max(self.cfg.warmup, 1))
 
     def ae_weight(self, step: int) -> float:
         c = self.cfg
-        frac = min(1.0, step / max(c.ae_decay_steps, 1))
+        frac = min(1.0, self.phase_step(step) / max(c.ae_decay_steps, 1))
         return c.ae_weight_start + frac * (c.ae_weight_end - c.ae_weight_start)
 
     def _autocast(self):
@@ -194,7 +208,7 @@ class Trainer:
         each ``(lang, idx)`` of ``requests``: word by word during the first ``wbw_steps``, else the
         current model's greedy output, all requests decoded together, sorted by length."""
         vocab = self.data.vocab
-        if self.step < self.cfg.wbw_steps:
+        if self.phase_step(self.step) < self.cfg.wbw_steps:
             return [vocab.encode(self.data.wbw[(lang, self.data.other(lang))].translate(
                 [self.data.train_text[lang][i] for i in idx]), self.cfg.max_len) for lang, idx in requests]
         seqs, src_lang, tgt_lang, bos = [], [], [], []
@@ -242,7 +256,65 @@ class Trainer:
     def train_step(self) -> dict:
         """One optimiser step; returns the loss of each task."""
         torch.manual_seed(self.cfg.seed * 1_000_003 + self.step * 7919 + self.rank)
+        if self.step < self.cfg.pretrain_steps:
+            return self.masked_lm_step()
+        if self.step == self.cfg.pretrain_steps > 0:
+            self.decoder_from_encoder()
         return self.learn(self.make_batch())
+
+    def masked_lm_step(self) -> dict:
+        """One optimiser step of the cross-lingual masked language model (encoder and embeddings)."""
+        c, d, dev = self.cfg, self.data, self.device
+        rows, langs = [], []
+        for k, lang in enumerate((d.src, d.tgt)):
+            pool = d.train[lang]
+            size = 2 * c.batch_size  # as many sentences a language as one translation step reads
+            rows += [pool[i][: c.model.max_positions] for i in self._rng(k, 3).choice(len(pool), size=size)]
+            langs += [LANGUAGES.index(lang)] * size
+        ids = pad_batch(rows).numpy()
+        not_pieces = [PAD, UNK, BOS, EOS, *d.vocab.special]
+        pieces = np.setdiff1d(np.arange(len(d.vocab)), not_pieces)
+        rng = self._rng(9)
+        real = ~np.isin(ids, not_pieces)
+        chosen = real & (rng.random(ids.shape) < c.mask_rate)
+        if not chosen.any():
+            chosen[np.unravel_index(np.flatnonzero(real)[0], real.shape)] = True
+        action = rng.random(ids.shape)
+        inputs = ids.copy()
+        inputs[chosen & (action < 0.8)] = d.vocab.blank_id  # the noise's blank serves as the mask
+        swap = chosen & (action >= 0.8) & (action < 0.9)
+        inputs[swap] = rng.choice(pieces, size=int(swap.sum()))
+        target = torch.from_numpy(chosen).to(dev)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr_at(self.step)
+        self.optimizer.zero_grad(set_to_none=True)
+        with self._autocast():
+            memory, _ = self.model.encode(torch.from_numpy(inputs).to(dev), torch.tensor(langs, device=dev))
+        logits = memory[target] @ self.model.tok.weight.T
+        loss = F.cross_entropy(logits.float(), torch.from_numpy(ids).to(dev)[target])
+        loss.backward()
+        if self.world > 1:  # the encoder alone runs outside DDP's forward: average the gradients by hand
+            for p in self.model.parameters():
+                if p.grad is not None:
+                    torch.distributed.all_reduce(p.grad)
+                    p.grad /= self.world
+        if c.clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.clip)
+        self.optimizer.step()
+        self.step += 1
+        return {"mlm": float(loss.detach()), "loss": float(loss.detach()), "tokens": int(target.sum())}
+
+    @torch.no_grad()
+    def decoder_from_encoder(self) -> None:
+        """Each decoder layer takes the pretrained encoder layer of its depth (XLM's initialisation)."""
+        m = self.model
+        for enc, dec in zip(m.encoder, m.decoder):
+            dec.self_attn.load_state_dict(enc.attn.state_dict())
+            dec.ff.load_state_dict(enc.ff.state_dict())
+            dec.ln1.load_state_dict(enc.ln1.state_dict())
+            dec.ln3.load_state_dict(enc.ln2.state_dict())
+        m.dec_ln.load_state_dict(m.enc_ln.state_dict())
+        log.info("masked-LM pretraining done at step %d: the decoder starts from the encoder", self.step)
 
     def learn(self, examples: list[tuple]) -> dict:
         r"""One optimiser step on ``examples``; returns the loss of each task.
@@ -369,7 +441,8 @@ class Trainer:
             bar.set_postfix(loss=f"{losses['loss']:.2f}", ae=f"{self.ae_weight(self.step):.2f}",
                             tok_s=f"{tokens / max(time.time() - t0, 1e-9):.0f}")
             done = self.step == c.steps
-            if self.rank == 0 and (self.step % c.eval_every == 0 or done):
+            pretraining = self.step <= c.pretrain_steps and not done  # the decoder is not trained yet
+            if self.rank == 0 and not pretraining and (self.step % c.eval_every == 0 or done):
                 row = self.evaluate()
                 row.update({k: round(v, 4) for k, v in losses.items() if k != "tokens"})
                 row["seconds"] = round(time.time() - t0, 1)
