@@ -91,24 +91,35 @@ def cmd_train(a) -> None:
           + ", ".join(f"{k} {v}" for k, v in last.items() if k.startswith("test_") and not k.endswith("tok_lc")))
 
 
+def _add_lexicon_options(p) -> None:
+    from umt.translation.data import IDENTICAL_TOP
+
+    p.add_argument("--vocab-size", type=int, default=8000, help="sentencepiece vocabulary (default %(default)s)")
+    p.add_argument("--identical-top", type=int, default=IDENTICAL_TOP,
+                   help="a word spelled like a target-text word keeps its spelling when that word is among its N "
+                        "CSLS-best translations (names, loanwords); 0: the best translation always (default "
+                        "%(default)s)")
+
+
 def _add_train_options(p) -> None:
-    p.add_argument("--steps", type=int, default=6000)
+    p.add_argument("--steps", type=int, default=6000, help="optimiser steps in all (default %(default)s)")
     p.add_argument("--batch-size", type=int, default=48, help="sentences per task; 4 tasks per step")
-    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--lr", type=float, default=5e-4, help="Adam's peak learning rate (default %(default)s)")
     p.add_argument("--wbw-steps", type=int, default=600, help="steps whose back-translations are word by word")
     p.add_argument("--ae-decay-steps", type=int, default=3000, help="auto-encoding weight 1 -> 0.1 over N steps")
-    p.add_argument("--dim", type=int, default=256)
-    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--dim", type=int, default=256, help="model width (default %(default)s)")
+    p.add_argument("--heads", type=int, default=4, help="attention heads (default %(default)s)")
     p.add_argument("--layers", type=int, default=3, help="encoder and decoder layers each")
-    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--dropout", type=float, default=0.1, help="(default %(default)s)")
     p.add_argument("--random-embeddings", action="store_true",
                    help="start token embeddings at random instead of from the cross-lingual subword vectors")
     p.add_argument("--pretrain-steps", type=int, default=0,
                    help="cross-lingual masked-LM steps before translation training (XLM); they count in --steps")
-    p.add_argument("--eval-every", type=int, default=500)
-    p.add_argument("--checkpoint-every", type=int, default=200)
+    p.add_argument("--eval-every", type=int, default=500,
+                   help="steps between evaluations: round-trip BLEU selects the model (default %(default)s)")
+    p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints (default %(default)s)")
     p.add_argument("--eval-val", action="store_true", help="also display validation BLEU during training")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="every random draw of a step derives from it and the step")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
 
 
@@ -220,7 +231,7 @@ def cmd_translate(a) -> None:
 
 def add_commands(sub, epilog: str) -> None:
     from umt.alignment.presets import DEFAULT_PRESET, PRESETS
-    from umt.translation.data import IDENTICAL_TOP, MT_PRESET
+    from umt.translation.data import MT_PRESET
 
     mt = sub.add_parser("mt", help="unsupervised neural MT: prepare Multi30k, train, evaluate")
     msub = mt.add_subparsers(dest="mt_command", metavar="ACTION")
@@ -251,11 +262,7 @@ def add_commands(sub, epilog: str) -> None:
     p.add_argument("--preset", default=None, choices=sorted(PRESETS),
                    help=f"unsupervised recipe when no --mapping is given (default {MT_PRESET}, which the README's "
                         f"MT results used; {DEFAULT_PRESET} is `umt align`'s default)")
-    p.add_argument("--vocab-size", type=int, default=8000, help="sentencepiece vocabulary (default %(default)s)")
-    p.add_argument("--identical-top", type=int, default=IDENTICAL_TOP,
-                   help="a word spelled like a target-text word keeps its spelling when that word is among its N "
-                        "CSLS-best translations (names, loanwords); 0: the best translation always (default "
-                        "%(default)s)")
+    _add_lexicon_options(p)
     p.add_argument("--heldout", type=int, default=500, help="held-out mono sentences per language for selection")
     p.add_argument("--control-target", action="store_true",
                    help="structureless control: deal the target half's tokens at random into captions "
@@ -287,11 +294,7 @@ def add_commands(sub, epilog: str) -> None:
     p.add_argument("--out", default=None, help="run directory (default runs/mt/PAIR)")
     p.add_argument("--preset", default=MT_PRESET, choices=sorted(PRESETS),
                    help="the lexicon's unsupervised alignment (default %(default)s)")
-    p.add_argument("--vocab-size", type=int, default=8000, help="sentencepiece vocabulary (default %(default)s)")
-    p.add_argument("--identical-top", type=int, default=IDENTICAL_TOP,
-                   help="a word spelled like a target-text word keeps its spelling when that word is among its N "
-                        "CSLS-best translations (names, loanwords); 0: the best translation always (default "
-                        "%(default)s)")
+    _add_lexicon_options(p)
     p.add_argument("--embed-dim", type=int, default=300, help="word vectors' dimension (default %(default)s)")
     p.add_argument("--embed-epoch", type=int, default=5, help="fastText epochs (default %(default)s)")
     p.add_argument("--mono-lines", type=int, default=None,
