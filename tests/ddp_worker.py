@@ -12,10 +12,10 @@ from umt.translation.model import ModelConfig  # noqa: E402
 from umt.translation.train import MTTrainConfig, Trainer  # noqa: E402
 
 
-def main(prepared: str, out: str) -> None:
+def main(prepared: str, out: str, pretrain_steps: str = "0") -> None:
     model = ModelConfig(dim=32, heads=2, enc_layers=1, dec_layers=1, ff_dim=64, dropout=0.1)
     cfg = MTTrainConfig(steps=3, batch_size=6, warmup=2, wbw_steps=1, ae_decay_steps=4, max_len=20, model=model,
-                        device="cpu", length_buckets=3)
+                        device="cpu", length_buckets=3, pretrain_steps=int(pretrain_steps))
     Path(out).mkdir(parents=True, exist_ok=True)
     trainer = Trainer(MTData.load(prepared), cfg, Path(out) / "run")
     first = trainer.make_batch()

@@ -643,7 +643,8 @@ def test_identical_spelling_wins_when_among_the_best_targets():
         == "pantalon"
 
 
-def test_torchrun_ranks_stay_identical_on_the_cpu(prepared, tmp_path):
+@pytest.mark.parametrize("pretrain_steps", ["0", "2"])  # "2": masked-LM steps outside DDP's forward, then one more
+def test_torchrun_ranks_stay_identical_on_the_cpu(prepared, tmp_path, pretrain_steps):
     import subprocess
     import sys
     from pathlib import Path
@@ -652,7 +653,8 @@ def test_torchrun_ranks_stay_identical_on_the_cpu(prepared, tmp_path):
     env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
     for cmd, out in (([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                        str(worker)], tmp_path / "ddp"), ([sys.executable, str(worker)], tmp_path / "single")):
-        done = subprocess.run([*cmd, str(prepared), str(out)], capture_output=True, text=True, env=env, timeout=300)
+        done = subprocess.run([*cmd, str(prepared), str(out), pretrain_steps], capture_output=True, text=True,
+                              env=env, timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
     ranks = [torch.load(tmp_path / "ddp" / f"rank{r}-of-2.pt", weights_only=False) for r in (0, 1)]
     single = torch.load(tmp_path / "single" / "rank0-of-1.pt", weights_only=False)
