@@ -27,8 +27,8 @@ from umt.translation.wordbyword import WordByWord, lexicon_from_embeddings, true
 
 log = logging.getLogger("umt")
 
-#: The alignment recipe of the word-by-word lexicons when no mapping is given. The MT results
-#: (README, RESULTS.md) were measured with ``fast``; ``duo`` is ``umt align``'s default.
+#: The alignment recipe of the word-by-word lexicons when no mapping is given (one seed; ``duo``,
+#: ``umt align``'s default, runs two).
 MT_PRESET = "fast"
 #: A source word keeps its spelling when it is among its N best translations (0: never); see
 #: :func:`umt.translation.wordbyword.lexicon_from_embeddings`.

@@ -59,8 +59,8 @@ from umt.translation.vocab import BOS, EOS, PAD, UNK
 
 log = logging.getLogger("umt")
 
-#: Sentences decoded together for on-the-fly back-translation (measured on 2 cores: one batch of
-#: 96 or four sorted ones of 24 were slower than two of 48; experiments/RESULTS.md).
+#: Sentences decoded together for on-the-fly back-translation: a batch decodes until its longest
+#: output ends, so larger batches wait on more stragglers.
 BT_BATCH = 48
 
 
