@@ -358,6 +358,8 @@ def test_main_command_runs_end_to_end_on_a_tiny_slice(data_root, tmp_path, capsy
     samples = summary["word_by_word"]
     assert len(samples) == 5 and all(s["word_by_word"] and s["reference"] for s in samples)
     assert samples[0]["source"] in report and "CSLS P@1" in report
+    assert "without identical pairs" in report and all(
+        0 <= r["csls_p1_no_identical"] <= 100 for r in summary["results"].values())
     versus = summary["unsupervised_vs_supervised"]  # the same test words, paired
     assert summary["results"][versus["reference"]]["supervised"]
     unsupervised = f"unsupervised ({DEFAULT_PRESET} preset, no dictionary)"
@@ -375,7 +377,7 @@ def test_main_command_runs_end_to_end_on_a_tiny_slice(data_root, tmp_path, capsy
     assert json.loads((out / "results.json").read_text())["results"] == summary["results"]
     (out / "procrustes" / "evaluation.tsv").unlink()  # a run directory of an older umt: evaluated again
     metrics = json.loads((out / "procrustes" / "metrics.json").read_text())
-    del metrics["csls_p1_ci95"]
+    del metrics["csls_p1_ci95"], metrics["csls_p1_no_identical"]
     (out / "procrustes" / "metrics.json").write_text(json.dumps(metrics))
     assert main(args) == 0
     assert json.loads((out / "results.json").read_text())["results"] == summary["results"]

@@ -189,3 +189,19 @@ def test_compare_query_files_uses_the_shared_words_at_k(tmp_path):
     assert (at5.only_a, at5.only_b, at5.precision_a) == (0, 1, pytest.approx(200 / 3, abs=0.01))  # z only under b
     with pytest.raises(UmtError, match="k 0: expected"):
         compare_query_files(tmp_path / "a.tsv", tmp_path / "b.tsv", k=0)
+
+
+def test_precision_without_identical_pairs_leaves_out_words_translated_by_their_spelling(tmp_path):
+    e = np.eye(4, dtype=np.float32)
+    src = Embeddings(["paris", "cat", "dog"], e[[0, 1, 2]], source="src")
+    tgt = Embeddings(["paris", "chat", "chien"], np.stack([e[0], e[1] * 0.8 + e[2] * 0.6, e[3]]), source="tgt")
+    d = tmp_path / "gold.txt"
+    d.write_text("paris paris\ncat chat\ndog chien\n")
+    m = evaluate_mapping(src, tgt, d, normalize="none", methods=("nn",))
+    assert m["nn_p1"] == pytest.approx(66.67)  # paris and cat right, dog taken for chat
+    assert m["n_identical"] == 1 and m["nn_p1_no_identical"] == 50.0
+    lo, hi = m["nn_p1_no_identical_ci95"]
+    assert lo < 50.0 < hi
+    d.write_text("cat chat\ndog chien\n")
+    m = evaluate_mapping(src, tgt, d, normalize="none", methods=("nn",))
+    assert m["n_identical"] == 0 and m["nn_p1_no_identical"] == m["nn_p1"] == 50.0

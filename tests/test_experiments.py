@@ -71,7 +71,9 @@ def test_bli_table_writes_table_summary_and_seed_plot(synthetic_languages, tmp_p
     assert by_config["supervised"]["supervised"] and not by_config["sim10k-i5"]["supervised"]
     # The rotation is exact up to small noise: every method must recover it.
     assert min(r["csls_p1"] for r in rows) > 90
+    assert all(0 <= r["n_identical"] < r["n_queries"] and r["csls_p1_no_identical"] > 90 for r in rows)
     table = out.with_suffix(".md").read_text()
+    assert "without identical pairs" in table
     assert "| en-fr | sim10k-i5 | 2 |" in table  # the per-method summary over the two seeds
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
     # resumable: a wider seed range runs only the new seeds and keeps the earlier rows

@@ -265,6 +265,9 @@ def _print_metrics(out, m: dict) -> None:
         print(f"P@1 NN {m['nn_p1']:.1f}  CSLS {m['csls_p1']:.1f}{ci}  P@5 {m['csls_p5']:.1f}  P@10 {m['csls_p10']:.1f}"
               f"  | {m['n_queries']} of {m['n_test_sources']} test words covered ({100 * m['coverage']:.1f}%),"
               f" CSLS P@1 counting misses {m['csls_p1_all']:.1f}  | criterion {m['criterion']:.4f}")
+        if "csls_p1_no_identical" in m:
+            print(f"CSLS P@1 without the {m['n_identical']} test words translated by their own spelling: "
+                  f"{m['csls_p1_no_identical']:.1f}")
     elif "criterion" in m:
         print(f"criterion {m['criterion']:.4f}")
     if m.get("verdict") == "failed":

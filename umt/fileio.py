@@ -169,7 +169,8 @@ def load_checkpoint(path: str | os.PathLike, what: str = "checkpoint", device=No
     import torch
 
     # numpy scalars (a float64 in a history row) are data too; older checkpoints hold some
-    scalars = [np._core.multiarray.scalar, np.dtype, *{type(np.dtype(t)) for t in (np.float64, np.float32, np.int64)}]
+    multiarray = getattr(np, "_core", None) or np.core  # numpy 2 renamed numpy.core to numpy._core
+    scalars = [multiarray.multiarray.scalar, np.dtype, *{type(np.dtype(t)) for t in (np.float64, np.float32, np.int64)}]
     try:
         with torch.serialization.safe_globals(scalars):
             state = torch.load(path, map_location=device or "cpu", weights_only=True)

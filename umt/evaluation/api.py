@@ -9,7 +9,14 @@ import numpy as np
 from umt.alignment.procrustes import map_spaces
 from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare
 from umt.embeddings.vectors import Embeddings
-from umt.evaluation.bli import KS, PER_QUERY_FILE, precision_metrics, retrieve_queries, write_query_tsv
+from umt.evaluation.bli import (
+    KS,
+    PER_QUERY_FILE,
+    identical_queries,
+    precision_metrics,
+    retrieve_queries,
+    write_query_tsv,
+)
 from umt.evaluation.criterion import mean_csls_cosine
 from umt.evaluation.dictionaries import load_dictionary
 
@@ -19,14 +26,16 @@ __all__ = ["PER_QUERY_FILE", "evaluate_mapping", "evaluate_prepared"]
 def evaluate_prepared(src_mapped: np.ndarray, tgt: np.ndarray, src_emb: Embeddings, tgt_emb: Embeddings,
                       dict_path, device: str | None = None, methods=("nn", "csls"),
                       per_query_tsv: str | os.PathLike | None = None) -> dict:
-    """Metrics for already mapped, unit-normalised source rows against unit target rows.
+    """Metrics for already mapped, unit-normalised source rows against unit target rows, with
+    P@1 also on the test words not translated by their own spelling (``*_p1_no_identical``).
 
     ``per_query_tsv``: also write every test word's gold translations, predictions and rank
     (:func:`umt.evaluation.bli.write_query_tsv`) for the last of ``methods`` (CSLS by default).
     """
     gold = load_dictionary(dict_path, src_emb, tgt_emb)
     results = [retrieve_queries(src_mapped, tgt, gold, m, max(KS), device) for m in methods]
-    metrics = precision_metrics(results, gold)
+    identical = identical_queries(results[0], src_emb.words, tgt_emb.words) if results else None
+    metrics = precision_metrics(results, gold, identical=identical)
     metrics["criterion"] = round(mean_csls_cosine(src_mapped, tgt, device=device), 5)
     metrics["dictionary"] = str(dict_path)
     if per_query_tsv is not None and results:
