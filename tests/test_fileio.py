@@ -73,3 +73,54 @@ def test_a_damaged_npy_or_json_file_is_one_line_naming_it(tmp_path):
         read_json(tmp_path / "latin.json", "record")
     write_json(tmp_path / "ok.json", {"pair": "en-fr"})
     assert read_json(tmp_path / "ok.json") == {"pair": "en-fr"}
+
+
+def test_a_symlinked_output_writes_its_file_and_keeps_the_link(tmp_path):
+    real = tmp_path / "store" / "metrics.json"
+    real.parent.mkdir()
+    real.write_text("old")
+    os.chmod(real, 0o600)
+    link = tmp_path / "metrics.json"
+    link.symlink_to(real)
+    write_json(link, {"p1": 1.0})
+    assert link.is_symlink() and read_json(real) == {"p1": 1.0}
+    assert real.stat().st_mode & 0o777 == 0o600  # an existing file keeps its permissions
+    dangling = tmp_path / "later.json"
+    dangling.symlink_to(tmp_path / "store" / "later.json")
+    write_json(dangling, {"p1": 2.0})
+    assert dangling.is_symlink() and read_json(tmp_path / "store" / "later.json") == {"p1": 2.0}
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == ["later.json", "metrics.json"]
+
+
+def test_a_fifo_output_is_written_into_not_replaced(tmp_path):
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    write_json(fifo, {"p1": 1.0})
+    reader.join(timeout=30)
+    assert received and received[0].startswith(b'{\n  "p1": 1.0')
+    assert fifo.is_fifo()
+
+
+def test_a_folder_or_a_full_disk_as_output_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    (tmp_path / "run").mkdir()
+    with pytest.raises(UmtError, match=r"run: is a folder; expected the path of a file"):
+        write_json(tmp_path / "run", {"p1": 1.0})
+    write_json(tmp_path / "metrics.json", {"p1": 1.0})
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    with pytest.raises(UmtError, match=r"metrics.json: cannot write \(No space left on device\)$"):
+        write_json(tmp_path / "metrics.json", {"p1": 2.0})
+    monkeypatch.undo()
+    assert read_json(tmp_path / "metrics.json") == {"p1": 1.0}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json", "run"]

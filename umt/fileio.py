@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,22 +45,53 @@ def make_folder(path: str | os.PathLike) -> Path:
     return path
 
 
+# errors that only a write gives: inside an atomic write they are the destination's, never an input's
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+    """Yield a temporary path; once the block succeeds, its content becomes ``path``'s.
 
-    A crash or an exception leaves any previous ``path`` untouched and no partial file behind.
-    The file gets the permissions a plain ``open()`` would give it.
+    A regular file (or none yet) is replaced by renaming the temporary file beside it, so a
+    crash, an exception or a full disk leaves any previous ``path`` untouched and no partial file
+    behind; a new file gets the permissions a plain ``open()`` would give it, an existing one keeps
+    its own. Writes go where the user pointed: through a symlink to its file (the link stays), and
+    into a FIFO, a device or ``/dev/stdout`` by opening it, as a shell redirection would; such a
+    target is never replaced by a regular file. A write error names ``path`` in one line.
     """
     path = Path(path)
-    make_folder(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    target = Path(os.path.realpath(path))
+    if target.is_dir():
+        raise UmtError(f"{path}: is a folder; expected the path of a file to write")
+    special = target.exists() and not target.is_file()  # FIFO, character or block device, socket
+    if not special:
+        make_folder(target.parent)
+    mode = target.stat().st_mode & 0o7777 if target.is_file() else _FILE_MODE
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=None if special else target.parent)
+    except OSError as e:
+        raise UmtError(f"{path}: cannot write here ({e.strerror or e})") from None
     os.close(fd)
     tmp = Path(tmp)
     try:
-        yield tmp
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
+        try:
+            yield tmp
+        except OSError as e:
+            if e.errno in _WRITE_ERRORS:
+                raise UmtError(f"{path}: cannot write ({e.strerror or e})") from None
+            raise
+        try:
+            if special:
+                with open(tmp, "rb") as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            else:
+                os.chmod(tmp, mode)
+                os.replace(tmp, target)
+        except BrokenPipeError:  # the reader of a pipe went away: the CLI's exit for `| head`
+            raise
+        except OSError as e:
+            raise UmtError(f"{path}: cannot write ({e.strerror or e})") from None
     finally:
         if tmp.exists():
             tmp.unlink()
