@@ -456,14 +456,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "default, 300-d ones with --full), align them without a dictionary, with the "
                        "identical-strings seed and with the supervised reference (re-weighted and orthogonal), "
                        "evaluate each on the MUSE test split, translate a few Multi30k captions word by word and "
-                       "print a report. About 10 minutes "
-                       "on 2 cores from a cold start; vectors and finished alignments are reused, so a second run "
-                       "takes seconds.",
+                       "print a report. Vectors and finished alignments are reused, so a second run takes "
+                       "seconds.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--pair", default="en-fr", help="language pair, e.g. en-fr, de-en (default %(default)s)")
     p.add_argument("--full", action="store_true",
-                   help="300-d vectors with character 5-grams, 5 epochs (about 12-15 minutes a language on one "
-                   "core) instead of quick 100-d vectors with 5-grams, 3 epochs (about 2 minutes a language)")
+                   help="300-d vectors with character 5-grams, 5 epochs (slower) instead of quick 100-d vectors "
+                   "with 5-grams, 3 epochs")
     p.add_argument("--lines", type=int, default=None, help="read only the first N lines of each corpus")
     p.add_argument("--dim", type=int, default=None, help="vector size (default 100, or 300 with --full)")
     p.add_argument("--epoch", type=int, default=None, help="fastText epochs (default 3, or 5 with --full)")

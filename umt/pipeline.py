@@ -1,12 +1,11 @@
 """The main job, end to end on one language pair: embeddings -> alignment -> lexicon -> evaluation.
 
 By default the vectors are quick ones: 100-d, character 5-grams only, 3 epochs over the whole
-shared corpora, about 5 minutes for two languages on 2 cores and enough for distribution matching
-to succeed (a 3M-token slice with 300-d vectors is not: it fails). Word-only vectors (no n-grams)
-would be faster still, but fastText's training diverges to NaN on them here at random.
-``full`` trains 300-d vectors instead (fastText skip-gram, 5 epochs, character 5-grams only;
-about 12-15 minutes a language on one core). fastText's default 3-6-grams give a better supervised
-map but a worse unsupervised one (en-fr CSLS P@1 26-29 against 32-34 with 5-grams: RESULTS.md).
+shared corpora, enough for distribution matching to succeed (a slice of the corpora is not).
+Word-only vectors (no n-grams) would be faster still, but fastText's training diverges to NaN on
+them at random. ``full`` trains 300-d vectors instead (fastText skip-gram, 5 epochs, character
+5-grams only). fastText's default 3-6-grams give a better supervised map but a worse
+unsupervised one.
 Vectors are cached by their settings and each alignment is reused while its vectors and settings
 are unchanged, so a second run takes seconds. An alignment a killed run left unfinished continues
 from its checkpoints (:mod:`umt.alignment.checkpoints`, keyed by the same vectors and settings).

@@ -68,10 +68,8 @@ class AlignConfig(CheckedConfig):
 
     ``average``: the kept map and its replicates are averaged
     (:func:`umt.alignment.procrustes.average_maps`). Seeds differ by the noise of stochastic
-    self-learning, and the mean cancels part of it: the average of four seeds is 0.4-1.0 CSLS P@1
-    above a single seed's mean on the 300-d vectors (RESULTS.md), at four times the cost, though
-    only 0.1-0.6 once both are re-weighted. ``average_when`` decides whether the average replaces
-    the kept map:
+    self-learning, and the mean cancels part of it. ``average_when`` decides whether the average
+    replaces the kept map:
 
     * ``"better"``: when its unsupervised criterion is higher, so a failed replicate cannot make
       the result worse than the kept map by the criterion. Replicates are not filtered by
@@ -81,25 +79,19 @@ class AlignConfig(CheckedConfig):
     * ``"agree"``: the kept map is averaged with the replicates whose translations agree with it
       at least as often as failure detection asks (:data:`AGREEMENT_FAILED_BELOW`), and the
       criterion is not consulted. The average of two seeds straddles their two optima, so its
-      orthogonal criterion is lower than the better seed's on every window measured, yet once
-      re-weighted it is more accurate: on the development split of de-en, +0.63 CSLS P@1 over the
-      single seeds' mean, where the criterion's choice gave -0.03 (RESULTS.md).
+      orthogonal criterion is lower than the better seed's, yet once re-weighted it is the more
+      accurate map, which the criterion cannot see.
 
     ``reweight``: the last step, after selection and averaging, for every method: VecMap's
     whitening, re-weighting by :math:`s^p` and de-whitening
     (:func:`umt.alignment.reweight.reweighted_maps`) on the dictionary the kept map induces
     (CSLS nearest neighbours in both directions, united, among the ``reweight_words`` most
-    frequent words). Both spaces move and the map is no longer orthogonal. On the 300-d vectors it
-    added about 2 CSLS P@1 to the unsupervised maps of all four pairs (RESULTS.md). ``None`` keeps the
-    orthogonal map (the ``muse`` presets). Its criterion is not comparable with an orthogonal
-    map's, so candidates are chosen before it. ``reweight_words``: 20k rather than self-learning's
-    10k; on the same ten seeds' maps of each pair it raised the development split's mean on three
-    pairs of four (mean +0.16, de-en -0.10) and the seeds' agreement on all four (+4.2 to +4.7
-    points), for about 11 s more a run (en-fr: 168 -> 179 s; RESULTS.md). ``reweight_rounds``: the
-    step is repeated on the dictionary the re-weighted spaces induce. A second round raised CSLS P@1 on the development
-    split (``0-5000``) of all 36 unsupervised maps tried over the four pairs (by 0.05 to 1.0,
-    mean +0.6); a third added 0.11-0.22 over ten seeds per pair and widened the seed spread on
-    three of the four pairs, so the default is 2 (RESULTS.md).
+    frequent words). Both spaces move and the map is no longer orthogonal: dimensions the two
+    languages share are stretched, the others shrink. ``None`` keeps the orthogonal map (the
+    ``muse`` presets). Its criterion is not comparable with an orthogonal map's, so candidates are
+    chosen before it. ``reweight_words``: twice self-learning's vocabulary, which makes seeds agree
+    more. ``reweight_rounds``: the step is repeated on the dictionary the re-weighted spaces
+    induce; a third round no longer paid on the development split, so the default is 2.
     """
 
     method: str = "similarity"

@@ -3,20 +3,19 @@
 ``duo`` (umt's default, :data:`DEFAULT_PRESET`)
     ``auto`` over two similarity seeds with self-learning phases of 25 iterations instead of 50,
     their refined maps averaged when they agree (``average_when="agree"``, failure detection's
-    rule, not the criterion), then re-weighted: +0.1-0.7 CSLS P@1 on the development split of
-    the four pairs, every run of ten within 2 points of the best on test, at 1.15 times the time
-    of ``fast``, with the failure check of two independent runs included (RESULTS.md).
+    rule, not the criterion), then re-weighted: more accurate and more repeatable than one seed,
+    at little more than ``fast``'s time (the shared work is done once), with the failure check
+    of two independent runs included.
 ``fast``
     One seed (what ``--method`` alone starts from): similarity initialisation, stochastic
     self-learning among the 10k most frequent words (keep probability doubled every 50
     iterations), then up to 5 Procrustes refinements (stopping after 2 without a better
     criterion); the refined map with the best criterion is kept and re-weighted (VecMap's
-    whitening, re-weighting and de-whitening, :mod:`umt.alignment.reweight`). The default until
-    2026-12-05: on de-en one seed in ten lands more than 2 points under the best, and one run
-    cannot tell a failed alignment from a good one.
+    whitening, re-weighting and de-whitening, :mod:`umt.alignment.reweight`). One run cannot tell
+    a failed alignment from a good one.
 ``plateau``
     ``fast`` with the ``plateau`` keep-probability schedule: a phase also ends once the objective
-    stops rising, about 40% fewer self-learning iterations, at some cost in precision (RESULTS.md).
+    stops rising: fewer self-learning iterations, at some cost in precision.
 ``muse``
     MUSE paper settings: adversarial, 5 epochs of 1M samples, batch 32, discriminator 2x2048,
     input dropout 0.1, smoothing 0.2, beta 0.01, 50k most frequent words, decay 0.95, then 5
@@ -31,9 +30,8 @@
     with a 20k cutoff and a 50-iteration interval, then whitening, re-weighting and de-whitening.
 ``ensemble``
     ``auto`` over four similarity seeds, averaging their maps and keeping the average when the
-    criterion prefers it to the best seed's: 0.4-1.0 CSLS P@1 above one seed's orthogonal map on
-    the 300-d vectors, but only 0.1-0.6 once both are re-weighted (among 20k words; RESULTS.md), at
-    four times the cost.
+    criterion prefers it to the best seed's, at four times the cost; the gain over one seed
+    shrinks once both are re-weighted.
 ``robust``
     ``auto`` over three similarity seeds and one adversarial run, the best kept by the
     unsupervised criterion: about four times slower, for hard pairs.

@@ -77,9 +77,7 @@ class RefineConfig(CheckedConfig):
 
     ``start_competes``: whether the starting map may be kept over the refined ones. Off by default:
     stochastic self-learning ends at a maximum of an objective close to the criterion itself, so
-    its map scored above every refined one on every pair measured, even where refinement raised
-    precision (en-fr, 300-d 5-gram vectors, six seeds: +1.1 CSLS P@1 on average; other pairs
-    within 0.2; the quick 100-d en-fr vectors -0.7, one seed; RESULTS.md).
+    its map would be kept over every refined one, even where refinement raises precision.
     """
 
     iterations: int = ranged(5, NON_NEGATIVE)

@@ -17,10 +17,8 @@ noisy iterations can escape poor local optima. When ``p`` doubles is the schedul
   run time;
 * ``"plateau"``: also once a phase has run ``min_interval`` iterations and its best objective
   gained less than ``plateau_gain`` over the last ``plateau_window``. After the first phase's
-  climb the objective jumps within a few iterations of each doubling and then stays nearly flat
-  (en-fr, 300-d: under 0.002 over a 50-iteration phase), so later phases end early: about 125
-  iterations instead of 210, but one seed per pair landed about a point lower on fr-en, en-de and
-  de-en (RESULTS.md), so it is opt-in.
+  climb the objective jumps within a few iterations of each doubling and then stays nearly flat,
+  so later phases end early; it costs some precision on some seeds, so it is opt-in.
 
 At ``p = 1`` every schedule runs until the objective stops improving for ``final_patience``.
 
@@ -71,13 +69,10 @@ class SelfLearnConfig(CheckedConfig):
 
     VecMap's published values: ``init_words=4000``, ``cutoff=20000``, ``interval=50``,
     ``initial_keep=0.1``, ``multiplier=2``, ``csls_k=10``, ``threshold=1e-6``, doubling the keep
-    probability only on stagnation. umt's default halves the cutoff and doubles it every 50
-    iterations at the latest: as accurate on our corpora (better on en-de) in a third of the time.
-    A 10-iteration interval is not enough: en-fr then fails (P@1 2). An interval of 25 is a third
-    faster and within 0.2 on the development split of every pair, but seeds agree less on de-en
-    and the ``ensemble`` average rarely wins on the German pairs, so 50 stays for one seed (the
-    ``fast`` preset); the default preset, ``duo``, runs two seeds at 25 and averages them
-    (RESULTS.md).
+    probability only on stagnation. umt's default halves the cutoff and doubles the probability
+    every 50 iterations at the latest, which bounds the run time; much shorter intervals let a
+    seed lock into a bad solution. The default preset, ``duo``, runs two seeds at 25 and averages
+    them, which cancels part of the extra noise of the shorter phases.
     """
 
     init_words: int = ranged(4000, POSITIVE)
@@ -143,7 +138,7 @@ def _entry_of_rank(scores: torch.Tensor, rank: torch.Tensor | None, keep: float)
     That rank is below ``S``, chosen so that :math:`(1 - p)^S \le 0.05`, in all but about 5% of
     the rows, so the top ``S`` are found for every row by :func:`row_topk` and the full top ``K``
     only for the others: the same winners as sorting every row's top ``K`` (up to the order of
-    tied scores) in about 60% of the time.
+    tied scores), in less time.
     """
     if rank is None:
         return row_max(scores)[1]
@@ -271,8 +266,8 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray | None, tgt_
     ``src_ids``/``tgt_ids``: the seed dictionary; ``None`` for the similarity initialisation's
     (:func:`initial_dictionary` of ``cfg.init_words`` words), computed only when no saved state
     is continued. It does not depend on the seed, so the runs of several seeds on the same ``x``
-    and ``y`` can share one ``seed_cache`` (an empty dict at first) and compute it once (about 4 s
-    on 300-d vectors, 2 cores). ``checkpoint``: a file for the state every ``save_every`` iterations; when it
+    and ``y`` can share one ``seed_cache`` (an empty dict at first) and compute it once.
+    ``checkpoint``: a file for the state every ``save_every`` iterations; when it
     holds a state saved under the same ``key`` (:func:`umt.alignment.checkpoints.candidate_key`),
     self-learning continues after that state's iteration and the seed dictionary is not used.
     """
