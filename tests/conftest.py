@@ -8,6 +8,13 @@ from synthetic import random_orthogonal
 from umt.embeddings import Embeddings
 
 
+def pytest_collection_modifyitems(items):
+    """Every test that reads the real shared data is ``slow``: ``pytest -m 'not slow'`` leaves it out."""
+    for item in items:
+        if "data_root" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
