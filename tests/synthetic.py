@@ -47,3 +47,48 @@ def write_prepared_pair(folder):
     train_sentencepiece([folder / "train.en.txt", folder / "train.fr.txt"], folder / "spm", vocab_size=60)
     write_json(folder / "prepare.json", {"pair": "en-fr"})
     return folder
+
+
+# ----- two corpora of one hidden language, spelt in two alphabets (for `umt run` on any pair) -----
+
+ALPHABETS = {"is": "aábdðeéfghiíjklmnoóprstuúvxyýþæö", "fo": "aábdðefghiíjklmnoóprstuúvyýæø"}
+
+
+def hidden_language_corpora(folder, langs=("is", "fo"), concepts=300, sentences=12000, follow=0.85, seed=0):
+    """One Markov chain over ``concepts`` hidden words, sampled independently for each language
+    and spelt with that language's own random word forms: the two corpora share no sentence and
+    no word, only the distribution, so distribution matching must find the translation. Writes
+    ``LANG.txt`` for each language and returns ``{lang: word forms}`` (concept ``i`` is spelt
+    ``forms[lang][i]``)."""
+    rng = np.random.default_rng(seed)
+    # each concept has its own number of likely successors, some likelier than others: words
+    # differ in how their contexts spread, the shape distribution matching reads
+    successors = np.stack([rng.choice(concepts, size=12, replace=False) for _ in range(concepts)])
+    spread = rng.integers(2, 13, size=concepts)
+    weights = 1.0 / np.arange(1, concepts + 1)
+    weights /= weights.sum()
+    forms = {}
+    for k, lang in enumerate(langs):
+        letters, words = ALPHABETS.get(lang, "abcdefghijklmnoprstuvyz"), set()
+        spell = np.random.default_rng(seed + 100 + k)
+        while len(words) < concepts:
+            words.add("".join(spell.choice(list(letters), size=int(spell.integers(4, 9)))))
+        forms[lang] = sorted(words)
+        sample = np.random.default_rng(seed + 200 + k)
+        lengths = sample.integers(6, 14, size=sentences)
+        total = int(lengths.sum())
+        restart, branch, coin = sample.choice(concepts, size=total, p=weights), sample.random(total), sample.random(
+            total)
+        lines, word, t = [], 0, 0
+        for length in lengths.tolist():
+            sentence = []
+            for _ in range(length):
+                if sentence and coin[t] < follow:  # the j-th of a word's successors with probability ~ 1/(j+1)
+                    word = int(successors[word, int(spread[word] ** branch[t]) - 1])
+                else:
+                    word = int(restart[t])
+                sentence.append(forms[lang][word])
+                t += 1
+            lines.append(" ".join(sentence).capitalize() + ".")
+        (folder / f"{lang}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return forms

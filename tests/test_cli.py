@@ -432,3 +432,38 @@ def test_an_interrupted_alignment_says_how_to_resume(pair_files, monkeypatch, ca
     assert capsys.readouterr().err.endswith(
         "umt: interrupted; running it again reuses the cached vectors and continues the alignments from their "
         "checkpoints\n")
+
+
+@pytest.mark.slow
+def test_umt_run_works_for_any_language_pair_with_and_without_a_dictionary(tmp_path, monkeypatch, capsys):
+    from synthetic import hidden_language_corpora
+
+    forms = hidden_language_corpora(tmp_path)  # Icelandic and Faroese letters: no en/fr/de rule applies
+    pairs = list(zip(forms["is"], forms["fo"]))
+    (tmp_path / "test.txt").write_text("".join(f"{a} {b}\n" for a, b in pairs[150:]), encoding="utf-8")
+    (tmp_path / "train.txt").write_text("".join(f"{a} {b}\n" for a, b in pairs[:150]), encoding="utf-8")
+    monkeypatch.delenv("UMT_DATA", raising=False)  # nothing from the shared data: corpora and dictionaries by flag
+    common = ["-q", "run", "--pair", "is-fo", "--src-corpus", str(tmp_path / "is.txt"), "--tgt-corpus",
+              str(tmp_path / "fo.txt"), "--dim", "24", "--epoch", "20", "--cache", str(tmp_path / "cache")]
+    assert main([*common, "--test-dict", str(tmp_path / "test.txt"), "--train-dict", str(tmp_path / "train.txt"),
+                 "--out", str(tmp_path / "with")]) == 0
+    summary = json.loads((tmp_path / "with" / "results.json").read_text(encoding="utf-8"))
+    assert summary["src_words"] == summary["tgt_words"] == len(pairs)  # every hidden word, spelt with its accents
+    reference = summary["results"][summary["unsupervised_vs_supervised"]["reference"]]
+    assert reference["csls_p1"] > 60 and reference["n_queries"] == 150  # the vectors carry the shared structure
+    assert "identical strings (no dictionary)" in summary["skipped"]  # no word is spelt alike: no such seed
+    unsupervised = next(r for r in summary["results"].values() if not r["supervised"])
+    assert unsupervised["verdict"] in ("ok", "failed") and 0 <= unsupervised["csls_p1"] <= 100
+    assert summary["word_by_word"] and summary["word_by_word"][0]["reference"] is None  # no Multi30k for is-fo
+    assert summary["word_by_word"][0]["source"] in (tmp_path / "is.txt").read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert main([*common, "--out", str(tmp_path / "without")]) == 0
+    printed = capsys.readouterr().out
+    assert "no precision can be given" in printed and "no supervised reference" in printed
+    bare = json.loads((tmp_path / "without" / "results.json").read_text(encoding="utf-8"))
+    assert bare["test_dictionary"] is None and bare["unsupervised_vs_supervised"] is None
+    assert list(bare["results"]) == [f"unsupervised ({DEFAULT_PRESET} preset, no dictionary)"]  # the only one possible
+    assert "csls_p1" not in next(iter(bare["results"].values()))
+    assert len(list((tmp_path / "cache").iterdir())) == 2  # the same vectors, trained once
+    assert main([*common[:3], "is-xx", *common[4:], "--out", str(tmp_path / "typo")]) == 2
+    assert "unknown language 'xx': expected an ISO 639 code" in capsys.readouterr().err

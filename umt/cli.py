@@ -247,11 +247,14 @@ def cmd_run(a) -> None:
     from umt.rundir import start_run
 
     src, _, tgt = a.pair.partition("-")
+    if not src or not tgt or src == tgt:
+        raise UmtError(f"--pair {a.pair}: expected two different language codes, e.g. en-fr")
     check_language(src), check_language(tgt)
     embed = FULL_EMBED if a.full else QUICK_EMBED
     embed = replace(embed, dim=embed.dim if a.dim is None else a.dim, epoch=embed.epoch if a.epoch is None else a.epoch)
     cfg = PipelineConfig(src=src, tgt=tgt, full=a.full, lines=a.lines, data=a.data, cache=a.cache, embed=embed,
-                         refine_iterations=a.refine, preset=a.preset)
+                         refine_iterations=a.refine, preset=a.preset, src_corpus=a.src_corpus,
+                         tgt_corpus=a.tgt_corpus, test_dict=a.test_dict, train_dict=a.train_dict)
     out = a.out or f"runs/{a.pair}{'-full' if a.full else ''}"
     start_run(out, {"command": "run", **_params(a)})
     run_pipeline(cfg, out, progress=not a.quiet)
@@ -459,7 +462,17 @@ def build_parser() -> argparse.ArgumentParser:
                        "print a report. Vectors and finished alignments are reused, so a second run takes "
                        "seconds.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--pair", default="en-fr", help="language pair, e.g. en-fr, de-en (default %(default)s)")
+    p.add_argument("--pair", default="en-fr",
+                   help="language pair: any two ISO 639 codes, e.g. en-fr, de-en, is-fo (default %(default)s)")
+    p.add_argument("--src-corpus", default=None,
+                   help="source-language text, plain or .gz, one sentence a line (default $UMT_DATA/mono/SRC.txt.gz)")
+    p.add_argument("--tgt-corpus", default=None, help="target-language text (default $UMT_DATA/mono/TGT.txt.gz)")
+    p.add_argument("--test-dict", default=None,
+                   help="test dictionary, read only to score (default $UMT_DATA/dictionaries/SRC-TGT.5000-6500.txt "
+                   "when it exists; without one the alignments are made and checked, but no precision is given)")
+    p.add_argument("--train-dict", default=None,
+                   help="dictionary of the supervised reference (default $UMT_DATA/dictionaries/SRC-TGT.0-5000.txt "
+                   "when it exists; without one there is no supervised reference)")
     p.add_argument("--full", action="store_true",
                    help="300-d vectors with character 5-grams, 5 epochs (slower) instead of quick 100-d vectors "
                    "with 5-grams, 3 epochs")
@@ -468,9 +481,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epoch", type=int, default=None, help="fastText epochs (default 3, or 5 with --full)")
     p.add_argument("--refine", type=int, default=3, help="refinement iterations (default %(default)s)")
     p.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET,
-                   help="the unsupervised alignment's recipe, as in umt align (default %(default)s; fast takes "
-                        "0.87 times its time; the muse presets train a discriminator for hours on a CPU); its run "
-                        "directory is OUT/PRESET")
+                   help="the unsupervised alignment's recipe, as in umt align (default %(default)s; fast is "
+                        "quicker; the muse presets train a discriminator for hours on a CPU); its run directory "
+                        "is OUT/PRESET")
     p.add_argument("--cache", default="runs/cache", help="where trained vectors are kept (default %(default)s)")
     p.add_argument("--data", default=None, help="data root (default: $UMT_DATA)")
     p.add_argument("--out", default=None, help="run directory (default runs/PAIR)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from umt.errors import DataMissingError
+from umt.errors import DataMissingError, UmtError
 
 DATA_ENV = "UMT_DATA"
 LANGUAGES = ("en", "fr", "de")
@@ -31,10 +31,28 @@ def data_root(explicit: str | os.PathLike | None = None) -> Path:
     return root
 
 
+def language_name(lang: str) -> str | None:
+    """The English name of an ISO 639 code (two letters, ISO 639-1, or three, ISO 639-3), or None."""
+    import pycountry
+
+    if not (2 <= len(lang) <= 3 and lang.isascii() and lang.isalpha() and lang.islower()):
+        return None
+    try:
+        found = pycountry.languages.get(**{"alpha_2" if len(lang) == 2 else "alpha_3": lang})
+    except KeyError:  # older pycountry raises where newer ones return None
+        found = None
+    return found.name if found is not None else None
+
+
 def check_language(lang: str) -> str:
-    """Validate a language code against the languages umt ships recipes for."""
-    if lang not in LANGUAGES:
-        raise DataMissingError(f"unknown language {lang!r}: expected one of {', '.join(LANGUAGES)}")
+    """``lang`` if it is an ISO 639 language code (``en``, ``is``, ``fao``...), else a one-line error.
+
+    Any language works; the code is checked against the standard, not against the languages
+    whose data happens to be present, so that a typo is caught before any work.
+    """
+    if language_name(lang) is None:
+        hint = f" (did you mean {lang.lower()!r}?)" if language_name(lang.lower()) else ""
+        raise UmtError(f"unknown language {lang!r}: expected an ISO 639 code such as en, fr, de or is{hint}")
     return lang
 
 

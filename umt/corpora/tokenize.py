@@ -1,9 +1,12 @@
 """One word tokenizer for every language: lowercase, words kept intact, punctuation split off.
 
-Rules (identical for en, fr, de):
+Rules (the same for every language; nothing is specific to the languages umt ships data for):
 
 * Unicode NFC normalisation, typographic apostrophes mapped to ``'``, then lowercasing.
-* A token is a run of letters, a run of digits, or a single other non-space character.
+* A token is a run of letters with their combining marks (the vowel signs of Devanagari or
+  Arabic belong to their word), a run of decimal digits, or a single other non-space character.
+* Scripts written without spaces between words (Chinese characters, kana) give one token per
+  character: without a segmentation dictionary, a character is the unit that can be matched.
 * Hyphens split words (``drawing-room`` -> ``drawing - room``), as the MUSE dictionaries hold no
   hyphenated entries.
 * An apostrophe after a short prefix (at most two letters, or ``qu``) stays with it as an elision
@@ -13,12 +16,16 @@ Rules (identical for en, fr, de):
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
+import regex
+
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'"})
-_TOKEN = re.compile(r"[^\W\d_]+|\d+|'[^\W\d_]+|\S", re.UNICODE)
-_ELISION = re.compile(r"^(?:[^\W\d_]{1,2}|qu)$", re.UNICODE | re.IGNORECASE)
+_UNSPACED = r"\p{Han}\p{Hiragana}\p{Katakana}"
+_LETTER = rf"(?:(?![{_UNSPACED}])\p{{L}})"
+_WORD = rf"{_LETTER}(?:{_LETTER}|\p{{M}})*"
+_TOKEN = regex.compile(rf"{_WORD}|[{_UNSPACED}]\p{{M}}*|\p{{Nd}}+|'{_WORD}|\S")
+_ELISION = regex.compile(r"^(?:\p{L}{1,2}|qu)$", regex.IGNORECASE)
 
 
 def tokenize(text: str, lower: bool = True) -> list[str]:
