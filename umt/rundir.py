@@ -8,14 +8,51 @@ import sys
 import time
 from pathlib import Path
 
+from umt.errors import UmtError
 from umt.fileio import make_folder, write_json
 
 log = logging.getLogger("umt")
 
+LOCK_FILE = ".umt.lock"
+_held: dict[Path, object] = {}  # run directories this process holds, with their open lock files
+
+
+def lock_run_directory(out: Path) -> None:
+    """Hold ``out`` for this process until it exits, or refuse in one line when another holds it.
+
+    Two commands writing one run directory would mix their checkpoints and results. The lock is
+    the operating system's (``lockf`` on ``out/.umt.lock``), so a killed process never leaves a
+    stale one; the file keeps the holder's pid for the message. torchrun's ranks other than 0
+    write into rank 0's directory and do not take it.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        return
+    key = out.resolve()
+    if key in _held or os.environ.get("RANK", "0") != "0":
+        return
+    handle = open(out / LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115 - held open until the process ends
+    try:
+        fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise UmtError(f"{out}: busy: another umt process (pid {holder}) is writing to this run directory; "
+                       "wait for it to finish or choose another output folder") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    _held[key] = handle
+
 
 def start_run(out: str | os.PathLike, params: dict, log_name: str = "run.log") -> Path:
-    """Create ``out``, write ``params.json`` and send the ``umt`` log there too."""
+    """Create ``out``, hold it for this process (:func:`lock_run_directory`), write ``params.json``
+    and send the ``umt`` log there too."""
     out = make_folder(out)
+    lock_run_directory(out)
     write_json(out / "params.json", {**params, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                                      "argv": sys.argv})
     for old in [h for h in log.handlers if getattr(h, "umt_run_log", False)]:

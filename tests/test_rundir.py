@@ -1,0 +1,34 @@
+"""A run directory is held by one process at a time."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from umt.cli import main
+from umt.errors import UmtError
+from umt.rundir import start_run
+
+
+def test_a_second_process_is_refused_a_busy_run_directory_and_gets_it_once_free(tmp_path, capsys):
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        from umt.rundir import start_run
+        start_run({str(tmp_path / 'run')!r}, {{"command": "test"}})
+        print("held", flush=True)
+        sys.stdin.read()  # hold until told
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(UmtError, match=rf"run: busy: another umt process \(pid {holder.pid}\) is writing"):
+            start_run(tmp_path / "run", {"command": "test"})
+        (tmp_path / "tiny.txt").write_text("a small corpus\n" * 20, encoding="utf-8")
+        assert main(["-q", "embed", "train", "--lang", "en", "--corpus", str(tmp_path / "tiny.txt"), "--dim", "8",
+                     "--out", str(tmp_path / "run")]) == 2
+        assert "busy: another umt process" in capsys.readouterr().err
+        assert not (tmp_path / "run" / "vectors.npy").exists()  # refused before any work
+    finally:
+        holder.communicate("", timeout=60)
+    assert start_run(tmp_path / "run", {"command": "test"}) == tmp_path / "run"  # free once the holder has exited
+    assert start_run(tmp_path / "run", {"command": "again"}) == tmp_path / "run"  # one process may start it again
