@@ -1,5 +1,3 @@
-import pytest
-
 from umt.corpora import tokenize, tokenize_corpus
 
 
@@ -38,15 +36,3 @@ def test_a_language_without_rules_still_tokenises_into_words():
     # scripts written without spaces: one token a character rather than a whole sentence
     assert tokenize("我爱北京。東京に行く") == ["我", "爱", "北", "京", "。", "東", "京", "に", "行", "く"]
 
-
-def test_language_codes_are_checked_against_iso_639_not_against_the_shipped_data():
-    from umt.config import check_language, language_name
-    from umt.errors import UmtError
-
-    for code in ("en", "fr", "de", "is", "fo", "sw", "hi", "zh", "fao", "haw"):
-        assert check_language(code) == code and language_name(code)
-    assert language_name("is") == "Icelandic" and language_name("fao") == "Faroese"
-    for typo, message in (("xx", "unknown language 'xx'"), ("EN", "did you mean 'en'"), ("english", "ISO 639"),
-                          ("", "unknown language ''"), ("e1", "unknown language")):
-        with pytest.raises(UmtError, match=message):
-            check_language(typo)

@@ -8,7 +8,16 @@ from pathlib import Path
 from umt.errors import DataMissingError, UmtError
 
 DATA_ENV = "UMT_DATA"
-LANGUAGES = ("en", "fr", "de")
+LANGUAGES = ("en", "fr", "de")  # the languages of the shared data; any other ISO 639 code works too
+
+
+def model_languages(*langs: str) -> tuple[str, ...]:
+    """The languages a translation model embeds, in the order of their indices.
+
+    en, fr and de come first, at the indices every model trained so far uses; the pair's other
+    languages follow in alphabetical order, so that both directions of a pair index alike.
+    """
+    return LANGUAGES + tuple(sorted(set(langs) - set(LANGUAGES)))
 
 
 def data_root(explicit: str | os.PathLike | None = None) -> Path:

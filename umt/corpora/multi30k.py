@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from umt.config import check_language, data_file
+from umt.config import check_language, data_file, language_name
 from umt.corpora.control import shuffle_tokens
 from umt.errors import UmtError
 from umt.fileio import read_lines, write_json, write_text
@@ -45,8 +45,17 @@ class MonoSplit:
         return range(self.stop - self.heldout, self.stop)
 
 
+def multi30k_language(lang: str) -> str:
+    """``lang`` if Multi30k has captions in it, else a one-line error (an ISO 639 typo first)."""
+    check_language(lang)
+    if lang not in LANGUAGE_HALF:
+        raise UmtError(f"{lang} ({language_name(lang)}): Multi30k has captions in {', '.join(LANGUAGE_HALF)} only, "
+                       "and the MT commands train and test on it (umt run aligns any pair)")
+    return lang
+
+
 def check_pair(src: str, tgt: str) -> None:
-    check_language(src), check_language(tgt)
+    multi30k_language(src), multi30k_language(tgt)
     if src == tgt:
         raise UmtError(f"language pair {src}-{tgt}: source and target must differ")
     if LANGUAGE_HALF[src] == LANGUAGE_HALF[tgt]:
@@ -57,7 +66,7 @@ def check_pair(src: str, tgt: str) -> None:
 
 
 def mono_split(lang: str, heldout: int = 500) -> MonoSplit:
-    half = LANGUAGE_HALF[check_language(lang)]
+    half = LANGUAGE_HALF[multi30k_language(lang)]
     if not 0 <= heldout < HALF // 2:
         raise UmtError(f"heldout={heldout}: must be between 0 and {HALF // 2}")
     return MonoSplit(lang, half * HALF, (half + 1) * HALF, heldout)

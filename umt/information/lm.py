@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from umt.config import LANGUAGES
+from umt.config import check_language
 from umt.errors import UmtError
 from umt.fileio import atomic_path, load_checkpoint
 from umt.ranges import NON_NEGATIVE, POSITIVE, CheckedConfig, ranged
@@ -122,8 +122,7 @@ def train_language_model(vocab: Vocab, texts: dict[str, list[str]], cfg: LMTrain
 @torch.no_grad()
 def code_length(model: LanguageModel, vocab: Vocab, lines: list[str], lang: str, batch_size: int = 128) -> dict:
     """:math:`L(Y)` of ``lines`` (language ``lang``) in bits, and bits per character."""
-    if lang not in LANGUAGES:
-        raise UmtError(f"unknown language {lang!r}")
+    check_language(lang)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()

@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from umt.config import model_languages
 from umt.corpora.multi30k import check_pair, load_lines, prepare_multi30k
 from umt.errors import UmtError
 from umt.fileio import read_json, write_json
@@ -86,7 +87,8 @@ def prepare_mt(src: str, tgt: str, out: str | os.PathLike, src_emb, tgt_emb, map
         cfg = preset(preset_name)  # an unknown name fails here, before the data work
     out = Path(out)
     manifest = prepare_multi30k(src, tgt, out, data, heldout, control_target)
-    train_sentencepiece([out / f"train.{src}.txt", out / f"train.{tgt}.txt"], out / "spm", vocab_size)
+    train_sentencepiece([out / f"train.{src}.txt", out / f"train.{tgt}.txt"], out / "spm", vocab_size,
+                        languages=model_languages(src, tgt))
     if aligned_here:
         from umt.alignment.align import align, write_alignment
 

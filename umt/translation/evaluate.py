@@ -17,7 +17,7 @@ import json
 import numpy as np
 import torch
 
-from umt.config import LANGUAGES
+from umt.config import model_languages
 from umt.errors import UmtError
 from umt.translation.model import Seq2Seq
 from umt.translation.vocab import EOS, PAD, Vocab
@@ -53,7 +53,7 @@ def translate_ids(model: Seq2Seq, vocab: Vocab, seqs: list[list[int]], src: str,
     model.eval()
     order = np.argsort([len(s) for s in seqs], kind="stable")
     results: list[list[int]] = [[] for _ in seqs]
-    src_lang, tgt_lang = LANGUAGES.index(src), LANGUAGES.index(tgt)
+    src_lang, tgt_lang = model_languages(src, tgt).index(src), model_languages(src, tgt).index(tgt)
     bos = vocab.lang_id(tgt)
     for start in range(0, len(seqs), batch_size):
         idx = order[start : start + batch_size]
@@ -186,7 +186,8 @@ def conditional_code_length(model: Seq2Seq, vocab: Vocab, sources: list[str], ta
     limit = model.cfg.max_positions - 1
     src_ids = [s[:limit] + [EOS] for s in vocab.encode(sources, limit)]
     tgt_ids = vocab.encode(targets, limit)
-    src_lang, tgt_lang, bos = LANGUAGES.index(src), LANGUAGES.index(tgt), vocab.lang_id(tgt)
+    languages = model_languages(src, tgt)
+    src_lang, tgt_lang, bos = languages.index(src), languages.index(tgt), vocab.lang_id(tgt)
     nats = 0.0
     for start in range(0, len(src_ids), batch_size):
         s = pad_batch(src_ids[start:start + batch_size], device)

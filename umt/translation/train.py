@@ -40,7 +40,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from umt.config import LANGUAGES
+from umt.config import model_languages
 from umt.errors import UmtError
 from umt.fileio import atomic_path, load_checkpoint, make_folder, write_json
 from umt.ranges import NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, CheckedConfig, ranged
@@ -123,6 +123,8 @@ class Trainer:
         else:
             self.device = torch.device("cpu")
         cfg.model.vocab_size = len(data.vocab)
+        self.languages = model_languages(data.src, data.tgt)  # en-fr and en-de: the 3 indices of every model so far
+        cfg.model.n_langs = max(cfg.model.n_langs, len(self.languages))
         torch.manual_seed(cfg.seed)
         self.model = Seq2Seq(cfg.model)
         if cfg.init_embeddings and not resume:
@@ -215,8 +217,8 @@ class Trainer:
         for lang, idx in requests:
             other = self.data.other(lang)
             seqs += [self.data.train[lang][i] + [EOS] for i in idx]
-            src_lang += [LANGUAGES.index(lang)] * len(idx)
-            tgt_lang += [LANGUAGES.index(other)] * len(idx)
+            src_lang += [self.languages.index(lang)] * len(idx)
+            tgt_lang += [self.languages.index(other)] * len(idx)
             bos += [vocab.lang_id(other)] * len(idx)
         # decoded by length, BT_BATCH at a time: a batch runs until its longest output ends
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
@@ -270,7 +272,7 @@ class Trainer:
             pool = d.train[lang]
             size = 2 * c.batch_size  # as many sentences a language as one translation step reads
             rows += [pool[i][: c.model.max_positions] for i in self._rng(k, 3).choice(len(pool), size=size)]
-            langs += [LANGUAGES.index(lang)] * size
+            langs += [self.languages.index(lang)] * size
         ids = pad_batch(rows).numpy()
         not_pieces = [PAD, UNK, BOS, EOS, *d.vocab.special]
         pieces = np.setdiff1d(np.arange(len(d.vocab)), not_pieces)
@@ -343,8 +345,8 @@ class Trainer:
             src = pad_batch([e[0] + [EOS] for e in part], dev)
             tgt_in = pad_batch([[vocab.lang_id(e[3])] + e[2] for e in part], dev)
             tgt_out = pad_batch([e[2] + [EOS] for e in part], dev)
-            src_lang = torch.tensor([LANGUAGES.index(e[1]) for e in part], device=dev)
-            tgt_lang = torch.tensor([LANGUAGES.index(e[3]) for e in part], device=dev)
+            src_lang = torch.tensor([self.languages.index(e[1]) for e in part], device=dev)
+            tgt_lang = torch.tensor([self.languages.index(e[3]) for e in part], device=dev)
             select = tgt_out != PAD
             tok_task = torch.tensor([task_of[i] for i in rows], device=dev)[:, None].expand_as(tgt_out)[select]
             last = n == len(passes) - 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,13 +17,17 @@ PAD, UNK, BOS, EOS = 0, 1, 2, 3
 BLANK = "<blank>"
 
 
+_LANG_TOKEN = re.compile(r"<[a-z]{2,3}>")  # the form of lang_token's pieces
+
+
 def lang_token(lang: str) -> str:
     return f"<{lang}>"
 
 
 def train_sentencepiece(texts: list[str | os.PathLike], prefix: str | os.PathLike, vocab_size: int = 8000,
-                        seed_sentences: int = 1_000_000) -> Path:
-    """Train a unigram sentencepiece model on the monolingual training ``texts`` of both languages.
+                        seed_sentences: int = 1_000_000, languages: tuple[str, ...] = LANGUAGES) -> Path:
+    """Train a unigram sentencepiece model on the monolingual training ``texts`` of both languages,
+    with a token ``<LANG>`` for each of ``languages`` (:func:`umt.config.model_languages`).
 
     Writes ``prefix.model`` (and ``prefix.vocab``) atomically and returns the model path.
     """
@@ -36,7 +41,7 @@ def train_sentencepiece(texts: list[str | os.PathLike], prefix: str | os.PathLik
         spm.SentencePieceTrainer.train(
             input=",".join(str(t) for t in texts), model_writer=model, vocab_size=vocab_size,
             model_type="unigram", character_coverage=1.0, pad_id=PAD, unk_id=UNK, bos_id=BOS, eos_id=EOS,
-            user_defined_symbols=[BLANK] + [lang_token(lang) for lang in LANGUAGES],
+            user_defined_symbols=[BLANK] + [lang_token(lang) for lang in languages],
             input_sentence_size=seed_sentences, shuffle_input_sentence=True, num_threads=os.cpu_count() or 1,
             minloglevel=2,
         )
@@ -62,8 +67,8 @@ class Vocab:
         except (OSError, RuntimeError) as e:
             raise UmtError(f"{path}: not a sentencepiece model ({e})") from None
         self.blank_id = self.sp.piece_to_id(BLANK)
-        self.special = {self.blank_id} | {self.sp.piece_to_id(lang_token(lang)) for lang in LANGUAGES}
         pieces = [self.sp.id_to_piece(i) for i in range(len(self))]
+        self.special = {self.blank_id} | {i for i, p in enumerate(pieces) if _LANG_TOKEN.fullmatch(p)}
         # A word starts at a piece with the "▁" marker and at every special piece.
         self.word_start = np.array([p.startswith("\u2581") or self.sp.is_control(i) or self.sp.is_unknown(i)
                                     or p.startswith("<") and p.endswith(">") for i, p in enumerate(pieces)])
