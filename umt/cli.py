@@ -49,6 +49,18 @@ def _add_pair_args(p: argparse.ArgumentParser, max_vocab: int = 200000) -> None:
     p.add_argument("--data", default=None, help="data root (default: $UMT_DATA)")
 
 
+def cmd_data_fetch(a) -> None:
+    from umt.corpora.fetch import fetch_pair
+
+    root = a.data or os.environ.get("UMT_DATA")
+    if not root:
+        raise UmtError("no data root to fill: set UMT_DATA or pass --data")
+    fetched = fetch_pair(a.pair, root, a.vectors, a.mirror, progress=not a.quiet)
+    for relative, sha256 in fetched.items():
+        print(f"{Path(root) / relative}  sha256 {sha256}")
+    print(f"{len(fetched)} files fetched into {root} (record: {Path(root) / 'fetched.json'})")
+
+
 def cmd_corpus_control(a) -> None:
     from umt.config import check_language, mono_corpus
     from umt.corpora.control import write_control_corpus
@@ -308,6 +320,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"umt {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on the console")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    data = sub.add_parser("data", help="download public data into the UMT_DATA layout (for users elsewhere)")
+    dsub = data.add_subparsers(dest="data_command", metavar="COMMAND")
+    p = dsub.add_parser("fetch", help="MUSE dictionaries of a pair, and optionally pretrained fastText vectors",
+                        description="Download the MUSE ground-truth dictionaries of both directions of PAIR (full, "
+                        "0-5000 and 5000-6500) into DATA/dictionaries/ and, with --vectors, a pretrained fastText "
+                        "model per language into DATA/vectors/. Each file is checked and renamed into place only "
+                        "when complete; checksums are verified where umt knows them and recorded in "
+                        "DATA/fetched.json. Files already present are kept. Never needed by the tests.",
+                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("pair", help="language pair, two ISO 639 codes, e.g. en-fr or en-is")
+    p.add_argument("--data", default=None, help="data root to fill (default: $UMT_DATA)")
+    p.add_argument("--vectors", choices=("wiki", "cc"), default=None,
+                   help="also fetch fastText vectors: wiki (Wikipedia, .vec) or cc (Common Crawl + Wikipedia, "
+                   ".vec.gz); several GB a language")
+    p.add_argument("--mirror", default=None,
+                   help="base address of a mirror with the same layout (MIRROR/dictionaries/NAME, "
+                   "MIRROR/vectors/NAME) instead of the original sites")
+    p.set_defaults(func=cmd_data_fetch)
 
     corpus = sub.add_parser("corpus", help="derived corpora (the structureless control)")
     csub = corpus.add_subparsers(dest="corpus_command", metavar="ACTION")
