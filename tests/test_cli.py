@@ -200,6 +200,17 @@ def test_a_usage_error_is_one_line_that_points_to_help():
     assert proc.stderr.rstrip().endswith("(see umt align --help)")
 
 
+@pytest.mark.parametrize("option, value, message", [
+    ("--seed", "99999999999999999999", "argument --seed: 99999999999999999999: expected a seed between 0 and"),
+    ("--seed", "-1", "argument --seed: -1: expected a seed between 0 and"),
+    ("--device", "foo", "argument --device: 'foo' is not a device: expected cpu, cuda or cuda:N"),
+])
+def test_a_seed_or_device_out_of_reach_is_a_usage_error(option, value, message):
+    proc = subprocess.run([sys.executable, "-m", "umt.cli", "align", "--src-emb", "s", "--tgt-emb", "t", "--out", "o",
+                           option, value], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and message in proc.stderr
+
+
 def test_a_seed_dictionary_smaller_than_the_dimension_is_warned_about(pair_files, capsys):
     t = pair_files
     (t / "tiny.txt").write_text("w1 v1\nw2 v2\n")

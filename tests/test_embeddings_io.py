@@ -176,3 +176,30 @@ def test_vectors_built_in_memory_are_checked_like_files():
     emb = Embeddings(["a", "b", "c"], x)
     with pytest.raises(UmtError, match="NaN or infinite value in the vector of 'c'"):
         emb.with_vectors(np.vstack([x[:2], [[np.inf, 0]]]))  # e.g. a broken map applied to good vectors
+
+
+def test_a_native_folder_whose_vocabulary_and_matrix_disagree_is_refused(tmp_path):
+    save_embeddings(Embeddings(["a", "b", "c"], np.eye(3, dtype=np.float32)), tmp_path / "mixed")
+    (tmp_path / "mixed" / "vocab.txt").write_text("a\t5\nb\t3\n", encoding="utf-8")  # a newer, shorter vocabulary
+    with pytest.raises(UmtError, match=r"vectors.npy: shape \(3, 3\) does not match 2 words"):
+        load_embeddings(tmp_path / "mixed")
+    assert load_embeddings(tmp_path / "mixed", max_vocab=1).words == ["a"]  # a cut on purpose is fine
+
+
+def test_a_byte_order_mark_nul_bytes_and_a_damaged_gzip_are_handled(tmp_path):
+    bom = write(tmp_path / "bom.vec", "\ufeff2 2\ncat 1 0\ndog 0 1\n")
+    assert load_embeddings(bom).words == ["cat", "dog"]
+    bom_no_header = write(tmp_path / "bom2.vec", "\ufeffcat 1 0\ndog 0 1\n")
+    assert load_embeddings(bom_no_header).words == ["cat", "dog"]
+    nul = write(tmp_path / "nul.vec", "2 2\nc\x00at 1 0\ndog 0 1\n")
+    with pytest.raises(UmtError, match=r"nul.vec: word 'c\\x00at' \(row 0\) holds a NUL byte"):
+        load_embeddings(nul)
+    good = gzip.compress(("cat 1 0\n" * 2000 + "dog 0 1\n").encode())
+    damaged = good[:10] + b"\xff" * 30 + good[40:]  # the deflate stream itself is broken: zlib.error
+    write(tmp_path / "damaged.vec.gz", damaged, mode="wb")
+    with pytest.raises(UmtError, match=r"damaged.vec.gz: cannot read, damaged or not gzip"):
+        load_embeddings(tmp_path / "damaged.vec.gz")
+    from umt.fileio import read_lines
+
+    with pytest.raises(UmtError, match=r"damaged.vec.gz: cannot read, damaged or not gzip"):
+        list(read_lines(tmp_path / "damaged.vec.gz"))

@@ -124,3 +124,18 @@ def test_a_folder_or_a_full_disk_as_output_is_one_line_and_keeps_the_old_file(tm
     monkeypatch.undo()
     assert read_json(tmp_path / "metrics.json") == {"p1": 1.0}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json", "run"]
+
+
+def test_bad_utf8_is_reported_at_its_own_line_in_plain_and_gzip_text(tmp_path):
+    import gzip
+
+    from umt.fileio import read_lines
+
+    body = "".join(f"mot{i} word{i}\r\n" for i in range(5000)).encode() + "caf\xe9 coffee\n".encode("latin-1")
+    (tmp_path / "dict.txt").write_bytes(body)
+    (tmp_path / "dict.txt.gz").write_bytes(gzip.compress(body))
+    for name in ("dict.txt", "dict.txt.gz"):
+        lines = read_lines(tmp_path / name)
+        assert next(lines) == "mot0 word0"  # the Windows line break goes too
+        with pytest.raises(UmtError, match=rf"{name}:5001: not valid UTF-8"):
+            list(lines)

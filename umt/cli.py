@@ -15,7 +15,7 @@ from pathlib import Path
 
 from umt import __version__
 from umt.errors import UmtError
-from umt.ranges import POSITIVE, ConfigError, check_option
+from umt.ranges import POSITIVE, ConfigError, check_option, device_option, seed_option
 
 log = logging.getLogger("umt")
 
@@ -45,7 +45,7 @@ def _add_pair_args(p: argparse.ArgumentParser, max_vocab: int = 200000) -> None:
     p.add_argument("--normalize", default=None,
                    help="normalisation chain applied to both spaces, e.g. unit,center,unit (default; "
                         "for evaluate: the chain saved with the mapping)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    p.add_argument("--device", type=device_option, default=None, help="cpu or cuda (default: cuda when present)")
     p.add_argument("--data", default=None, help="data root (default: $UMT_DATA)")
 
 
@@ -350,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", help="raw text, plain or .gz (default: $UMT_DATA/mono/LANG.txt.gz)")
     p.add_argument("--out", required=True, help="output text file (tokenized, one sentence a line)")
     p.add_argument("--max-lines", type=int, default=None, help="read only the first N lines")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_option, default=0)
     p.add_argument("--data", default=None, help="data root (default: $UMT_DATA)")
     p.set_defaults(func=cmd_corpus_control)
 
@@ -367,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lm-batch-size", type=int, default=64)
     p.add_argument("--lm-dim", type=int, default=256, help="width of each single-language model")
     p.add_argument("--lm-layers", type=int, default=3)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_option, default=0)
     p.set_defaults(func=cmd_info)
 
     emb = sub.add_parser("embed", help="train, convert or inspect word vectors")
@@ -451,7 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pair_args(p)
     p.add_argument("--dict", default=None, help="seed dictionary for procrustes, or 'identical'")
     p.add_argument("--eval-dict", default=None, help="evaluate the result on this dictionary")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=seed_option, default=0,
                    help="seed of every random draw (default 0); auto adds it to its candidates' seeds")
     p.add_argument("--export-vec", action="store_true", help="also write the mapped spaces as .vec files")
     p.add_argument("--resume", action="store_true",

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import tempfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -176,19 +177,23 @@ def open_text(path: str | os.PathLike):
 
 
 def read_lines(path: str | os.PathLike, limit: int | None = None) -> Iterator[str]:
-    """Yield lines (without newline) of a UTF-8 text file, raising a clear error on bad encoding."""
-    path = Path(path)
-    lineno = 0
+    """Yield lines (without the line break) of a UTF-8 text file, plain or gzip.
+
+    Each line is decoded on its own, so bad UTF-8 is reported at the line that holds it.
+    """
+    path = require_file(path)
     try:
-        with open_text(path) as f:
-            for lineno, line in enumerate(f, 1):
+        with gzip.open(path, "rb") if str(path).endswith(".gz") else open(path, "rb") as f:
+            for lineno, raw in enumerate(f, 1):
                 if limit is not None and lineno > limit:
                     return
-                yield line.rstrip("\n")
-    except UnicodeDecodeError as e:
-        raise UmtError(f"{path}:{lineno + 1}: not valid UTF-8 ({e.reason})") from None
-    except (OSError, EOFError) as e:
-        raise UmtError(f"{path}: cannot read ({e})") from None
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise UmtError(f"{path}:{lineno}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
+                yield line.rstrip("\n").removesuffix("\r")
+    except (OSError, EOFError, zlib.error) as e:
+        raise UmtError(f"{path}: cannot read, damaged or not gzip ({e})") from None
 
 
 def load_checkpoint(path: str | os.PathLike, what: str = "checkpoint", device=None) -> dict:

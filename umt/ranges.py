@@ -129,3 +129,29 @@ def check_option(flag: str, value: Any, allowed: Range | None) -> None:
     problem = allowed.problem(value) if allowed is not None else None
     if problem:
         raise UmtError(f"{flag} {value}: {problem}")
+
+
+def seed_option(text: str) -> int:
+    """``--seed`` on the command line: an integer that numpy and torch both accept."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"{text}: expected a seed between 0 and {2**32 - 1}")
+    return value
+
+
+def device_option(text: str) -> str:
+    """``--device`` on the command line: a name torch knows (``cpu``, ``cuda``, ``cuda:1``...)."""
+    import argparse
+
+    import torch
+
+    try:
+        torch.device(text)
+    except (RuntimeError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device: expected cpu, cuda or cuda:N") from None
+    return text

@@ -22,6 +22,7 @@ import gzip
 import logging
 import os
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +90,7 @@ def _load_text_fast(path: Path, max_vocab: int | None) -> Embeddings | None:
     import pandas as pd
 
     with _open_binary(path) as f:
-        first, second = f.readline().decode("utf-8"), f.readline().decode("utf-8")
+        first, second = f.readline().decode("utf-8-sig"), f.readline().decode("utf-8")
     header = _parse_header(first)
     sample = second if header else first
     dim = header[1] if header else len(sample.split()) - 1
@@ -98,7 +99,7 @@ def _load_text_fast(path: Path, max_vocab: int | None) -> Embeddings | None:
     df = pd.read_csv(
         path, sep=" ", header=None, skiprows=1 if header else 0, quoting=csv.QUOTE_NONE, engine="c",
         names=list(range(dim + 2)), dtype={0: str, **{i: np.float32 for i in range(1, dim + 1)}, dim + 1: str},
-        keep_default_na=False, na_values=[], nrows=max_vocab, encoding="utf-8",
+        keep_default_na=False, na_values=[], nrows=max_vocab, encoding="utf-8-sig",
     )
     if len(df) == 0 or (df[dim + 1] != "").any() or (df[0] == "").any():
         return None
@@ -130,6 +131,7 @@ def _load_text_checked(path: Path, max_vocab: int | None) -> Embeddings:
             for lineno, raw in enumerate(f, 1):
                 line = _decode(raw, path, lineno).rstrip("\r\n")
                 if lineno == 1:
+                    line = line.removeprefix("\ufeff")  # a byte-order mark some editors write
                     header = _parse_header(line)
                     if header is not None:
                         dim = header[1]
@@ -154,8 +156,8 @@ def _load_text_checked(path: Path, max_vocab: int | None) -> Embeddings:
                     rests, linenos = [], []
                 if max_vocab is not None and len(words) >= max_vocab:
                     break
-    except (OSError, EOFError) as e:
-        raise UmtError(f"{path}: cannot read ({e})") from None
+    except (OSError, EOFError, zlib.error) as e:
+        raise UmtError(f"{path}: cannot read, damaged or not gzip ({e})") from None
     if rests:
         chunks.append(_parse_chunk(rests, linenos, dim, path))
     if not words:
@@ -235,16 +237,19 @@ def _load_native(folder: Path, max_vocab: int | None) -> Embeddings:
     vectors = load_npy(vec_path, "embedding file", mmap_mode="r")
     words: list[str] = []
     counts: list[int] = []
+    cut = False  # whether max_vocab stopped the reading before the vocabulary ended
     with open(vocab_path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
             if max_vocab is not None and lineno > max_vocab:
+                cut = True
                 break
             word, _, count = _decode(raw, vocab_path, lineno).rstrip("\n").partition("\t")
             if not word:
                 raise UmtError(f"{vocab_path}:{lineno}: empty word")
             words.append(word)
             counts.append(int(count) if count.isdigit() else 0)
-    if vectors.ndim != 2 or vectors.shape[0] < len(words):
+    if vectors.ndim != 2 or vectors.shape[0] < len(words) or (not cut and vectors.shape[0] != len(words)):
+        # a vocabulary shorter than the matrix is a folder whose files come from two runs
         raise UmtError(f"{vec_path}: shape {vectors.shape} does not match {len(words)} words in {vocab_path}")
     matrix = np.array(vectors[: len(words)], dtype=np.float32)
     return Embeddings(words, matrix, np.asarray(counts, dtype=np.int64), str(folder))  # refuses NaN rows, by word

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from umt.errors import UmtError
-from umt.ranges import POSITIVE, check_option
+from umt.ranges import POSITIVE, check_option, device_option, seed_option
 
 
 def _params(a) -> dict:
@@ -119,8 +119,9 @@ def _add_train_options(p) -> None:
                    help="steps between evaluations: round-trip BLEU selects the model (default %(default)s)")
     p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints (default %(default)s)")
     p.add_argument("--eval-val", action="store_true", help="also display validation BLEU during training")
-    p.add_argument("--seed", type=int, default=0, help="every random draw of a step derives from it and the step")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    p.add_argument("--seed", type=seed_option, default=0,
+                   help="every random draw of a step derives from it and the step")
+    p.add_argument("--device", type=device_option, default=None, help="cpu or cuda (default: cuda when present)")
 
 
 def cmd_run(a) -> None:
