@@ -478,3 +478,13 @@ def test_umt_run_works_for_any_language_pair_with_and_without_a_dictionary(tmp_p
     assert len(list((tmp_path / "cache").iterdir())) == 2  # the same vectors, trained once
     assert main([*common[:3], "is-xx", *common[4:], "--out", str(tmp_path / "typo")]) == 2
     assert "unknown language 'xx': expected an ISO 639 code" in capsys.readouterr().err
+
+
+def test_a_refused_alignment_does_not_touch_its_run_directory(tmp_path, capsys):
+    (tmp_path / "few.vec").write_text("".join(f"w{i} {i} 1\n" for i in range(5)), encoding="utf-8")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "params.json").write_text('{"command": "align", "earlier": true}')
+    assert main(["-q", "align", "--src-emb", str(tmp_path / "few.vec"), "--tgt-emb", str(tmp_path / "few.vec"),
+                 "--out", str(tmp_path / "run")]) == 2
+    assert "5 words: too few to align" in capsys.readouterr().err
+    assert json.loads((tmp_path / "run" / "params.json").read_text()) == {"command": "align", "earlier": True}

@@ -31,4 +31,13 @@ def test_a_second_process_is_refused_a_busy_run_directory_and_gets_it_once_free(
     finally:
         holder.communicate("", timeout=60)
     assert start_run(tmp_path / "run", {"command": "test"}) == tmp_path / "run"  # free once the holder has exited
-    assert start_run(tmp_path / "run", {"command": "again"}) == tmp_path / "run"  # one process may start it again
+    assert start_run(tmp_path / "run", {"command": "test", "again": 1}) == tmp_path / "run"  # and start it again
+
+
+def test_another_command_is_refused_a_run_directory_it_would_overwrite(tmp_path):
+    run = start_run(tmp_path / "run", {"command": "align"})
+    (run / "metrics.json").write_text('{"csls_p1": 40.0}')
+    with pytest.raises(UmtError, match=r"run: holds a `umt align` run; `umt evaluate` would overwrite its files"):
+        start_run(run, {"command": "evaluate"})
+    assert (run / "metrics.json").read_text() == '{"csls_p1": 40.0}'
+    assert start_run(run, {"command": "align", "resume": True}) == run  # the same command may continue it

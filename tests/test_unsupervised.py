@@ -289,3 +289,19 @@ def test_an_empty_space_is_a_clear_error(rng):
     tgt = Embeddings([f"t{i}" for i in range(50)], rng.standard_normal((50, 8)).astype(np.float32))
     with pytest.raises(UmtError, match="empty-src: no words to align"):
         align(Embeddings([], np.zeros((0, 8), np.float32), source="empty-src"), tgt, AlignConfig(), progress=False)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda rng: (rng.standard_normal((5, 8)), rng.standard_normal((300, 8))), "5 words: too few to align"),
+    (lambda rng: (rng.standard_normal((300, 1)), rng.standard_normal((300, 1))), "1-d vectors: nothing to rotate"),
+    (lambda rng: (np.zeros((300, 8)), rng.standard_normal((300, 8))), "300 of its 300 vectors are zero"),
+])
+def test_spaces_no_alignment_can_be_meaningful_on_are_refused_before_any_work(make, message, rng, tmp_path):
+    from umt.alignment import align
+
+    x, y = make(rng)
+    src = Embeddings([f"s{i}" for i in range(len(x))], x, source="src")
+    tgt = Embeddings([f"t{i}" for i in range(len(y))], y, source="tgt")
+    with pytest.raises(UmtError, match=message):
+        align(src, tgt, checkpoints=tmp_path / "ckpt")
+    assert not (tmp_path / "ckpt").exists()

@@ -145,6 +145,7 @@ def cmd_align(a) -> None:
     from umt.alignment.checkpoints import clear_candidates
     from umt.alignment.options import apply_stage_options, check_option
     from umt.alignment.presets import DEFAULT_PRESET, preset
+    from umt.alignment.spaces import check_alignable
     from umt.ranges import range_of
     from umt.rundir import start_run
 
@@ -179,6 +180,7 @@ def cmd_align(a) -> None:
         # the alignment and not after it; the pairs are dropped here, and align() never sees them.
         test_pairs = read_dictionary(eval_dict)
     src, tgt = _load_pair(a)
+    check_alignable(src, tgt)  # before the run directory is touched
     if eval_dict:
         index_dictionary(test_pairs, src, tgt, eval_dict)
         del test_pairs

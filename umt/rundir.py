@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -48,11 +49,27 @@ def lock_run_directory(out: Path) -> None:
     _held[key] = handle
 
 
+def refuse_another_command(out: Path, command: str | None) -> None:
+    """A run directory belongs to the command that made it: another command's outputs there
+    (``umt evaluate`` into an ``umt align`` run) would replace files of the same name."""
+    path = out / "params.json"
+    if command is None or not path.exists():
+        return
+    try:
+        earlier = json.loads(path.read_text(encoding="utf-8")).get("command")
+    except (OSError, ValueError, AttributeError):
+        return
+    if earlier is not None and earlier != command:
+        raise UmtError(f"{out}: holds a `umt {earlier}` run; `umt {command}` would overwrite its files there: "
+                       "choose another output folder")
+
+
 def start_run(out: str | os.PathLike, params: dict, log_name: str = "run.log") -> Path:
     """Create ``out``, hold it for this process (:func:`lock_run_directory`), write ``params.json``
     and send the ``umt`` log there too."""
     out = make_folder(out)
     lock_run_directory(out)
+    refuse_another_command(out, params.get("command"))
     write_json(out / "params.json", {**params, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                                      "argv": sys.argv})
     for old in [h for h in log.handlers if getattr(h, "umt_run_log", False)]:

@@ -15,7 +15,7 @@ from umt.alignment.checkpoints import candidate_key, load_candidate, save_candid
 from umt.alignment.procrustes import RefineConfig, map_spaces, procrustes, refine
 from umt.alignment.reweight import reweight_from_map
 from umt.alignment.similarity_init import SelfLearnConfig
-from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare, save_mapping, vocabulary_fingerprint
+from umt.alignment.spaces import DEFAULT_NORMALIZE, check_alignable, prepare, save_mapping, vocabulary_fingerprint
 from umt.alignment.supervised import seed_dictionary
 from umt.alignment.unsupervised import (
     AverageMap,
@@ -158,6 +158,7 @@ def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig | None = None, prog
         cfg = preset(DEFAULT_PRESET)
     if cfg.method not in METHODS:
         raise UmtError(f"unknown alignment method {cfg.method!r}: choose from {', '.join(METHODS)}")
+    check_alignable(src, tgt)
     t0 = time.time()
     x, y = prepare(src, tgt, cfg.normalize)
     result = _orthogonal(src, tgt, x, y, cfg, progress, t0, checkpoints)

@@ -21,6 +21,24 @@ log = logging.getLogger("umt")
 DEFAULT_NORMALIZE = "unit,center,unit"
 
 
+MIN_ALIGN_WORDS = 10  # fewer words than this leave a map of many dimensions undetermined
+
+
+def check_alignable(src: Embeddings, tgt: Embeddings) -> None:
+    """Refuse, in one line, spaces no alignment can be meaningful on, before any work: other
+    dimensions, one dimension (a rotation of a line is a sign), a handful of words, or vectors
+    that are mostly zero (a damaged or unfinished training)."""
+    check_same_dim(src, tgt)
+    if src.dim < 2:
+        raise UmtError(f"{src.source}: {src.dim}-d vectors: nothing to rotate (at least 2 dimensions)")
+    for emb in (src, tgt):
+        if len(emb) < MIN_ALIGN_WORDS:
+            raise UmtError(f"{emb.source}: {len(emb)} words: too few to align (at least {MIN_ALIGN_WORDS})")
+        zero = int((~emb.vectors.any(axis=1)).sum())
+        if 2 * zero > len(emb):
+            raise UmtError(f"{emb.source}: {zero} of its {len(emb)} vectors are zero: nothing to align")
+
+
 def prepare(src: Embeddings, tgt: Embeddings, chain: str = DEFAULT_NORMALIZE) -> tuple[np.ndarray, np.ndarray]:
     """Normalised source and target matrices, after checking the dimensions agree.
 
