@@ -83,6 +83,7 @@ def test_empty_missing_and_non_utf8_files(tmp_path):
 def test_native_nan_and_shape_errors(tmp_path):
     save_embeddings(Embeddings(["a", "b"], np.array([[1, 0], [0, 1]], dtype=np.float32)), tmp_path / "nan")
     np.save(tmp_path / "nan" / "vectors.npy", np.array([[1, 0], [np.nan, 1]], dtype=np.float32))  # a damaged file
+    (tmp_path / "nan" / "meta.json").write_text('{"words": 2, "dim": 2}')  # as an older umt wrote it: no digests
     with pytest.raises(UmtError, match="nan: NaN or infinite value in the vector of 'b' \\(row 1\\)"):
         load_embeddings(tmp_path / "nan")
     with pytest.raises(UmtError, match="1 words but vectors of shape"):
@@ -181,9 +182,32 @@ def test_vectors_built_in_memory_are_checked_like_files():
 def test_a_native_folder_whose_vocabulary_and_matrix_disagree_is_refused(tmp_path):
     save_embeddings(Embeddings(["a", "b", "c"], np.eye(3, dtype=np.float32)), tmp_path / "mixed")
     (tmp_path / "mixed" / "vocab.txt").write_text("a\t5\nb\t3\n", encoding="utf-8")  # a newer, shorter vocabulary
+    with pytest.raises(UmtError, match=r"mixed: vocab.txt is not the file meta.json describes"):
+        load_embeddings(tmp_path / "mixed")
+    (tmp_path / "mixed" / "meta.json").write_text('{"words": 3, "dim": 3}')  # an older umt's folder: no digests
     with pytest.raises(UmtError, match=r"vectors.npy: shape \(3, 3\) does not match 2 words"):
         load_embeddings(tmp_path / "mixed")
     assert load_embeddings(tmp_path / "mixed", max_vocab=1).words == ["a"]  # a cut on purpose is fine
+
+
+def test_a_vector_folder_written_in_part_is_refused_whole(tmp_path, rng):
+    old = Embeddings([f"w{i}" for i in range(50)], rng.standard_normal((50, 4)))
+    save_embeddings(old, tmp_path / "emb")
+    new = Embeddings([f"v{i}" for i in range(50)], rng.standard_normal((50, 4)))
+    vocab_only = tmp_path / "new"
+    save_embeddings(new, vocab_only)
+    (tmp_path / "emb" / "vocab.txt").write_bytes((vocab_only / "vocab.txt").read_bytes())  # as a full disk left it
+    with pytest.raises(UmtError, match=r"emb: vocab.txt is not the file meta.json describes"):
+        load_embeddings(tmp_path / "emb")
+    save_embeddings(old, tmp_path / "emb")
+    np.save(tmp_path / "emb" / "vectors.npy", new.vectors)  # same words, other matrix: same shape
+    with pytest.raises(UmtError, match=r"emb: vectors.npy is not the file meta.json describes"):
+        load_embeddings(tmp_path / "emb")
+    (tmp_path / "emb" / "meta.json").unlink()  # killed before the last write
+    with pytest.raises(UmtError, match=r"emb: incomplete vector folder \(no meta.json"):
+        load_embeddings(tmp_path / "emb")
+    save_embeddings(old, tmp_path / "emb")
+    assert load_embeddings(tmp_path / "emb").words == old.words
 
 
 def test_a_byte_order_mark_nul_bytes_and_a_damaged_gzip_are_handled(tmp_path):

@@ -1,6 +1,7 @@
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from synthetic import random_orthogonal
 
 from umt.alignment import AlignConfig, RefineConfig, align, apply_mapping, procrustes, refine
@@ -74,3 +75,20 @@ def test_identical_seed_needs_no_dictionary(rng):
     result = align(src, tgt, AlignConfig(method="identical", normalize="none"), progress=False)
     assert np.linalg.norm(result.orthogonal - w) < 1e-3
     assert not result.supervised
+
+
+def test_a_run_directory_that_mixes_two_writes_is_refused(tmp_path, rng):
+    from umt.alignment.spaces import load_mapping, save_mapping
+    from umt.errors import UmtError
+
+    first, second = random_orthogonal(6, rng), random_orthogonal(6, rng)
+    save_mapping(tmp_path / "run", first, "unit", target=second)
+    saved = load_mapping(tmp_path / "run", 6)
+    assert np.array_equal(saved.source, first) and np.array_equal(saved.target, second)
+    np.save(tmp_path / "run" / "target_mapping.npy", first)  # a later run's file beside this run's description
+    with pytest.raises(UmtError, match=r"target_mapping.npy: not the map mapping.json describes"):
+        load_mapping(tmp_path / "run", 6)
+    (tmp_path / "run" / "mapping.json").unlink()  # killed before the description was written
+    with pytest.raises(UmtError, match=r"mapping.json: missing, and it is written last"):
+        load_mapping(tmp_path / "run", 6)
+    assert np.array_equal(load_mapping(tmp_path / "run" / "mapping.npy", 6).source, first)  # a bare .npy file

@@ -291,9 +291,15 @@ def _reweight(result: AlignResult, x: np.ndarray, y: np.ndarray, cfg: AlignConfi
 
 def write_alignment(result: AlignResult, src: Embeddings, tgt: Embeddings, out: str | os.PathLike,
                     eval_dict: str | None = None, export_vec: bool = False) -> dict:
-    """Write mapping, induced lexicon, metrics (and the mapped spaces as ``.vec`` on request)."""
+    """Write mapping, induced lexicon, metrics (and the mapped spaces as ``.vec`` on request).
+
+    An earlier run's results in ``out`` are removed first, so that an interrupted write never
+    leaves them beside the new maps; ``mapping.json`` carries the maps' digests.
+    """
     out = Path(out)
     cfg = result.config
+    for stale in ("metrics.json", "config.json", "evaluation.tsv"):
+        (out / stale).unlink(missing_ok=True)
     save_mapping(out, result.mapping, cfg.normalize, target=result.target_mapping, src=src.source, tgt=tgt.source,
                  method=cfg.method, src_vocabulary=vocabulary_fingerprint(src),
                  tgt_vocabulary=vocabulary_fingerprint(tgt))

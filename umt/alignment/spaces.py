@@ -68,15 +68,24 @@ def save_mapping(folder: str | os.PathLike, w: np.ndarray, chain: str, target: n
     """Write ``mapping.npy`` (``x_mapped = x @ W.T``), ``mapping.json`` (how to prepare ``x``) and,
     for maps that move the target too, ``target_mapping.npy`` (``y_mapped = y @ W_target.T``)."""
     folder = Path(folder)
-    save_npy(folder / "mapping.npy", w.astype(np.float32))
+    (folder / "mapping.json").unlink(missing_ok=True)  # written last: without it the maps are incomplete
+    w = w.astype(np.float32)
+    save_npy(folder / "mapping.npy", w)
     target_path = folder / "target_mapping.npy"
     if target is not None:
-        save_npy(target_path, target.astype(np.float32))
+        target = target.astype(np.float32)
+        save_npy(target_path, target)
     elif target_path.exists():  # a rerun into the same folder must not pair with a stale target map
         target_path.unlink()
+    digests = {"mapping.npy": matrix_digest(w), **({"target_mapping.npy": matrix_digest(target)} if target is not None
+                                                   else {})}
     write_json(folder / "mapping.json", {"normalize": chain, "dim": int(w.shape[0]),
-                                         "target_mapping": target is not None, **info})
+                                         "target_mapping": target is not None, "sha256": digests, **info})
     return folder / "mapping.npy"
+
+
+def matrix_digest(w: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(w, dtype=np.float32).tobytes()).hexdigest()[:16]
 
 
 def vocabulary_fingerprint(emb: Embeddings, words: int = 1000) -> str:
@@ -98,15 +107,24 @@ def load_mapping(path: str | os.PathLike, dim: int, src: Embeddings | None = Non
     give nonsense.
     """
     path = Path(path)
-    if path.is_dir():
+    run_directory = path.is_dir()
+    if run_directory:
         path = path / "mapping.npy"
     w = _read_matrix(path, dim, "mapping")
     meta = path.with_suffix(".json")
+    if run_directory and not meta.exists():
+        raise UmtError(f"{meta}: missing, and it is written last: the alignment in {path.parent} did not finish "
+                       "writing; run it again")
     info = read_json(meta, "mapping description") if meta.exists() else {}
     if src is not None and tgt is not None:
         _warn_if_learned_elsewhere(path, info, src, tgt)
     target = _read_matrix(path.with_name("target_mapping.npy"), dim, "target mapping") \
         if info.get("target_mapping") else None
+    for name, matrix in (("mapping.npy", w), ("target_mapping.npy", target)):
+        expected = info.get("sha256", {}).get(name)  # older run directories carry no digests
+        if expected is not None and matrix is not None and matrix_digest(matrix) != expected:
+            raise UmtError(f"{path.with_name(name)}: not the map {meta.name} describes (the folder mixes two runs' "
+                           "files); run the alignment again")
     return SavedMapping(w, info.get("normalize"), target)
 
 

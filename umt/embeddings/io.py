@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import logging
 import os
 import warnings
@@ -29,7 +30,7 @@ import numpy as np
 
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
-from umt.fileio import atomic_path, load_npy, make_folder, require_file, save_npy, write_json
+from umt.fileio import atomic_path, load_npy, make_folder, read_json, require_file, save_npy, write_json
 from umt.ranges import OPTIONAL_POSITIVE, check_option
 
 log = logging.getLogger("umt")
@@ -52,6 +53,21 @@ def load_embeddings(path: str | os.PathLike, max_vocab: int | None = None) -> Em
     if path.suffix == ".npy":
         return _load_native(path.parent, max_vocab)
     return _load_text(path, max_vocab)
+
+
+def _check_complete(folder: Path, vocab_path: Path, vectors: np.ndarray) -> None:
+    """Refuse a native folder whose writing did not finish, or whose files come from two writes."""
+    meta_path = folder / "meta.json"
+    if not meta_path.exists():
+        raise UmtError(f"{folder}: incomplete vector folder (no meta.json, which is written last): its writing was "
+                       "interrupted; write it again")
+    meta = read_json(meta_path, "vector folder description")
+    vocab_ok = meta.get("vocab_sha256") in (None, hashlib.sha256(vocab_path.read_bytes()).hexdigest()[:16])
+    vectors_ok = meta.get("vectors_digest") in (None, _vectors_digest(vectors))
+    if not (vocab_ok and vectors_ok):  # older folders carry no digests and are taken as they are
+        which = "vocab.txt" if not vocab_ok else "vectors.npy"
+        raise UmtError(f"{folder}: {which} is not the file meta.json describes (the folder mixes two writes); "
+                       "write it again")
 
 
 def _open_binary(path: Path):
@@ -235,6 +251,7 @@ def _load_native(folder: Path, max_vocab: int | None) -> Embeddings:
     for p in (vec_path, vocab_path):
         require_file(p, "embedding file")
     vectors = load_npy(vec_path, "embedding file", mmap_mode="r")
+    _check_complete(folder, vocab_path, vectors)
     words: list[str] = []
     counts: list[int] = []
     cut = False  # whether max_vocab stopped the reading before the vocabulary ended
@@ -255,16 +272,29 @@ def _load_native(folder: Path, max_vocab: int | None) -> Embeddings:
     return Embeddings(words, matrix, np.asarray(counts, dtype=np.int64), str(folder))  # refuses NaN rows, by word
 
 
+def _vectors_digest(vectors: np.ndarray, rows: int = 1024) -> str:
+    """A digest of up to ``rows`` evenly spaced rows: tells two matrices apart without reading all."""
+    picked = np.unique(np.linspace(0, len(vectors) - 1, min(rows, len(vectors))).astype(np.int64))
+    return hashlib.sha256(np.ascontiguousarray(vectors[picked], dtype=np.float32).tobytes()).hexdigest()[:16]
+
+
 def save_embeddings(emb: Embeddings, folder: str | os.PathLike, meta: dict | None = None) -> Path:
-    """Write ``emb`` in umt's native format (``vectors.npy`` + ``vocab.txt``) into ``folder``."""
+    """Write ``emb`` in umt's native format (``vectors.npy`` + ``vocab.txt``) into ``folder``.
+
+    ``meta.json`` is removed first and written last, with digests of the two files: a folder
+    whose writing was interrupted (a kill, a full disk) is refused by the loader rather than read
+    as one file of the new vectors beside one of the old.
+    """
     folder = make_folder(folder)
+    (folder / "meta.json").unlink(missing_ok=True)
     counts = emb.counts if emb.counts is not None else np.zeros(len(emb), dtype=np.int64)
+    vocab = "".join(f"{w}\t{int(c)}\n" for w, c in zip(emb.words, counts)).encode("utf-8")
     with atomic_path(folder / "vocab.txt") as tmp:
-        with open(tmp, "w", encoding="utf-8") as f:
-            for w, c in zip(emb.words, counts):
-                f.write(f"{w}\t{int(c)}\n")
+        tmp.write_bytes(vocab)
     save_npy(folder / "vectors.npy", emb.vectors)
-    write_json(folder / "meta.json", {"words": len(emb), "dim": emb.dim, **(meta or {})})
+    write_json(folder / "meta.json", {"words": len(emb), "dim": emb.dim, **(meta or {}),
+                                      "vocab_sha256": hashlib.sha256(vocab).hexdigest()[:16],
+                                      "vectors_digest": _vectors_digest(emb.vectors)})
     return folder
 
 
