@@ -726,3 +726,16 @@ def test_pretraining_runs_are_evaluated_only_once_the_decoder_learns(prepared, t
 
     history = Trainer(MTData.load(prepared), _tiny_config(pretrain_steps=3, steps=6), tmp_path / "run").fit(False)
     assert [r["step"] for r in history] == [0, 6]  # step 3 ends the pretraining: nothing to translate with yet
+
+
+def test_resuming_with_other_settings_is_refused_not_silently_ignored(prepared, tmp_path, capsys):
+    tiny = ["--batch-size", "8", "--heads", "2", "--layers", "1", "--eval-every", "2", "--checkpoint-every", "2",
+            "--wbw-steps", "2", "--ae-decay-steps", "4", "--device", "cpu"]
+    common = ["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run"), *tiny]
+    assert main([*common, "--steps", "2", "--dim", "32"]) == 0
+    capsys.readouterr()
+    assert main([*common, "--steps", "4", "--dim", "64", "--resume"]) == 2
+    assert "model.dim 32 -> 64" in capsys.readouterr().err
+    assert json.loads((tmp_path / "run" / "history.json").read_text())[-1]["step"] == 2  # untouched
+    assert main([*common, "--steps", "4", "--dim", "32", "--resume"]) == 0  # a longer run, as it started: fine
+    assert json.loads((tmp_path / "run" / "history.json").read_text())[-1]["step"] == 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -78,11 +79,20 @@ def cmd_train(a) -> None:
     use_all_cores()
     data = MTData.load(a.prepared)
     if a.resume:
+        from dataclasses import asdict
+
         from umt.fileio import read_json
+        from umt.translation.pipeline import setting_differences
 
         saved = Path(a.out) / "config.json"
         if saved.exists():  # a resumed run keeps the settings it started with, except its length
-            cfg = MTTrainConfig.from_dict({**read_json(saved, "saved training settings"), "steps": a.steps})
+            stored = read_json(saved, "saved training settings")
+            free = {("steps",), ("device",), ("model", "vocab_size"), ("model", "n_langs")}  # or set by the data
+            diff = setting_differences(stored, json.loads(json.dumps(asdict(cfg))), free=free)
+            if diff:
+                raise UmtError(f"{a.out}: --resume continues the settings the run started with, and the command "
+                               f"gives others ({'; '.join(diff[:3])}): drop them, or train into another --out")
+            cfg = MTTrainConfig.from_dict({**stored, "steps": a.steps})
     start_run(a.out, {"command": "mt train", **_params(a)})
     trainer = Trainer(data, cfg, a.out, resume=a.resume)
     history = trainer.fit(progress=not a.quiet)

@@ -65,7 +65,9 @@ class MTPipelineConfig(CheckedConfig):
 _FREE = {("embed", "threads"), ("train", "steps"), ("train", "device")}
 
 
-def _differences(old: dict, new: dict, prefix: tuple = ()) -> list[str]:
+def setting_differences(old: dict, new: dict, prefix: tuple = (), free: set = _FREE) -> list[str]:
+    """The settings that differ between two nested configs, as ``key old -> new``; the ``free``
+    ones (paths or their last two keys) may change between sittings."""
     out = []
     for key in sorted(set(old) | set(new)):
         path = (*prefix, key)
@@ -73,8 +75,8 @@ def _differences(old: dict, new: dict, prefix: tuple = ()) -> list[str]:
             continue  # a setting umt added or dropped since: its default is the behaviour of the day
         a, b = old[key], new[key]
         if isinstance(a, dict) and isinstance(b, dict):
-            out += _differences(a, b, path)
-        elif a != b and path[-2:] not in _FREE and path not in _FREE:
+            out += setting_differences(a, b, path, free)
+        elif a != b and path[-2:] not in free and path not in free:
             out.append(f"{'.'.join(path)} {a!r} -> {b!r}")
     return out
 
@@ -83,7 +85,7 @@ def refuse_other_settings(out: str | Path, cfg: MTPipelineConfig) -> None:
     """Refuse to continue a run directory that was started with other settings."""
     saved = Path(out) / "mt_run.json"
     if saved.exists():
-        diff = _differences(read_json(saved, "saved pipeline settings"), json.loads(json.dumps(asdict(cfg))))
+        diff = setting_differences(read_json(saved, "saved pipeline settings"), json.loads(json.dumps(asdict(cfg))))
         if diff:
             raise UmtError(f"{out}: holds an `umt mt run` with other settings ({'; '.join(diff[:3])}); "
                            "pick a new --out, or run it again with its settings to continue it")
@@ -97,8 +99,8 @@ def vectors(lang: str, cfg: MTPipelineConfig, out: Path, progress: bool):
     corpus = out / "corpus" / f"{lang}.txt.gz"
     folder = out / "emb" / lang
     meta = folder / "meta.json"
-    if meta.exists() and not _differences(read_json(meta, "vectors' record").get("config", {}), asdict(cfg.embed),
-                                          ("embed",)):
+    recorded = read_json(meta, "vectors' record").get("config", {}) if meta.exists() else None
+    if recorded is not None and not setting_differences(recorded, asdict(cfg.embed), ("embed",)):
         log.info("%s: reusing the vectors in %s", lang, folder)
     else:
         if not corpus.exists():
