@@ -739,3 +739,15 @@ def test_resuming_with_other_settings_is_refused_not_silently_ignored(prepared, 
     assert json.loads((tmp_path / "run" / "history.json").read_text())[-1]["step"] == 2  # untouched
     assert main([*common, "--steps", "4", "--dim", "32", "--resume"]) == 0  # a longer run, as it started: fine
     assert json.loads((tmp_path / "run" / "history.json").read_text())[-1]["step"] == 4
+
+
+def test_translate_names_a_lexicon_of_the_other_direction_and_bad_utf8_on_stdin(prepared, monkeypatch, capsys):
+    lexicon = str(prepared / "lexicon.fr-en.tsv")
+    assert main(["-q", "translate", "--lexicon", lexicon, "--src", "en", "--tgt", "fr"]) == 2
+    assert "lexicon.fr-en.tsv: a fr->en lexicon, by its name, not en->fr" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO("Le chien.\nLe caf\xe9.\n".encode("latin-1"))))
+    assert main(["-q", "translate", "--lexicon", lexicon, "--src", "fr", "--tgt", "en"]) == 2
+    assert "<stdin>:2: not valid UTF-8" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"Le chien court.\r\n")))
+    assert main(["-q", "translate", "--lexicon", lexicon, "--src", "fr", "--tgt", "en"]) == 0
+    assert capsys.readouterr().out == "The dog runs.\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -204,6 +205,9 @@ def cmd_translate(a) -> None:
     if a.lexicon:
         from umt.translation.wordbyword import WordByWord
 
+        named = re.search(r"(?:^|[^a-z])([a-z]{2,3})-([a-z]{2,3})(?:[^a-z]|$)", Path(a.lexicon).name)
+        if named and named.groups() != (a.src, a.tgt):  # lexicon.fr-en.tsv used for en -> fr
+            raise UmtError(f"{a.lexicon}: a {named[1]}->{named[2]} lexicon, by its name, not {a.src}->{a.tgt}")
         wbw = WordByWord.load(a.lexicon)
 
         def run(lines):
@@ -235,9 +239,23 @@ def cmd_translate(a) -> None:
                 return
             print(run([line])[0] if line.strip() else "")
     else:
-        lines = [line.rstrip("\n") for line in sys.stdin]
+        lines = _stdin_lines()
     outs = run(lines) if lines else []
     sys.stdout.write("".join(o + "\n" for o in outs))
+
+
+def _stdin_lines() -> list[str]:
+    """Standard input's lines, each decoded as UTF-8 on its own so a bad one is named."""
+    source = getattr(sys.stdin, "buffer", None)
+    if source is None:  # a text stream without bytes beneath (a notebook's, a test's): already decoded
+        return [line.rstrip("\n") for line in sys.stdin]
+    lines = []
+    for lineno, raw in enumerate(source, 1):
+        try:
+            lines.append(raw.decode("utf-8").rstrip("\n").removesuffix("\r"))
+        except UnicodeDecodeError as e:
+            raise UmtError(f"<stdin>:{lineno}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
+    return lines
 
 
 def add_commands(sub, epilog: str) -> None:
