@@ -77,9 +77,3 @@ class Retriever:
         aug_q = np.hstack([queries, np.ones((len(queries), 1), dtype=np.float32)])
         scores, ids = knn(aug_q, base, k, device=self.device)
         return scores + self.query_offset(queries)[:, None], ids
-
-
-def translate(src: np.ndarray, tgt: np.ndarray, method: str = "csls", k: int = 1,
-              query_ids=None, **kw) -> tuple[np.ndarray, np.ndarray]:
-    """Shortcut for ``Retriever(src, tgt, method, **kw).search(query_ids, k)``."""
-    return Retriever(src, tgt, method, **kw).search(query_ids, k)
