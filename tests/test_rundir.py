@@ -1,5 +1,6 @@
 """A run directory is held by one process at a time."""
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -41,3 +42,9 @@ def test_another_command_is_refused_a_run_directory_it_would_overwrite(tmp_path)
         start_run(run, {"command": "evaluate"})
     assert (run / "metrics.json").read_text() == '{"csls_p1": 40.0}'
     assert start_run(run, {"command": "align", "resume": True}) == run  # the same command may continue it
+
+
+def test_a_run_directory_of_an_older_umt_is_continued(tmp_path):
+    run = start_run(tmp_path / "old", {"command": "mt"})  # what an older umt wrote for every `umt mt` command
+    assert start_run(run, {"command": "mt run"}) == run
+    assert json.loads((run / "params.json").read_text())["command"] == "mt run"

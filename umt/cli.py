@@ -81,7 +81,7 @@ def cmd_info(a) -> None:
 
     model = ModelConfig(dim=a.lm_dim, heads=4, enc_layers=a.lm_layers, dec_layers=0, ff_dim=4 * a.lm_dim)
     cfg = LMTrainConfig(steps=a.lm_steps, batch_size=a.lm_batch_size, seed=a.seed, model=model)
-    start_run(a.out, {"command": "info", **_params(a)})
+    start_run(a.out, {**_params(a), "command": "info"})
     information_report(a.prepared, a.model, a.out, cfg, progress=not a.quiet)
     print((Path(a.out) / "info.md").read_text(encoding="utf-8"))
 
@@ -184,7 +184,7 @@ def cmd_align(a) -> None:
     if eval_dict:
         index_dictionary(test_pairs, src, tgt, eval_dict)
         del test_pairs
-    start_run(a.out, {"command": "align", **_params(a)})
+    start_run(a.out, {**_params(a), "command": "align"})
     checkpoints = Path(a.out) / "checkpoints"
     if not a.resume:
         clear_candidates(checkpoints)
@@ -211,7 +211,7 @@ def cmd_evaluate(a) -> None:
     from umt.rundir import start_run
 
     src, tgt = _load_pair(a)
-    start_run(a.out, {"command": "evaluate", **_params(a)})
+    start_run(a.out, {**_params(a), "command": "evaluate"})
     saved = load_mapping(a.mapping, src.dim, src, tgt) if a.mapping else SavedMapping(None, None)
     chain = a.normalize or saved.normalize or DEFAULT_NORMALIZE
     metrics = evaluate_mapping(src, tgt, _resolve_dict(a.dict, a.data), saved.source, chain, a.device,
@@ -270,7 +270,7 @@ def cmd_run(a) -> None:
                          refine_iterations=a.refine, preset=a.preset, src_corpus=a.src_corpus,
                          tgt_corpus=a.tgt_corpus, test_dict=a.test_dict, train_dict=a.train_dict)
     out = a.out or f"runs/{a.pair}{'-full' if a.full else ''}"
-    start_run(out, {"command": "run", **_params(a)})
+    start_run(out, {**_params(a), "command": "run"})
     run_pipeline(cfg, out, progress=not a.quiet)
     print((Path(out) / "report.md").read_text(encoding="utf-8"))
 

@@ -59,7 +59,8 @@ def refuse_another_command(out: Path, command: str | None) -> None:
         earlier = json.loads(path.read_text(encoding="utf-8")).get("command")
     except (OSError, ValueError, AttributeError):
         return
-    if earlier is not None and earlier != command:
+    older_umt = command.startswith(f"{earlier} ")  # which recorded "mt" for every `umt mt` command
+    if earlier is not None and earlier != command and not older_umt:
         raise UmtError(f"{out}: holds a `umt {earlier}` run; `umt {command}` would overwrite its files there: "
                        "choose another output folder")
 

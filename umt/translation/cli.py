@@ -49,7 +49,7 @@ def cmd_prepare(a) -> None:
     check_option("--heldout", a.heldout, NON_NEGATIVE)
     if a.preset is not None and a.mapping is not None:
         raise UmtError("--preset chooses how to align when no --mapping is given; give one or the other")
-    start_run(a.out, {"command": "mt prepare", **_params(a)})
+    start_run(a.out, {**_params(a), "command": "mt prepare"})
     src_emb = load_embeddings(a.src_emb, max_vocab=a.max_vocab)
     tgt_emb = load_embeddings(a.tgt_emb, max_vocab=a.max_vocab)
     info = prepare_mt(src, tgt, a.out, src_emb, tgt_emb, a.mapping, a.data, a.vocab_size, a.heldout,
@@ -94,7 +94,7 @@ def cmd_train(a) -> None:
                 raise UmtError(f"{a.out}: --resume continues the settings the run started with, and the command "
                                f"gives others ({'; '.join(diff[:3])}): drop them, or train into another --out")
             cfg = MTTrainConfig.from_dict({**stored, "steps": a.steps})
-    start_run(a.out, {"command": "mt train", **_params(a)})
+    start_run(a.out, {**_params(a), "command": "mt train"})
     trainer = Trainer(data, cfg, a.out, resume=a.resume)
     history = trainer.fit(progress=not a.quiet)
     last = history[-1]
@@ -149,7 +149,7 @@ def cmd_run(a) -> None:
                            embed=replace(MT_EMBED, dim=a.embed_dim, epoch=a.embed_epoch))
     out = Path(a.out or f"runs/mt/{src}-{tgt}")
     refuse_other_settings(out, cfg)  # before the run directory is touched
-    start_run(out, {"command": "mt run", **_params(a)})
+    start_run(out, {**_params(a), "command": "mt run"})
     summary = run_mt_pipeline(cfg, out, progress=not a.quiet)
     for key, d in summary["directions"].items():
         print(f"{key.replace('-', '->')}: BLEU greedy {d['bleu_greedy']:.2f} (tok/lc {d['bleu_tok_lc_greedy']:.2f}), "
