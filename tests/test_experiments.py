@@ -427,3 +427,24 @@ def test_every_script_reports_bad_input_in_one_line(script, args, expected, tmp_
                           capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert done.stderr.startswith(f"{script}: error: {expected.format(t=tmp_path)}")
+
+
+def test_import_graph_finds_upward_imports_and_cycles(tmp_path):
+    for name, text in {"alignment/align.py": "from umt.evaluation.criterion import x\n",
+                       "alignment/presets.py": "def f():\n    from umt.alignment.align import y\n",
+                       "alignment/__init__.py": "", "evaluation/__init__.py": "",
+                       "evaluation/criterion.py": "import umt.alignment.align\nfrom umt.errors import UmtError\n",
+                       "errors.py": "", "__init__.py": ""}.items():
+        (tmp_path / "umt" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "umt" / name).write_text(text)
+    (tmp_path / "umt" / "alignment" / "align.py").write_text(
+        "from umt.evaluation.criterion import x\n\ndef g():\n    from umt.alignment.presets import p\n")
+    out = tmp_path / "graph"
+    stdout = run_script("import_graph.py", "--root", str(tmp_path), "--out", str(out))
+    g = json.loads(out.with_suffix(".json").read_text())
+    assert [(u["from"], u["imports"], u["function_local"]) for u in g["upward"]] == [
+        ("umt.alignment.align", "umt.evaluation.criterion", False)]
+    assert g["package_cycles"] == [["alignment", "evaluation"]]
+    assert g["module_cycles"] == [["umt.alignment.align", "umt.alignment.presets"],
+                                  ["umt.alignment.align", "umt.evaluation.criterion"]]
+    assert "1 upward imports (0 function-local), 1 package cycles, 2 pairs" in stdout
