@@ -8,7 +8,7 @@ supervised Procrustes reference on the same vectors). A control target is a corp
 were dealt at random into sentences (``umt corpus control``): the same words at the same rates,
 no co-occurrence, so distribution matching must fail on it and the rule must say so.
 
-The rule (``umt.evaluation.criterion.alignment_verdict``) flags an alignment whose two runs
+The rule (``umt.alignment.criterion.alignment_verdict``) flags an alignment whose two runs
 agree on fewer than ``AGREEMENT_FAILED_BELOW`` of the words; ``umt align --check`` and the
 ``auto``/``robust`` modes apply it. Writes ``OUT.json``, ``OUT.md`` and ``OUT.png``:
 
@@ -33,14 +33,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from umt.alignment import AlignConfig, RefineConfig, align, prepare  # noqa: E402
+from umt.alignment.criterion import (  # noqa: E402
+    AGREEMENT_FAILED_BELOW,
+    random_rotation_criterion,
+)
 from umt.alignment.presets import preset  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
 from umt.errors import UmtError, run_script  # noqa: E402
 from umt.evaluation import load_dictionary, precision_at_k  # noqa: E402
-from umt.evaluation.criterion import (  # noqa: E402
-    AGREEMENT_FAILED_BELOW,
-    random_rotation_criterion,
-)
 from umt.fileio import save_npy, save_png, write_json, write_text  # noqa: E402
 
 

@@ -40,12 +40,12 @@ from umt.alignment import (  # noqa: E402
     procrustes,
     refine,
 )
+from umt.alignment.criterion import mean_csls_cosine  # noqa: E402
 from umt.alignment.similarity_init import SelfLearnConfig, self_learning, self_learning_objective  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
+from umt.embeddings.dictionaries import load_dictionary  # noqa: E402
 from umt.errors import run_script  # noqa: E402
 from umt.evaluation.bli import precision_at_k  # noqa: E402
-from umt.evaluation.criterion import mean_csls_cosine  # noqa: E402
-from umt.evaluation.dictionaries import load_dictionary  # noqa: E402
 from umt.fileio import write_json, write_text  # noqa: E402
 
 

@@ -28,12 +28,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from umt.alignment import AlignConfig, apply_mapping, map_spaces, prepare  # noqa: E402
+from umt.alignment.criterion import best_targets  # noqa: E402
 from umt.alignment.reweight import reweight_rounds  # noqa: E402
 from umt.alignment.unsupervised import average_maps  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
 from umt.errors import run_script  # noqa: E402
 from umt.evaluation import load_dictionary, precision_at_k  # noqa: E402
-from umt.evaluation.criterion import best_targets  # noqa: E402
 from umt.fileio import write_json, write_text  # noqa: E402
 
 

@@ -34,6 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from umt.alignment import AlignConfig, RefineConfig, align, apply_mapping, map_spaces, prepare  # noqa: E402
+from umt.alignment.criterion import AGREEMENT_FAILED_BELOW, mean_csls_cosine, translation_agreement  # noqa: E402
 from umt.alignment.presets import preset  # noqa: E402
 from umt.alignment.reweight import reweight_from_map  # noqa: E402
 from umt.alignment.unsupervised import average_if_better, scored_average  # noqa: E402
@@ -41,7 +42,6 @@ from umt.embeddings import load_embeddings  # noqa: E402
 from umt.errors import run_script  # noqa: E402
 from umt.evaluation import load_dictionary, paired_difference, retrieve_queries  # noqa: E402
 from umt.evaluation.bli import precision_metrics  # noqa: E402
-from umt.evaluation.criterion import AGREEMENT_FAILED_BELOW, mean_csls_cosine, translation_agreement  # noqa: E402
 from umt.fileio import save_npy, write_json, write_text  # noqa: E402
 
 SPLITS = {"test": "5000-6500", "dev": "0-5000"}

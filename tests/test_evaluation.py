@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 from umt.embeddings import Embeddings
+from umt.embeddings.dictionaries import load_dictionary
 from umt.errors import UmtError
 from umt.evaluation import mean_csls_cosine, precision_at_k, read_dictionary
 from umt.evaluation.api import evaluate_mapping
-from umt.evaluation.dictionaries import load_dictionary
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_criterion_ranks_good_mapping_above_bad(toy_pair, tmp_path):
 def test_failure_rule_passes_a_good_mapping_and_flags_random_ones(toy_pair):
     from synthetic import random_orthogonal
 
-    from umt.evaluation.criterion import (
+    from umt.alignment.criterion import (
         AGREEMENT_FAILED_BELOW,
         alignment_verdict,
         random_rotation_criterion,

@@ -10,8 +10,8 @@ import pytest
 from synthetic import random_orthogonal
 
 from umt.alignment import AlignConfig, prepare
+from umt.alignment.criterion import translation_agreement
 from umt.embeddings import Embeddings, load_embeddings, save_embeddings
-from umt.evaluation.criterion import translation_agreement
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 

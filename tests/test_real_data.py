@@ -3,8 +3,8 @@
 import numpy as np
 
 from umt.alignment import AlignConfig, RefineConfig, align, prepare
+from umt.embeddings.dictionaries import index_dictionary
 from umt.evaluation import precision_at_k, read_dictionary
-from umt.evaluation.dictionaries import index_dictionary
 
 
 def split_by_source(pairs):

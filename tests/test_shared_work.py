@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 
+import umt.alignment.criterion as criterion
 import umt.alignment.similarity_init as sl
-import umt.evaluation.criterion as criterion
 from umt.alignment import AlignConfig, RefineConfig, align, prepare
 from umt.alignment.checkpoints import load_candidate
+from umt.alignment.criterion import best_targets, translation_agreement
 from umt.alignment.procrustes import apply_mapping
 from umt.alignment.similarity_init import SelfLearnConfig
-from umt.evaluation.criterion import best_targets, translation_agreement
 from umt.retrieval.lexicon import induce_lexicon
 
 align_module = importlib.import_module("umt.alignment.align")  # the package's ``align`` is the function

@@ -146,6 +146,7 @@ def cmd_align(a) -> None:
     from umt.alignment.options import apply_stage_options, check_option
     from umt.alignment.presets import DEFAULT_PRESET, preset
     from umt.alignment.spaces import check_alignable
+    from umt.evaluation.api import dictionary_scorer
     from umt.ranges import range_of
     from umt.rundir import start_run
 
@@ -174,7 +175,7 @@ def cmd_align(a) -> None:
                        "or use --method auto, --check or --preset ensemble")
     eval_dict = _resolve_dict(a.eval_dict, a.data)
     if eval_dict:
-        from umt.evaluation.dictionaries import index_dictionary, read_dictionary
+        from umt.embeddings.dictionaries import index_dictionary, read_dictionary
 
         # Checked now, so that a bad file (its format, then its coverage of the vectors) fails before
         # the alignment and not after it; the pairs are dropped here, and align() never sees them.
@@ -189,7 +190,8 @@ def cmd_align(a) -> None:
     if not a.resume:
         clear_candidates(checkpoints)
     result = align(src, tgt, cfg, progress=not a.quiet, checkpoints=checkpoints)
-    metrics = write_alignment(result, src, tgt, a.out, eval_dict, a.export_vec)
+    scorer = dictionary_scorer(src, tgt, eval_dict, a.out, a.device) if eval_dict else None
+    metrics = write_alignment(result, src, tgt, a.out, scorer, a.export_vec)
     _print_metrics(a.out, metrics)
 
 
@@ -288,7 +290,7 @@ def _print_metrics(out, m: dict) -> None:
     elif "criterion" in m:
         print(f"criterion {m['criterion']:.4f}")
     if m.get("verdict") == "failed":
-        from umt.evaluation.criterion import AGREEMENT_FAILED_BELOW
+        from umt.alignment.criterion import AGREEMENT_FAILED_BELOW
 
         print(f"warning: this alignment failed: independent initialisations agree on only "
               f"{100 * m['agreement']:.0f}% of the frequent words' translations (failed below "

@@ -27,7 +27,7 @@ from umt.embeddings import Embeddings, load_embeddings
 from umt.embeddings.train import EmbedTrainConfig, train_embeddings
 from umt.errors import DataMissingError
 from umt.evaluation import compare_query_files
-from umt.evaluation.api import PER_QUERY_FILE, evaluate_mapping
+from umt.evaluation.api import PER_QUERY_FILE, dictionary_scorer, evaluate_mapping
 from umt.fileio import write_json, write_text
 from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, CheckedConfig, ranged
 
@@ -126,7 +126,8 @@ def run_pipeline(cfg: PipelineConfig, out: str | Path, progress: bool = True) ->
         metrics = finished_alignment(run_dir, acfg, src, tgt)
         if metrics is None:
             result = align(src, tgt, acfg, progress, checkpoints=run_dir / "checkpoints")
-            metrics = write_alignment(result, src, tgt, run_dir, None if test is None else str(test))
+            scorer = None if test is None else dictionary_scorer(src, tgt, str(test), run_dir)
+            metrics = write_alignment(result, src, tgt, run_dir, scorer)
         else:
             log.info("%s: reusing the alignment in %s (same vectors and settings)", name, run_dir)
             if test is not None:

@@ -32,9 +32,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from umt.alignment.criterion import mean_csls_cosine
 from umt.alignment.stage_state import load_stage_state, save_stage_state
 from umt.device import default_device, use_all_cores
-from umt.evaluation.criterion import mean_csls_cosine
 from umt.ranges import FRACTION, NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, CheckedConfig, ranged
 
 log = logging.getLogger("umt")

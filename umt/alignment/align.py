@@ -5,17 +5,25 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from umt.alignment.adversarial import AdversarialConfig
 from umt.alignment.checkpoints import candidate_key, load_candidate, save_candidate, spaces_digest, stage_state_path
-from umt.alignment.procrustes import RefineConfig, map_spaces, procrustes, refine
+from umt.alignment.config import METHODS, SUPERVISED, UNSUPERVISED, AlignConfig
+from umt.alignment.criterion import (
+    AGREEMENT_FAILED_BELOW,
+    AGREEMENT_WORDS,
+    alignment_verdict,
+    mean_csls_cosine,
+    translation_agreement,
+)
+from umt.alignment.presets import DEFAULT_PRESET, preset
+from umt.alignment.procrustes import map_spaces, procrustes, refine
 from umt.alignment.reweight import reweight_from_map
-from umt.alignment.similarity_init import SelfLearnConfig
-from umt.alignment.spaces import DEFAULT_NORMALIZE, check_alignable, prepare, save_mapping, vocabulary_fingerprint
+from umt.alignment.spaces import check_alignable, prepare, save_mapping, vocabulary_fingerprint
 from umt.alignment.supervised import seed_dictionary
 from umt.alignment.unsupervised import (
     AverageMap,
@@ -31,86 +39,12 @@ from umt.alignment.unsupervised import (
 from umt.embeddings.io import save_vec
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
-from umt.evaluation.criterion import (
-    AGREEMENT_FAILED_BELOW,
-    AGREEMENT_WORDS,
-    alignment_verdict,
-    mean_csls_cosine,
-    translation_agreement,
-)
 from umt.fileio import write_json
-from umt.ranges import POSITIVE, CheckedConfig, ranged
 from umt.retrieval.lexicon import Lexicon, induce_lexicon, write_lexicon_tsv
 
 log = logging.getLogger("umt")
 
-SUPERVISED = ("procrustes",)
-UNSUPERVISED = ("auto", "similarity", "adversarial", "identical")
-METHODS = UNSUPERVISED + SUPERVISED
-
-
-@dataclass
-class AlignConfig(CheckedConfig):
-    """What ``umt align`` does.
-
-    ``procrustes`` is supervised by ``dict`` (a file). The others read no dictionary:
-    ``identical`` seeds Procrustes with identically spelled words, ``similarity`` and
-    ``adversarial`` are unsupervised initialisations, and ``auto`` runs the ``candidates``
-    (``INIT:SEED`` items, seeds offset by ``seed``) and keeps the best by the unsupervised criterion.
-    Every method ends with ``refine`` (Procrustes refinement selected by the criterion).
-
-    Failure detection: when another seed of the kept initialisation ran (``auto`` with several
-    seeds of one kind, or ``check`` with a single one, which adds the next seed), the kept map's
-    translations are compared with that replicate's
-    (:func:`umt.evaluation.criterion.translation_agreement`); independent runs that do not agree
-    mean the distributions did not determine the map, and the alignment is reported as failed.
-    Without a replicate the verdict is ``unchecked``.
-
-    ``average``: the kept map and its replicates are averaged
-    (:func:`umt.alignment.procrustes.average_maps`). Seeds differ by the noise of stochastic
-    self-learning, and the mean cancels part of it. ``average_when`` decides whether the average
-    replaces the kept map:
-
-    * ``"better"``: when its unsupervised criterion is higher, so a failed replicate cannot make
-      the result worse than the kept map by the criterion. Replicates are not filtered by
-      agreement: on en-de the best seed agreed with one of the others on under half of the
-      frequent words (0.533 at most), and the average without that seed scored lower than the
-      kept map.
-    * ``"agree"``: the kept map is averaged with the replicates whose translations agree with it
-      at least as often as failure detection asks (:data:`AGREEMENT_FAILED_BELOW`), and the
-      criterion is not consulted. The average of two seeds straddles their two optima, so its
-      orthogonal criterion is lower than the better seed's, yet once re-weighted it is the more
-      accurate map, which the criterion cannot see.
-
-    ``reweight``: the last step, after selection and averaging, for every method: VecMap's
-    whitening, re-weighting by :math:`s^p` and de-whitening
-    (:func:`umt.alignment.reweight.reweighted_maps`) on the dictionary the kept map induces
-    (CSLS nearest neighbours in both directions, united, among the ``reweight_words`` most
-    frequent words). Both spaces move and the map is no longer orthogonal: dimensions the two
-    languages share are stretched, the others shrink. ``None`` keeps the orthogonal map (the
-    ``muse`` presets). Its criterion is not comparable with an orthogonal map's, so candidates are
-    chosen before it. ``reweight_words``: twice self-learning's vocabulary, which makes seeds agree
-    more. ``reweight_rounds``: the step is repeated on the dictionary the re-weighted spaces
-    induce; a third round no longer paid on the development split, so the default is 2.
-    """
-
-    method: str = "similarity"
-    dict: str | None = None
-    normalize: str = DEFAULT_NORMALIZE
-    refine: RefineConfig = field(default_factory=RefineConfig)
-    adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
-    selflearn: SelfLearnConfig = field(default_factory=SelfLearnConfig)
-    candidates: str = "similarity:0,similarity:1,similarity:2,adversarial:0"
-    seed: int = 0
-    device: str | None = None
-    preset: str | None = None
-    check: bool = False  # one initialisation only: also run its next seed, to measure agreement
-    average: bool = False  # auto: also score the average of the kept map and its replicates
-    average_when: str = ranged("better", choices=("better", "agree"))  # which average is kept: see above
-    reweight: float | None = ranged(0.5, low=0.0, high=1.0, optional=True)
-    reweight_words: int = ranged(20000, POSITIVE)
-    reweight_rounds: int = ranged(2, POSITIVE)
-
+__all__ = ["METHODS", "SUPERVISED", "UNSUPERVISED", "AlignConfig", "AlignResult", "align", "write_alignment"]
 
 @dataclass
 class AlignResult:
@@ -153,8 +87,6 @@ def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig | None = None, prog
     continues from its last saved epoch or self-learning iteration.
     """
     if cfg is None:
-        from umt.alignment.presets import DEFAULT_PRESET, preset  # presets are built on this module
-
         cfg = preset(DEFAULT_PRESET)
     if cfg.method not in METHODS:
         raise UmtError(f"unknown alignment method {cfg.method!r}: choose from {', '.join(METHODS)}")
@@ -290,11 +222,14 @@ def _reweight(result: AlignResult, x: np.ndarray, y: np.ndarray, cfg: AlignConfi
 
 
 def write_alignment(result: AlignResult, src: Embeddings, tgt: Embeddings, out: str | os.PathLike,
-                    eval_dict: str | None = None, export_vec: bool = False) -> dict:
+                    scorer: Callable[[np.ndarray, np.ndarray], dict] | None = None, export_vec: bool = False) -> dict:
     """Write mapping, induced lexicon, metrics (and the mapped spaces as ``.vec`` on request).
 
-    An earlier run's results in ``out`` are removed first, so that an interrupted write never
-    leaves them beside the new maps; ``mapping.json`` carries the maps' digests.
+    ``scorer``: called on the mapped source and target rows, its figures join ``metrics.json``
+    (:func:`umt.evaluation.api.dictionary_scorer` evaluates on a test dictionary); without one the
+    metrics hold the unsupervised criterion only. An earlier run's results in ``out`` are removed
+    first, so that an interrupted write never leaves them beside the new maps; ``mapping.json``
+    carries the maps' digests.
     """
     out = Path(out)
     cfg = result.config
@@ -324,11 +259,8 @@ def write_alignment(result: AlignResult, src: Embeddings, tgt: Embeddings, out: 
         from umt.alignment.plots import plot_training_curves
 
         plot_training_curves(result.candidates, out / "training_curves.png")
-    if eval_dict:
-        # evaluation builds on alignment, not the reverse
-        from umt.evaluation.api import PER_QUERY_FILE, evaluate_prepared
-
-        metrics.update(evaluate_prepared(xm, ym, src, tgt, eval_dict, cfg.device, per_query_tsv=out / PER_QUERY_FILE))
+    if scorer is not None:  # evaluation builds on alignment, so it comes in from above
+        metrics.update(scorer(xm, ym))
     else:
         metrics["criterion"] = round(mean_csls_cosine(xm, ym, device=cfg.device), 5)
     write_json(out / "metrics.json", metrics)

@@ -42,7 +42,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from umt.alignment.adversarial import AdversarialConfig
-from umt.alignment.align import AlignConfig
+from umt.alignment.config import AlignConfig
 from umt.alignment.procrustes import RefineConfig
 from umt.alignment.similarity_init import SelfLearnConfig
 from umt.errors import UmtError

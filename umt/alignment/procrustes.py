@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from umt.evaluation.criterion import criterion_and_targets
+from umt.alignment.criterion import criterion_and_targets
 from umt.ranges import NON_NEGATIVE, POSITIVE, CheckedConfig, ranged
 from umt.retrieval.lexicon import BUILDS, Lexicon, induce_lexicon
 

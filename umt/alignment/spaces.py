@@ -32,6 +32,8 @@ def check_alignable(src: Embeddings, tgt: Embeddings) -> None:
     if src.dim < 2:
         raise UmtError(f"{src.source}: {src.dim}-d vectors: nothing to rotate (at least 2 dimensions)")
     for emb in (src, tgt):
+        if len(emb) == 0:
+            raise UmtError(f"{emb.source}: no words to align")
         if len(emb) < MIN_ALIGN_WORDS:
             raise UmtError(f"{emb.source}: {len(emb)} words: too few to align (at least {MIN_ALIGN_WORDS})")
         zero = int((~emb.vectors.any(axis=1)).sum())

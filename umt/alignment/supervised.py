@@ -6,9 +6,9 @@ import logging
 
 import numpy as np
 
+from umt.embeddings.dictionaries import IndexedDictionary, load_dictionary
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
-from umt.evaluation.dictionaries import IndexedDictionary, load_dictionary
 
 log = logging.getLogger("umt")
 

@@ -15,10 +15,10 @@ from typing import NamedTuple
 import numpy as np
 
 from umt.alignment.adversarial import AdversarialConfig, train_adversarial
+from umt.alignment.criterion import mean_csls_cosine
 from umt.alignment.procrustes import RefineConfig, RefineResult, apply_mapping, average_maps, refine
 from umt.alignment.similarity_init import SelfLearnConfig, self_learning
 from umt.errors import UmtError
-from umt.evaluation.criterion import mean_csls_cosine
 
 log = logging.getLogger("umt")
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
+from umt.alignment.criterion import mean_csls_cosine
 from umt.alignment.procrustes import map_spaces
 from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare
+from umt.embeddings.dictionaries import load_dictionary
 from umt.embeddings.vectors import Embeddings
 from umt.evaluation.bli import (
     KS,
@@ -17,10 +20,8 @@ from umt.evaluation.bli import (
     retrieve_queries,
     write_query_tsv,
 )
-from umt.evaluation.criterion import mean_csls_cosine
-from umt.evaluation.dictionaries import load_dictionary
 
-__all__ = ["PER_QUERY_FILE", "evaluate_mapping", "evaluate_prepared"]
+__all__ = ["PER_QUERY_FILE", "evaluate_mapping", "evaluate_prepared", "dictionary_scorer"]
 
 
 def evaluate_prepared(src_mapped: np.ndarray, tgt: np.ndarray, src_emb: Embeddings, tgt_emb: Embeddings,
@@ -41,6 +42,17 @@ def evaluate_prepared(src_mapped: np.ndarray, tgt: np.ndarray, src_emb: Embeddin
     if per_query_tsv is not None and results:
         write_query_tsv(results[-1], src_emb, tgt_emb, per_query_tsv)
     return metrics
+
+
+def dictionary_scorer(src_emb: Embeddings, tgt_emb: Embeddings, dict_path, out: str | os.PathLike,
+                device: str | None = None):
+    """What :func:`umt.alignment.write_alignment` calls on the mapped rows to add the test figures
+    of ``dict_path`` to a run directory ``out`` (with its per-query file)."""
+    def score(src_mapped: np.ndarray, tgt: np.ndarray) -> dict:
+        return evaluate_prepared(src_mapped, tgt, src_emb, tgt_emb, dict_path, device,
+                                 per_query_tsv=Path(out) / PER_QUERY_FILE)
+
+    return score
 
 
 def evaluate_mapping(src: Embeddings, tgt: Embeddings, dict_path, mapping: np.ndarray | None = None,

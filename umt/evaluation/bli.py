@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from umt.embeddings.dictionaries import IndexedDictionary
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
-from umt.evaluation.dictionaries import IndexedDictionary
 from umt.evaluation.significance import PairedDifference, paired_difference, precision_interval
 from umt.fileio import read_lines, require_file, write_text
 from umt.ranges import Range, check_option

@@ -160,7 +160,7 @@ def cmd_run(a) -> None:
 
 def cmd_evaluate(a) -> None:
     from umt.translation.data import MTData
-    from umt.translation.evaluate import evaluate_run
+    from umt.translation.pipeline import evaluate_run
 
     check_option("--beam", a.beam, POSITIVE)
     data = MTData.load(a.prepared)

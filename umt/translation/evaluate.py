@@ -202,36 +202,3 @@ def conditional_code_length(model: Seq2Seq, vocab: Vocab, sources: list[str], ta
     chars = sum(len(y) + 1 for y in targets)
     bits = nats / np.log(2)
     return {"bits": bits, "chars": chars, "bpc": bits / max(chars, 1)}
-
-
-def evaluate_run(model_dir, data, split: str = "test", beam: int = 1, out=None, which: str = "best") -> dict:
-    """BLEU of a trained model and of word-by-word translation on ``split`` of a prepared pair.
-
-    For each direction: sacreBLEU (signature, bootstrap 95% interval) and the lowercased Moses
-    tokenized BLEU of both systems, and the paired randomization test between them. With ``out``,
-    writes ``metrics.json`` and the outputs (``SPLIT.SRC-TGT.hyp.txt``, ``...word_by_word.txt``).
-    The parallel text is read here for scoring only.
-    """
-    from pathlib import Path
-
-    from umt.fileio import write_json, write_text
-    from umt.translation.train import load_model
-
-    model, state = load_model(model_dir, which)
-    spm = Path(model_dir) / "spm.model"
-    vocab = Vocab(spm) if spm.exists() else data.vocab
-    sets = getattr(data, split)
-    metrics = {"model": str(model_dir), "step": state.get("step"), "split": split, "beam": beam}
-    for s, t in ((data.src, data.tgt), (data.tgt, data.src)):
-        hyps = translate_lines(model, vocab, sets[s], s, t, beam)
-        wbw = data.wbw[(s, t)].translate(sets[s])
-        metrics[f"{s}-{t}"] = {"model": bleu_scores(hyps, sets[t], t, bootstrap=1000),
-                               "word_by_word": bleu_scores(wbw, sets[t], t, bootstrap=1000),
-                               "model_vs_word_by_word_p": paired_bleu(wbw, hyps, sets[t])["p_value"]}
-        if out is not None:
-            write_text(Path(out) / f"{split}.{s}-{t}.hyp.txt", "\n".join(hyps) + "\n")
-            write_text(Path(out) / f"{split}.{s}-{t}.word_by_word.txt", "\n".join(wbw) + "\n")
-    if out is not None:
-        write_json(Path(out) / "metrics.json", metrics)
-    return metrics
-

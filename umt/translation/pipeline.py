@@ -28,7 +28,9 @@ from umt.errors import UmtError
 from umt.fileio import read_json, write_json, write_text
 from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, CheckedConfig, ranged
 from umt.translation.data import IDENTICAL_TOP, MT_PRESET
-from umt.translation.train import MTTrainConfig
+from umt.translation.evaluate import bleu_scores, paired_bleu, translate_lines
+from umt.translation.train import MTTrainConfig, load_model
+from umt.translation.vocab import Vocab
 
 log = logging.getLogger("umt")
 
@@ -111,11 +113,37 @@ def vectors(lang: str, cfg: MTPipelineConfig, out: Path, progress: bool):
     return load_embeddings(folder, cfg.max_vocab)
 
 
+def evaluate_run(model_dir, data, split: str = "test", beam: int = 1, out=None, which: str = "best") -> dict:
+    """BLEU of a trained model and of word-by-word translation on ``split`` of a prepared pair.
+
+    For each direction: sacreBLEU (signature, bootstrap 95% interval) and the lowercased Moses
+    tokenized BLEU of both systems, and the paired randomization test between them. With ``out``,
+    writes ``metrics.json`` and the outputs (``SPLIT.SRC-TGT.hyp.txt``, ``...word_by_word.txt``).
+    The parallel text is read here for scoring only.
+    """
+    model, state = load_model(model_dir, which)
+    spm = Path(model_dir) / "spm.model"
+    vocab = Vocab(spm) if spm.exists() else data.vocab
+    sets = getattr(data, split)
+    metrics = {"model": str(model_dir), "step": state.get("step"), "split": split, "beam": beam}
+    for s, t in ((data.src, data.tgt), (data.tgt, data.src)):
+        hyps = translate_lines(model, vocab, sets[s], s, t, beam)
+        wbw = data.wbw[(s, t)].translate(sets[s])
+        metrics[f"{s}-{t}"] = {"model": bleu_scores(hyps, sets[t], t, bootstrap=1000),
+                               "word_by_word": bleu_scores(wbw, sets[t], t, bootstrap=1000),
+                               "model_vs_word_by_word_p": paired_bleu(wbw, hyps, sets[t])["p_value"]}
+        if out is not None:
+            write_text(Path(out) / f"{split}.{s}-{t}.hyp.txt", "\n".join(hyps) + "\n")
+            write_text(Path(out) / f"{split}.{s}-{t}.word_by_word.txt", "\n".join(wbw) + "\n")
+    if out is not None:
+        write_json(Path(out) / "metrics.json", metrics)
+    return metrics
+
+
 def run_mt_pipeline(cfg: MTPipelineConfig, out: str | Path, progress: bool = True) -> dict:
     """Every stage for ``cfg.src``-``cfg.tgt``; writes ``results.json`` and ``report.md`` in ``out``."""
     from umt.device import use_all_cores
     from umt.translation.data import MTData, prepare_mt
-    from umt.translation.evaluate import evaluate_run
     from umt.translation.train import Trainer
 
     check_pair(cfg.src, cfg.tgt)
