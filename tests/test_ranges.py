@@ -51,7 +51,8 @@ def test_every_setting_that_can_be_wrong_has_a_range():
                                        "candidates", "seed", "device", "preset")),
         *(("MTTrainConfig", n) for n in ("seed", "device", "noise", "model")),
         ("LMTrainConfig", "seed"), ("LMTrainConfig", "model"),
-        *(("PipelineConfig", n) for n in ("src", "tgt", "embed", "data", "cache"))}
+        *(("PipelineConfig", n) for n in ("src", "tgt", "embed", "data", "cache", "src_corpus", "tgt_corpus",
+                                          "test_dict", "train_dict"))}
     assert len(CASES) > 150
 
 
