@@ -176,6 +176,14 @@ def open_text(path: str | os.PathLike):
     return open(path, encoding="utf-8")
 
 
+def decode_line(raw: bytes, path: str | os.PathLike, lineno: int) -> str:
+    """One line's bytes as UTF-8, or a one-line :class:`UmtError` naming ``path`` and the line."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UmtError(f"{path}:{lineno}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
+
+
 def read_lines(path: str | os.PathLike, limit: int | None = None) -> Iterator[str]:
     """Yield lines (without the line break) of a UTF-8 text file, plain or gzip.
 
@@ -187,11 +195,7 @@ def read_lines(path: str | os.PathLike, limit: int | None = None) -> Iterator[st
             for lineno, raw in enumerate(f, 1):
                 if limit is not None and lineno > limit:
                     return
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    raise UmtError(f"{path}:{lineno}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
-                yield line.rstrip("\n").removesuffix("\r")
+                yield decode_line(raw, path, lineno).rstrip("\n").removesuffix("\r")
     except (OSError, EOFError, zlib.error) as e:
         raise UmtError(f"{path}: cannot read, damaged or not gzip ({e})") from None
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
-from umt.fileio import atomic_path, load_npy, make_folder, read_json, require_file, save_npy, write_json
+from umt.fileio import atomic_path, decode_line, load_npy, make_folder, read_json, require_file, save_npy, write_json
 from umt.ranges import OPTIONAL_POSITIVE, check_option
 
 log = logging.getLogger("umt")
@@ -72,13 +72,6 @@ def _check_complete(folder: Path, vocab_path: Path, vectors: np.ndarray) -> None
 
 def _open_binary(path: Path):
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
-
-
-def _decode(raw: bytes, path: Path, lineno: int) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise UmtError(f"{path}:{lineno}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
 
 
 def _parse_header(line: str) -> tuple[int, int] | None:
@@ -145,7 +138,7 @@ def _load_text_checked(path: Path, max_vocab: int | None) -> Embeddings:
     try:
         with _open_binary(path) as f:
             for lineno, raw in enumerate(f, 1):
-                line = _decode(raw, path, lineno).rstrip("\r\n")
+                line = decode_line(raw, path, lineno).rstrip("\r\n")
                 if lineno == 1:
                     line = line.removeprefix("\ufeff")  # a byte-order mark some editors write
                     header = _parse_header(line)
@@ -260,7 +253,7 @@ def _load_native(folder: Path, max_vocab: int | None) -> Embeddings:
             if max_vocab is not None and lineno > max_vocab:
                 cut = True
                 break
-            word, _, count = _decode(raw, vocab_path, lineno).rstrip("\n").partition("\t")
+            word, _, count = decode_line(raw, vocab_path, lineno).rstrip("\n").partition("\t")
             if not word:
                 raise UmtError(f"{vocab_path}:{lineno}: empty word")
             words.append(word)

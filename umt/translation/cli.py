@@ -249,13 +249,9 @@ def _stdin_lines() -> list[str]:
     source = getattr(sys.stdin, "buffer", None)
     if source is None:  # a text stream without bytes beneath (a notebook's, a test's): already decoded
         return [line.rstrip("\n") for line in sys.stdin]
-    lines = []
-    for lineno, raw in enumerate(source, 1):
-        try:
-            lines.append(raw.decode("utf-8").rstrip("\n").removesuffix("\r"))
-        except UnicodeDecodeError as e:
-            raise UmtError(f"<stdin>:{lineno}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
-    return lines
+    from umt.fileio import decode_line
+
+    return [decode_line(raw, "<stdin>", lineno).rstrip("\n").removesuffix("\r") for lineno, raw in enumerate(source, 1)]
 
 
 def add_commands(sub, epilog: str) -> None:
