@@ -226,3 +226,33 @@ def test_a_damaged_or_foreign_stage_state_is_lost_work_not_an_error(tmp_path, ca
     assert "unreadable checkpoint" in caplog.text and "self-learning starts afresh" in caplog.text
     torch.save([1, 2], path)  # readable, but not a state
     assert load_stage_state(path, "k", "self-learning") is None
+
+
+class _RunsCode:
+    """A pickle that would create a file if it were unpickled in full."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_stage_state_keeps_arrays_exactly_and_never_runs_code(tmp_path, caplog):
+    from umt.alignment.stage_state import load_stage_state, save_stage_state
+
+    path = tmp_path / "similarity-0.pt"
+    mapping = np.random.default_rng(0).standard_normal((4, 4))
+    ids = np.arange(5, dtype=np.int32)
+    save_stage_state(path, {"key": "k", "result": {"mapping": mapping, "ids": [ids, (ids, 2.5)]},
+                            "gen": torch.Generator().manual_seed(1).get_state()})
+    state = load_stage_state(path, "k", "self-learning")
+    assert state["result"]["mapping"].dtype == np.float64 and np.array_equal(state["result"]["mapping"], mapping)
+    back = state["result"]["ids"]
+    assert back[0].dtype == np.int32 and np.array_equal(back[0], ids) and back[1][1] == 2.5
+    marker = tmp_path / "ran"
+    torch.save({"key": "k", "payload": _RunsCode(marker)}, path)
+    with caplog.at_level("WARNING", logger="umt"):
+        assert load_stage_state(path, "k", "self-learning") is None
+    assert not marker.exists()
+    assert "could run code" in caplog.text and "self-learning starts afresh" in caplog.text
