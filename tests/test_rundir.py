@@ -48,3 +48,18 @@ def test_a_run_directory_of_an_older_umt_is_continued(tmp_path):
     run = start_run(tmp_path / "old", {"command": "mt"})  # what an older umt wrote for every `umt mt` command
     assert start_run(run, {"command": "mt run"}) == run
     assert json.loads((run / "params.json").read_text())["command"] == "mt run"
+
+
+def test_a_failed_command_leaves_no_folder_of_bookkeeping_alone(tmp_path, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    args = ["-q", "embed", "train", "--lang", "en", "--corpus", str(empty), "--dim", "8"]
+    assert main([*args, "--out", str(tmp_path / "new" / "run")]) == 2  # refused after its folder was made
+    assert "empty.txt" in capsys.readouterr().err
+    assert not (tmp_path / "new" / "run").exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine", encoding="utf-8")
+    assert main([*args, "--out", str(kept)]) == 2  # a folder that held something before stays
+    assert (kept / "notes.txt").read_text(encoding="utf-8") == "mine" and (kept / "params.json").exists()
+    assert start_run(tmp_path / "new" / "run", {"command": "embed train"}).is_dir()  # free to use again

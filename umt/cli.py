@@ -16,6 +16,7 @@ from pathlib import Path
 from umt import __version__
 from umt.errors import UmtError
 from umt.ranges import POSITIVE, ConfigError, check_option, device_option, seed_option
+from umt.rundir import discard_empty_runs, keep_runs, start_run
 
 log = logging.getLogger("umt")
 
@@ -76,7 +77,6 @@ def cmd_corpus_control(a) -> None:
 def cmd_info(a) -> None:
     from umt.information.lm import LMTrainConfig
     from umt.information.report import information_report
-    from umt.rundir import start_run
     from umt.translation.model import ModelConfig
 
     model = ModelConfig(dim=a.lm_dim, heads=4, enc_layers=a.lm_layers, dec_layers=0, ff_dim=4 * a.lm_dim)
@@ -89,7 +89,6 @@ def cmd_info(a) -> None:
 def cmd_embed_train(a) -> None:
     from umt.config import mono_corpus
     from umt.embeddings.train import EmbedTrainConfig, train_embeddings
-    from umt.rundir import start_run
 
     corpus = a.corpus or mono_corpus(a.lang, a.data)
     cfg = EmbedTrainConfig(dim=a.dim, epoch=a.epoch, min_count=a.min_count, window=a.window, minn=a.minn,
@@ -148,7 +147,6 @@ def cmd_align(a) -> None:
     from umt.alignment.spaces import check_alignable
     from umt.evaluation.api import dictionary_scorer
     from umt.ranges import range_of
-    from umt.rundir import start_run
 
     cfg = preset(a.preset or ("fast" if a.method else DEFAULT_PRESET))  # --method alone: one run of it
     if a.method and a.method != cfg.method:
@@ -210,7 +208,6 @@ def cmd_evaluate(a) -> None:
     from umt.alignment.spaces import SavedMapping
     from umt.evaluation.api import PER_QUERY_FILE, evaluate_mapping
     from umt.fileio import write_json
-    from umt.rundir import start_run
 
     src, tgt = _load_pair(a)
     start_run(a.out, {**_params(a), "command": "evaluate"})
@@ -260,7 +257,6 @@ def cmd_run(a) -> None:
 
     from umt.config import check_language
     from umt.pipeline import FULL_EMBED, QUICK_EMBED, PipelineConfig, run_pipeline
-    from umt.rundir import start_run
 
     src, _, tgt = a.pair.partition("-")
     if not src or not tgt or src == tgt:
@@ -572,11 +568,14 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "max_vocab", None) is not None:  # every command that loads vectors has it
             check_option("--max-vocab", args.max_vocab, POSITIVE)
         args.func(args)
+        keep_runs()
         sys.stdout.flush()  # inside the try: a closed pipe is then caught below, not reported at exit
     except ConfigError as e:
+        discard_empty_runs()
         print(f"umt: error: {_as_option(e, args)}", file=sys.stderr)
         return 2
     except UmtError as e:
+        discard_empty_runs()
         print(f"umt: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

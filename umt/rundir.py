@@ -16,6 +16,9 @@ log = logging.getLogger("umt")
 
 LOCK_FILE = ".umt.lock"
 _held: dict[Path, object] = {}  # run directories this process holds, with their open lock files
+_made: set[Path] = set()  # run directories this process created (or found empty)
+#: What :func:`start_run` writes before any work: a folder holding only these has no results.
+_BOOKKEEPING = {"params.json", "run.log", LOCK_FILE}
 
 
 def lock_run_directory(out: Path) -> None:
@@ -68,7 +71,10 @@ def refuse_another_command(out: Path, command: str | None) -> None:
 def start_run(out: str | os.PathLike, params: dict, log_name: str = "run.log") -> Path:
     """Create ``out``, hold it for this process (:func:`lock_run_directory`), write ``params.json``
     and send the ``umt`` log there too."""
+    fresh = not Path(out).is_dir() or not any(Path(out).iterdir())
     out = make_folder(out)
+    if fresh:
+        _made.add(out)
     lock_run_directory(out)
     refuse_another_command(out, params.get("command"))
     write_json(out / "params.json", {**params, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -83,3 +89,37 @@ def start_run(out: str | os.PathLike, params: dict, log_name: str = "run.log") -
     log.setLevel(logging.INFO)
     log.info("run directory %s, parameters %s", out, params)
     return out
+
+
+def discard_empty_runs() -> list[Path]:
+    """Remove the run directories this process created that hold nothing but ``params.json``,
+    ``run.log`` and the lock, as a command refused for bad input leaves them; returns them.
+
+    Called when a command fails: a folder of bookkeeping alone would look like a run. A folder
+    that held anything before, or that received any output, is kept as it is.
+    """
+    removed = []
+    for out in sorted(_made):
+        for handler in [h for h in log.handlers if getattr(h, "umt_run_log", False)]:
+            if Path(handler.baseFilename).parent == out.absolute():
+                log.removeHandler(handler)
+                handler.close()
+        held = _held.pop(out.resolve(), None) if out.exists() else None
+        if held is not None:
+            held.close()  # closing the file releases the lock
+        try:
+            if not out.is_dir() or {p.name for p in out.iterdir()} - _BOOKKEEPING:
+                continue
+            for name in _BOOKKEEPING:
+                (out / name).unlink(missing_ok=True)
+            out.rmdir()
+            removed.append(out)
+        except OSError:  # another process wrote there meanwhile, or no permission: leave it
+            continue
+    _made.clear()
+    return removed
+
+
+def keep_runs() -> None:
+    """The command succeeded: its run directories are no longer candidates for :func:`discard_empty_runs`."""
+    _made.clear()
