@@ -212,6 +212,37 @@ def test_info_table_collects_explained_bits_curves_and_control(prepared, tmp_pat
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_mt_ablation_compares_levers_at_equal_translation_steps(prepared, tmp_path):
+    from dataclasses import asdict
+
+    from umt.translation.data import MTData
+    from umt.translation.model import ModelConfig
+    from umt.translation.train import MTTrainConfig, Trainer
+
+    data = MTData.load(prepared)
+    model = ModelConfig(dim=32, heads=2, enc_layers=1, dec_layers=1, ff_dim=64)
+    histories = {}
+    for name, pretrain in (("base", 0), ("xlm", 3)):  # the lever: 3 masked-LM steps first
+        cfg = MTTrainConfig(steps=pretrain + 6, pretrain_steps=pretrain, batch_size=8, warmup=2, wbw_steps=2,
+                            ae_decay_steps=4, eval_every=3, max_len=20, model=model, device="cpu")
+        histories[name] = Trainer(data, cfg, tmp_path / name / "train").fit(progress=False)
+        (tmp_path / name / "mt_run.json").write_text(json.dumps({"src": "en", "tgt": "fr", "train": asdict(cfg)}))
+    out = tmp_path / "ablation"
+    stdout = run_script("mt_ablation.py", "--runs", f"base={tmp_path / 'base'},xlm={tmp_path / 'xlm'}",
+                        "--at", "3,6,9", "--out", str(out))
+    result = json.loads(out.with_suffix(".json").read_text())
+    assert result["steps"] == [3, 6] and result["steps_missing"] == [9]  # xlm's step 6 is its 3rd translation step
+    base, xlm = result["runs"]
+    assert base["differences"] == [] and base["pretrain_seconds"] is None
+    assert "train.pretrain_steps 0 -> 3" in xlm["differences"] and "train.steps 6 -> 9" in xlm["differences"]
+    at_9 = next(r for r in histories["xlm"] if r["step"] == 9)  # translation step 6 of the pretrained run
+    assert xlm["at"]["6"]["en-fr"] == at_9["test_en-fr"]
+    assert xlm["at"]["6"]["delta"]["en-fr"] == pytest.approx(at_9["test_en-fr"] - base["at"]["6"]["en-fr"], abs=0.01)
+    assert 0 < xlm["pretrain_seconds"] <= 3600 * xlm["at"]["3"]["hours"] + 0.5  # charged its pretraining time
+    assert base["word_by_word"] == xlm["word_by_word"]  # one prepared pair: the same seed
+    assert "| xlm | train.pretrain_steps 0 -> 3" in stdout and out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_mt_throughput_times_steps_with_and_without_length_buckets(prepared, tmp_path):
     out = tmp_path / "tp"
     run_script("mt_throughput.py", "--prepared", str(prepared), "--buckets", "1,3", "--threads", "1",
@@ -420,6 +451,7 @@ def test_seed_ensembles_counts_only_the_differences_mcnemar_separates():
     ("reweight_table", ["--emb-root", "{t}/none", "--dict-root", "{t}/none", "--maps", "{t}/none", "--out", "{t}/x"],
      "{t}/none/en: embedding file not found"),
     ("mt_table", ["--runs", "{t}/none", "--out", "{t}/x"], "{t}/none/history.json: missing"),
+    ("mt_ablation", ["--runs", "a={t}/none", "--out", "{t}/x"], "{t}/none/train/history.json: missing"),
     ("mt_throughput", ["--prepared", "{t}/none", "--out", "{t}/x"], "{t}/none: not a prepared MT folder"),
 ])
 def test_every_script_reports_bad_input_in_one_line(script, args, expected, tmp_path):

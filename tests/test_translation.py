@@ -725,7 +725,10 @@ def test_pretraining_runs_are_evaluated_only_once_the_decoder_learns(prepared, t
     from umt.translation.train import Trainer
 
     history = Trainer(MTData.load(prepared), _tiny_config(pretrain_steps=3, steps=6), tmp_path / "run").fit(False)
-    assert [r["step"] for r in history] == [0, 6]  # step 3 ends the pretraining: nothing to translate with yet
+    assert [r["step"] for r in history] == [0, 3, 6]  # step 3 ends the pretraining: nothing to translate with yet
+    pretraining = history[1]
+    assert pretraining["system"] == "masked-LM pretraining" and pretraining["seconds"] > 0
+    assert "roundtrip" not in pretraining
 
 
 def test_resuming_with_other_settings_is_refused_not_silently_ignored(prepared, tmp_path, capsys):

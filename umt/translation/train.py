@@ -444,6 +444,9 @@ class Trainer:
                             tok_s=f"{tokens / max(time.time() - t0, 1e-9):.0f}")
             done = self.step == c.steps
             pretraining = self.step <= c.pretrain_steps and not done  # the decoder is not trained yet
+            if self.rank == 0 and self.step == c.pretrain_steps > 0:  # what pretraining cost, for the ablation
+                self._record({"step": self.step, "system": "masked-LM pretraining", "mlm": round(losses["mlm"], 4),
+                              "seconds": round(time.time() - t0, 1)})
             if self.rank == 0 and not pretraining and (self.step % c.eval_every == 0 or done):
                 row = self.evaluate()
                 row.update({k: round(v, 4) for k, v in losses.items() if k != "tokens"})
