@@ -59,6 +59,7 @@ def synthetic_languages(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow  # tens of seconds on 2 cores
 def test_bli_table_writes_table_summary_and_seed_plot(synthetic_languages, tmp_path):
     root = synthetic_languages
     out = tmp_path / "bli"
@@ -90,6 +91,7 @@ def test_bli_table_writes_table_summary_and_seed_plot(synthetic_languages, tmp_p
     assert "| en-fr | sim10k-i5 | 3 |" in out.with_suffix(".md").read_text()
 
 
+@pytest.mark.slow  # tens of seconds on 2 cores
 def test_bli_table_scores_every_candidate_of_an_auto_run(synthetic_languages, tmp_path):
     root = synthetic_languages
     out = tmp_path / "auto"
@@ -117,6 +119,7 @@ def test_bli_table_rejects_unknown_method(synthetic_languages, tmp_path):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow  # tens of seconds on 2 cores
 def test_scale_benchmark_writes_table_and_plot(tmp_path):
     out = tmp_path / "scale"
     run_script("bench_scale.py", "--sizes", "1000,2000", "--dim", "32", "--out", str(out))
@@ -140,6 +143,7 @@ def test_load_benchmark_reports_both_formats(tmp_path):
     assert result["seconds_vec"] > 0 and result["seconds_native"] > 0
 
 
+@pytest.mark.slow  # tens of seconds on 2 cores
 def test_failure_rule_passes_the_real_pair_and_flags_the_control(synthetic_languages, tmp_path):
     root = synthetic_languages
     out = tmp_path / "rule"
@@ -212,6 +216,7 @@ def test_info_table_collects_explained_bits_curves_and_control(prepared, tmp_pat
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow  # tens of seconds on 2 cores
 def test_mt_ablation_compares_levers_at_equal_translation_steps(prepared, tmp_path):
     from dataclasses import asdict
 
@@ -321,6 +326,7 @@ def test_seed_ensembles_rejects_a_zero_setting_instead_of_using_the_preset(flag,
     assert "Traceback" not in done.stderr and not (tmp_path / "x.json").exists()
 
 
+@pytest.mark.slow  # tens of seconds on 2 cores
 def test_seed_ensembles_rebuilds_the_ensemble_preset_from_single_seeds(synthetic_languages, tmp_path):
     from dataclasses import replace
 

@@ -142,6 +142,7 @@ def test_adversarial_is_deterministic_under_a_seed(rng):
     np.testing.assert_allclose(a.mapping @ a.mapping.T, np.eye(16), atol=0.05)  # kept near-orthogonal
 
 
+@pytest.mark.slow  # tens of seconds on 2 cores
 def test_align_without_settings_runs_the_default_preset(small_embeddings):
     from umt.alignment.presets import DEFAULT_PRESET
 
@@ -218,6 +219,7 @@ def test_averaged_final_phase_starts_from_the_mean_map_and_recovers_a_rotation(s
     assert pairing_accuracy(result, src, tgt, order) > 98
 
 
+@pytest.mark.slow  # tens of seconds on 2 cores
 def test_plateau_schedule_ends_flat_phases_early(small_embeddings):
     src, tgt, order = rotated_copy(small_embeddings["en"], np.random.default_rng(5), n=1500)
     runs = {}
