@@ -51,11 +51,12 @@ def _add_pair_args(p: argparse.ArgumentParser, max_vocab: int = 200000) -> None:
 
 
 def cmd_data_fetch(a) -> None:
+    from umt.config import DATA_ENV
     from umt.corpora.fetch import fetch_pair
 
-    root = a.data or os.environ.get("UMT_DATA")
+    root = a.data or os.environ.get(DATA_ENV)  # not config.data_root: the folder to fill need not exist yet
     if not root:
-        raise UmtError("no data root to fill: set UMT_DATA or pass --data")
+        raise UmtError(f"no data root to fill: set {DATA_ENV} or pass --data")
     fetched = fetch_pair(a.pair, root, a.vectors, a.mirror, progress=not a.quiet)
     for relative, sha256 in fetched.items():
         print(f"{Path(root) / relative}  sha256 {sha256}")
