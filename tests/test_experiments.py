@@ -216,6 +216,30 @@ def test_info_table_collects_explained_bits_curves_and_control(prepared, tmp_pat
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_peers_runs_vecmap_muse_and_umt_as_processes_and_scores_them_alike(synthetic_languages, data_root, tmp_path):
+    """The real VecMap and MUSE (shared/peers) on a noisy rotation, MUSE cut to a tiny budget."""
+    work, out = tmp_path / "work", tmp_path / "peers"
+    args = ["--emb-root", str(synthetic_languages / "emb"), "--dict-root", str(synthetic_languages / "dicts"),
+            "--peers", str(data_root.parent / "peers"), "--work", str(work), "--out", str(out),
+            "--umt-args", "--preset fast", "--vecmap-args", "--stochastic_interval 3",
+            "--muse-args", "--n_epochs 1 --epoch_size 2000 --n_refinement 1 --dis_hid_dim 64"]
+    stdout = run_script("peers.py", *args)
+    results = {r["system"]: r for r in json.loads(out.with_suffix(".json").read_text())}
+    assert set(results) == {"umt", "umt-supervised", "vecmap", "vecmap-supervised", "muse"}
+    for name in ("umt", "umt-supervised", "vecmap", "vecmap-supervised"):  # a noisy rotation: all find it
+        assert results[name]["csls_p1"] > 90, (name, results[name]["csls_p1"])
+    for name, r in results.items():
+        assert r["n_queries"] == 500 and r["seconds"] > 0 and r["peak_rss_mib"] > 10
+        assert (name == "umt") == ("vs_umt" not in r)
+    assert results["vecmap"]["vs_umt"]["n"] == 500 and results["vecmap"]["time_vs_umt"] > 0
+    assert results["muse"]["settings_changed"].startswith("--n_epochs 1") and results["muse"]["muse_own_log"]
+    assert results["umt"]["settings_changed"] == "--preset fast" and not results["umt-supervised"]["settings_changed"]
+    assert "| en-fr | muse (--n_epochs 1" in stdout
+    finished = (work / "en-fr" / "vecmap" / "result.json").stat().st_mtime_ns
+    again = run_script("peers.py", *args)  # finished systems are reused, not run again
+    assert (work / "en-fr" / "vecmap" / "result.json").stat().st_mtime_ns == finished and again == stdout
+
+
 @pytest.mark.slow  # tens of seconds on 2 cores
 def test_mt_ablation_compares_levers_at_equal_translation_steps(prepared, tmp_path):
     from dataclasses import asdict
@@ -457,6 +481,8 @@ def test_seed_ensembles_counts_only_the_differences_mcnemar_separates():
     ("reweight_table", ["--emb-root", "{t}/none", "--dict-root", "{t}/none", "--maps", "{t}/none", "--out", "{t}/x"],
      "{t}/none/en: embedding file not found"),
     ("mt_table", ["--runs", "{t}/none", "--out", "{t}/x"], "{t}/none/history.json: missing"),
+    ("peers", ["--emb-root", "{t}/e", "--dict-root", "{t}/d", "--peers", "{t}/none", "--out", "{t}/x"],
+     "{t}/none/vecmap/map_embeddings.py: missing"),
     ("mt_ablation", ["--runs", "a={t}/none", "--out", "{t}/x"], "{t}/none/train/history.json: missing"),
     ("mt_throughput", ["--prepared", "{t}/none", "--out", "{t}/x"], "{t}/none: not a prepared MT folder"),
 ])
