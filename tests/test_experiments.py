@@ -216,6 +216,18 @@ def test_info_table_collects_explained_bits_curves_and_control(prepared, tmp_pat
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow  # tens of seconds on 2 cores
+def test_supervised_recipes_hold_out_a_development_split_of_the_training_pairs(synthetic_languages, tmp_path):
+    out = tmp_path / "recipes"
+    run_script("supervised_recipes.py", "--emb-root", str(synthetic_languages / "emb"), "--dict-root",
+               str(synthetic_languages / "dicts"), "--recipes", "procrustes-reweight,seed-reweight", "--out", str(out))
+    rows = json.loads(out.with_suffix(".json").read_text())
+    assert [r["recipe"] for r in rows] == ["procrustes-reweight", "seed-reweight"]
+    for r in rows:  # one source word in five of the 2,000 training pairs is held out; the test split is whole
+        assert (r["dev_queries"], r["test_queries"]) == (400, 500)
+        assert r["dev_csls_p1"] > 90 and r["test_csls_p1"] > 90  # a noisy rotation: every recipe finds it
+
+
 def test_peers_runs_vecmap_muse_and_umt_as_processes_and_scores_them_alike(synthetic_languages, data_root, tmp_path):
     """The real VecMap and MUSE (shared/peers) on a noisy rotation, MUSE cut to a tiny budget."""
     work, out = tmp_path / "work", tmp_path / "peers"
