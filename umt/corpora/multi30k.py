@@ -49,8 +49,8 @@ def multi30k_language(lang: str) -> str:
     """``lang`` if Multi30k has captions in it, else a one-line error (an ISO 639 typo first)."""
     check_language(lang)
     if lang not in LANGUAGE_HALF:
-        raise UmtError(f"{lang} ({language_name(lang)}): Multi30k has captions in {', '.join(LANGUAGE_HALF)} only, "
-                       "and the MT commands train and test on it (umt run aligns any pair)")
+        raise UmtError(f"{lang} ({language_name(lang)}): Multi30k has captions in {', '.join(LANGUAGE_HALF)} only; "
+                       "for another language give monolingual corpora (`umt mt run --src-corpus A --tgt-corpus B`)")
     return lang
 
 

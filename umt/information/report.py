@@ -74,6 +74,9 @@ def information_report(prepared: str | os.PathLike, mt_run: str | os.PathLike | 
     data = MTData.load(prepared)
     pair = (data.src, data.tgt)
     model = None
+    if mt_run is not None and not data.has("test"):
+        raise UmtError(f"{prepared}: no parallel test set, so there is no L(Y|X) of references to give; "
+                       "prepare the pair with --test-src/--test-tgt, or leave out --model")
     if mt_run is not None:  # read before the language models train, so a wrong run fails in seconds
         from umt.translation.train import load_model
 

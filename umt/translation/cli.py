@@ -16,12 +16,38 @@ def _params(a) -> dict:
     return {k: v for k, v in vars(a).items() if k != "func"}
 
 
-def _pair(spec: str) -> tuple[str, str]:
+def _pair(spec: str, corpora: bool = False) -> tuple[str, str]:
+    """``SRC-TGT``: a Multi30k pair, or with ``corpora`` (monolingual corpora given) any two languages."""
+    from umt.config import check_language
     from umt.corpora.multi30k import check_pair
 
     src, _, tgt = spec.partition("-")
-    check_pair(src, tgt)
+    if not corpora:
+        check_pair(src, tgt)
+    elif check_language(src) == check_language(tgt):
+        raise UmtError(f"language pair {spec}: source and target must differ")
     return src, tgt
+
+
+def _corpus_options(a) -> dict:
+    """The corpus-pair options of `mt prepare` and `mt run`, checked together."""
+    from umt.translation.pipeline import MTPipelineConfig
+
+    src, _, tgt = a.pair.partition("-")
+    cfg = MTPipelineConfig(src=src, tgt=tgt, src_corpus=a.src_corpus, tgt_corpus=a.tgt_corpus, test_src=a.test_src,
+                           test_tgt=a.test_tgt, sentences=a.sentences)
+    return {"corpora": cfg.corpora, "test_files": cfg.test_files, "sentences": cfg.sentences}
+
+
+def _add_corpus_options(p) -> None:
+    g = p.add_argument_group("any language pair", "monolingual corpora instead of Multi30k (which covers en, fr, "
+                             "de): sentences drawn at random from each, an optional parallel test set to score on")
+    g.add_argument("--src-corpus", default=None, help="the source language's monolingual text (plain or .gz)")
+    g.add_argument("--tgt-corpus", default=None, help="the target language's monolingual text")
+    g.add_argument("--sentences", type=int, default=30000,
+                   help="training sentences drawn from each corpus (default %(default)s)")
+    g.add_argument("--test-src", default=None, help="a parallel test set's source side (scores only)")
+    g.add_argument("--test-tgt", default=None, help="its target side, line by line translations")
 
 
 def cmd_corpus(a) -> None:
@@ -44,7 +70,8 @@ def cmd_prepare(a) -> None:
     from umt.rundir import start_run
     from umt.translation.data import MT_PRESET, prepare_mt
 
-    src, tgt = _pair(a.pair)
+    src, tgt = _pair(a.pair, corpora=a.src_corpus is not None or a.tgt_corpus is not None)
+    corpus_pair = _corpus_options(a)
     check_option("--vocab-size", a.vocab_size, POSITIVE)
     check_option("--heldout", a.heldout, NON_NEGATIVE)
     if a.preset is not None and a.mapping is not None:
@@ -54,7 +81,7 @@ def cmd_prepare(a) -> None:
     tgt_emb = load_embeddings(a.tgt_emb, max_vocab=a.max_vocab)
     info = prepare_mt(src, tgt, a.out, src_emb, tgt_emb, a.mapping, a.data, a.vocab_size, a.heldout,
                       control_target=a.control_target, preset_name=a.preset or MT_PRESET, progress=not a.quiet,
-                      identical_top=a.identical_top)
+                      identical_top=a.identical_top, **corpus_pair)
     print(f"{a.out}: prepared {info['pair']} (lexicon coverage {info['lexicon']})")
 
 
@@ -141,17 +168,20 @@ def cmd_run(a) -> None:
     from umt.rundir import start_run
     from umt.translation.pipeline import MT_EMBED, MTPipelineConfig, refuse_other_settings, run_mt_pipeline
 
-    src, tgt = _pair(a.pair)
+    src, tgt = _pair(a.pair, corpora=a.src_corpus is not None or a.tgt_corpus is not None)
     check_option("--beam", a.beam, POSITIVE)
     cfg = MTPipelineConfig(src=src, tgt=tgt, data=a.data, mono_lines=a.mono_lines, preset=a.preset,
-                           identical_top=a.identical_top,
+                           identical_top=a.identical_top, heldout=a.heldout,
                            vocab_size=a.vocab_size, beam=a.beam, train=_train_config(a),
-                           embed=replace(MT_EMBED, dim=a.embed_dim, epoch=a.embed_epoch))
+                           embed=replace(MT_EMBED, dim=a.embed_dim, epoch=a.embed_epoch),
+                           src_corpus=a.src_corpus, tgt_corpus=a.tgt_corpus, sentences=a.sentences,
+                           test_src=a.test_src, test_tgt=a.test_tgt)
+    cfg.corpora, cfg.test_files  # noqa: B018 - the options that go together are checked before the folder is made
     out = Path(a.out or f"runs/mt/{src}-{tgt}")
     refuse_other_settings(out, cfg)  # before the run directory is touched
     start_run(out, {**_params(a), "command": "mt run"})
     summary = run_mt_pipeline(cfg, out, progress=not a.quiet)
-    for key, d in summary["directions"].items():
+    for key, d in summary["directions"].items() if summary.get("beam") else []:
         print(f"{key.replace('-', '->')}: BLEU greedy {d['bleu_greedy']:.2f} (tok/lc {d['bleu_tok_lc_greedy']:.2f}), "
               f"beam {summary['beam']} {d['bleu_beam']:.2f} ({d['bleu_tok_lc_beam']:.2f}); "
               f"word by word {d['word_by_word']:.2f} ({d['word_by_word_tok_lc']:.2f})")
@@ -279,7 +309,8 @@ def add_commands(sub, epilog: str) -> None:
                         "fr/de from 14500-28999), train a joint sentencepiece model on them, and induce word-by-word "
                         "lexicons from cross-lingual embeddings (aligned without supervision unless --mapping is "
                         "given).", epilog=epilog, formatter_class=fmt)
-    p.add_argument("--pair", default="en-fr", help="en-fr, fr-en, en-de or de-en (default %(default)s)")
+    p.add_argument("--pair", default="en-fr", help="en-fr, fr-en, en-de or de-en on Multi30k; any SRC-TGT with "
+                   "--src-corpus/--tgt-corpus (default %(default)s)")
     p.add_argument("--src-emb", required=True, help="source word vectors (trained with the caption half)")
     p.add_argument("--tgt-emb", required=True, help="target word vectors")
     p.add_argument("--max-vocab", type=int, default=200000)
@@ -294,6 +325,7 @@ def add_commands(sub, epilog: str) -> None:
                         "(unigrams and lengths kept, co-occurrence destroyed); test sets stay real")
     p.add_argument("--data", default=None, help="data root (default: $UMT_DATA)")
     p.add_argument("--out", required=True, help="output folder")
+    _add_corpus_options(p)
     p.set_defaults(func=cmd_prepare)
 
     p = msub.add_parser("train", help="denoising + iterative back-translation from monolingual text only",
@@ -315,7 +347,8 @@ def add_commands(sub, epilog: str) -> None:
                         "greedy and with --beam (mt evaluate), results.json and report.md. Each stage is skipped "
                         "when its output exists with the same settings: run the same command again to continue "
                         "after a kill, or with a larger --steps to train longer.", formatter_class=fmt)
-    p.add_argument("--pair", default="en-fr", help="en-fr, fr-en, en-de or de-en (default %(default)s)")
+    p.add_argument("--pair", default="en-fr", help="en-fr, fr-en, en-de or de-en on Multi30k; any SRC-TGT with "
+                   "--src-corpus/--tgt-corpus (default %(default)s)")
     p.add_argument("--out", default=None, help="run directory (default runs/mt/PAIR)")
     p.add_argument("--preset", default=MT_PRESET, choices=sorted(PRESETS),
                    help="the lexicon's unsupervised alignment (default %(default)s)")
@@ -325,7 +358,9 @@ def add_commands(sub, epilog: str) -> None:
     p.add_argument("--mono-lines", type=int, default=None,
                    help="read only the first N lines of each mono corpus (quick checks)")
     p.add_argument("--beam", type=int, default=4, help="beam of the final evaluation, besides greedy")
+    p.add_argument("--heldout", type=int, default=500, help="held-out mono sentences per language for selection")
     p.add_argument("--data", default=None, help="data root (default: $UMT_DATA)")
+    _add_corpus_options(p)
     _add_train_options(p)
     p.set_defaults(func=cmd_run)
 

@@ -67,11 +67,15 @@ def build_lexicons(src: str, tgt: str, folder: Path, src_emb, tgt_emb, mapping, 
 
 def prepare_mt(src: str, tgt: str, out: str | os.PathLike, src_emb, tgt_emb, mapping_dir: str | os.PathLike | None,
                data=None, vocab_size: int = 8000, heldout: int = 500, progress: bool = True,
-               control_target: bool = False, preset_name: str = MT_PRESET, identical_top: int = IDENTICAL_TOP) -> dict:
+               control_target: bool = False, preset_name: str = MT_PRESET, identical_top: int = IDENTICAL_TOP,
+               corpora: dict | None = None, sentences: int = 30000, test_files: dict | None = None) -> dict:
     """Everything ``umt mt train`` reads, in ``out``.
 
-    Without ``mapping_dir`` the embeddings are first aligned without supervision with the preset
-    ``preset_name`` (:mod:`umt.alignment.presets`) into ``out/align``.
+    The monolingual text comes from Multi30k's disjoint halves, or, with ``corpora`` (language ->
+    corpus file), ``sentences`` lines drawn from each corpus (:mod:`umt.corpora.mono_pair`; any
+    language pair, with the parallel ``test_files`` to score on if given). Without ``mapping_dir``
+    the embeddings are first aligned without supervision with the preset ``preset_name``
+    (:mod:`umt.alignment.presets`) into ``out/align``.
     """
     from umt.alignment.spaces import load_mapping
     from umt.ranges import NON_NEGATIVE, POSITIVE, check_option
@@ -79,14 +83,22 @@ def prepare_mt(src: str, tgt: str, out: str | os.PathLike, src_emb, tgt_emb, map
     check_option("vocab_size", vocab_size, POSITIVE)  # sentencepiece would find out late, after the data work
     check_option("heldout", heldout, NON_NEGATIVE)
     check_option("identical_top", identical_top, NON_NEGATIVE)
-    check_pair(src, tgt)
+    if corpora is None:
+        check_pair(src, tgt)
+    elif control_target:
+        raise UmtError("--control-target makes a Multi30k half structureless; it does not apply to --src-corpus")
     aligned_here = mapping_dir is None
     if aligned_here:
         from umt.alignment.presets import preset
 
         cfg = preset(preset_name)  # an unknown name fails here, before the data work
     out = Path(out)
-    manifest = prepare_multi30k(src, tgt, out, data, heldout, control_target)
+    if corpora is None:
+        manifest = prepare_multi30k(src, tgt, out, data, heldout, control_target)
+    else:
+        from umt.corpora.mono_pair import prepare_corpus_pair
+
+        manifest = prepare_corpus_pair(src, tgt, out, corpora, sentences, heldout, test=test_files)
     train_sentencepiece([out / f"train.{src}.txt", out / f"train.{tgt}.txt"], out / "spm", vocab_size,
                         languages=model_languages(src, tgt))
     if aligned_here:
@@ -100,7 +112,7 @@ def prepare_mt(src: str, tgt: str, out: str | os.PathLike, src_emb, tgt_emb, map
     info = {"pair": f"{src}-{tgt}", "src_emb": src_emb.source, "tgt_emb": tgt_emb.source,
             "mapping": str(mapping_dir), "preset": preset_name if aligned_here else None, "vocab_size": vocab_size,
             "identical_top": identical_top,
-            "lexicon": lex, "multi30k": manifest}
+            "lexicon": lex, "data": manifest}
     write_json(out / "prepare.json", info)
     return info
 
@@ -116,7 +128,7 @@ class MTData:
     train: dict  # lang -> list of id lists
     train_text: dict  # lang -> list of str
     heldout: dict  # lang -> list of str
-    test: dict  # lang -> list of str (parallel)
+    test: dict  # lang -> list of str (parallel); empty lists when the pair has no parallel test set
     val: dict
     wbw: dict  # (from, to) -> WordByWord
 
@@ -138,10 +150,22 @@ class MTData:
             train={lang: vocab.encode(lines, max_len) for lang, lines in train_text.items()},
             train_text=train_text,
             heldout={lang: load_lines(folder / f"heldout.{lang}.txt") for lang in (src, tgt)},
-            test={lang: load_lines(folder / f"test.{lang}.txt") for lang in (src, tgt)},
-            val={lang: load_lines(folder / f"val.{lang}.txt") for lang in (src, tgt)},
+            test=_optional_parallel(folder, "test", (src, tgt)),
+            val=_optional_parallel(folder, "val", (src, tgt)),
             wbw={(a, b): WordByWord.load(folder / f"lexicon.{a}-{b}.tsv") for a, b in ((src, tgt), (tgt, src))},
         )
 
     def other(self, lang: str) -> str:
         return self.tgt if lang == self.src else self.src
+
+    def has(self, split: str) -> bool:
+        """Whether the pair has the parallel ``split`` (``test`` or ``val``) to score on."""
+        return bool(getattr(self, split)[self.src])
+
+
+def _optional_parallel(folder: Path, split: str, langs: tuple[str, str]) -> dict:
+    """A parallel split's sentences per language, or empty lists when the pair has none (a pair
+    prepared from monolingual corpora without a test set)."""
+    if not any((folder / f"{split}.{lang}.txt").exists() for lang in langs):
+        return {lang: [] for lang in langs}
+    return {lang: load_lines(folder / f"{split}.{lang}.txt") for lang in langs}

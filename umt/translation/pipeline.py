@@ -53,6 +53,31 @@ class MTPipelineConfig(CheckedConfig):
     heldout: int = ranged(500, NON_NEGATIVE)  # held-out mono sentences per language (model selection)
     train: MTTrainConfig = field(default_factory=MTTrainConfig)
     beam: int = ranged(4, POSITIVE)  # the final evaluation decodes greedily and with this beam
+    # Any other pair: monolingual corpora instead of Multi30k, sentences drawn from each, and an
+    # optional parallel test set (umt.corpora.mono_pair)
+    src_corpus: str | None = None
+    tgt_corpus: str | None = None
+    sentences: int = ranged(30000, POSITIVE)
+    test_src: str | None = None
+    test_tgt: str | None = None
+
+    @property
+    def corpora(self) -> dict | None:
+        """Language -> monolingual corpus when the pair is trained from corpora, else None (Multi30k)."""
+        if self.src_corpus is None and self.tgt_corpus is None:
+            return None
+        if self.src_corpus is None or self.tgt_corpus is None:
+            raise UmtError("--src-corpus and --tgt-corpus go together: give both corpora, or neither (Multi30k)")
+        return {self.src: self.src_corpus, self.tgt: self.tgt_corpus}
+
+    @property
+    def test_files(self) -> dict | None:
+        if (self.test_src is None) != (self.test_tgt is None):
+            raise UmtError("--test-src and --test-tgt go together: a parallel test set needs both sides")
+        if self.test_src is not None and self.corpora is None:
+            raise UmtError("--test-src/--test-tgt score a pair trained from --src-corpus/--tgt-corpus; "
+                           "Multi30k pairs are scored on test_2016_flickr")
+        return None if self.test_src is None else {self.src: self.test_src, self.tgt: self.test_tgt}
 
     @classmethod
     def from_dict(cls, d: dict) -> MTPipelineConfig:
@@ -98,14 +123,15 @@ def vectors(lang: str, cfg: MTPipelineConfig, out: Path, progress: bool):
     from umt.embeddings.io import load_embeddings
     from umt.embeddings.train import train_embeddings
 
-    corpus = out / "corpus" / f"{lang}.txt.gz"
+    corpora = cfg.corpora
+    corpus = Path(corpora[lang]) if corpora else out / "corpus" / f"{lang}.txt.gz"  # a corpus: its own text
     folder = out / "emb" / lang
     meta = folder / "meta.json"
     recorded = read_json(meta, "vectors' record").get("config", {}) if meta.exists() else None
     if recorded is not None and not setting_differences(recorded, asdict(cfg.embed), ("embed",)):
         log.info("%s: reusing the vectors in %s", lang, folder)
     else:
-        if not corpus.exists():
+        if not corpus.exists() and not corpora:
             info = write_embedding_corpus(lang, corpus, cfg.data, cfg.caption_repeat, cfg.heldout, cfg.mono_lines)
             log.info("%s: %s", corpus, info)
         log.info("%s: training vectors into %s", lang, folder)
@@ -121,6 +147,9 @@ def evaluate_run(model_dir, data, split: str = "test", beam: int = 1, out=None, 
     writes ``metrics.json`` and the outputs (``SPLIT.SRC-TGT.hyp.txt``, ``...word_by_word.txt``).
     The parallel text is read here for scoring only.
     """
+    if not data.has(split):
+        raise UmtError(f"{data.folder}: no parallel {split} set to score on (a pair prepared from monolingual "
+                       "corpora: give --test-src and --test-tgt when preparing it)")
     model, state = load_model(model_dir, which)
     spm = Path(model_dir) / "spm.model"
     vocab = Vocab(spm) if spm.exists() else data.vocab
@@ -146,7 +175,15 @@ def run_mt_pipeline(cfg: MTPipelineConfig, out: str | Path, progress: bool = Tru
     from umt.translation.data import MTData, prepare_mt
     from umt.translation.train import Trainer
 
-    check_pair(cfg.src, cfg.tgt)
+    if cfg.corpora is None:
+        check_pair(cfg.src, cfg.tgt)
+    else:
+        from umt.config import check_language
+        from umt.fileio import require_file
+
+        check_language(cfg.src), check_language(cfg.tgt)
+        for path in (*cfg.corpora.values(), *(cfg.test_files or {}).values()):
+            require_file(path, "corpus")
     out = Path(out)
     refuse_other_settings(out, cfg)
     write_json(out / "mt_run.json", asdict(cfg))
@@ -161,7 +198,8 @@ def run_mt_pipeline(cfg: MTPipelineConfig, out: str | Path, progress: bool = Tru
         timings["vectors_s"] = round(time.time() - t0, 1)
         t = time.time()
         prepare_mt(cfg.src, cfg.tgt, prepared, src_emb, tgt_emb, None, cfg.data, cfg.vocab_size, cfg.heldout,
-                   progress=progress, preset_name=cfg.preset, identical_top=cfg.identical_top)
+                   progress=progress, preset_name=cfg.preset, identical_top=cfg.identical_top,
+                   corpora=cfg.corpora, sentences=cfg.sentences, test_files=cfg.test_files)
         timings["prepare_s"] = round(time.time() - t, 1)
     data = MTData.load(prepared, cfg.train.max_len)
     run = out / "train"
@@ -174,17 +212,17 @@ def run_mt_pipeline(cfg: MTPipelineConfig, out: str | Path, progress: bool = Tru
     step = trainer.step
     del trainer
     evaluations = {}
-    for beam in sorted({1, cfg.beam}):
+    for beam in sorted({1, cfg.beam}) if data.has("test") else []:  # no parallel test set: no BLEU
         folder = out / f"eval-test-beam{beam}"
         saved = folder / "metrics.json"
         metrics = read_json(saved, "evaluation") if saved.exists() else None
         if metrics is None or metrics.get("trained_steps") != step:
-            log.info("evaluating %s on test_2016_flickr with beam %d", run, beam)
+            log.info("evaluating %s on %s with beam %d", run, _test_set_name(cfg), beam)
             metrics = {**evaluate_run(run, data, "test", beam, folder), "trained_steps": step}
             write_json(saved, metrics)
         evaluations[beam] = metrics
     history = read_json(run / "history.json", "training history")
-    summary = summarize(cfg, history, evaluations)
+    summary = summarize(cfg, history, evaluations, step)
     summary["seconds_this_sitting"] = round(time.time() - t0, 1)
     summary["timings_this_sitting"] = timings
     write_json(out / "results.json", summary)
@@ -205,28 +243,46 @@ def training_hours(history: list[dict]) -> float:
     return round((total + last) / 3600, 3)
 
 
-def summarize(cfg: MTPipelineConfig, history: list[dict], evaluations: dict) -> dict:
-    """The headline figures of one pair's run: both directions, both conventions, greedy and beam."""
-    greedy, beam = evaluations[1], evaluations[max(evaluations)]
+def summarize(cfg: MTPipelineConfig, history: list[dict], evaluations: dict, step: int | None = None) -> dict:
+    """The headline figures of one pair's run: both directions, both conventions, greedy and beam
+    (only the training figures when the pair has no parallel test set)."""
     selected = max((r for r in history if r.get("system") is None), key=lambda r: r["roundtrip"], default={})
     directions = {}
     for s, t in ((cfg.src, cfg.tgt), (cfg.tgt, cfg.src)):
         key = f"{s}-{t}"
-        g, b = greedy[key], beam[key]
-        directions[key] = {
-            "bleu_tok_lc_greedy": g["model"]["bleu_tok_lc"], "bleu_tok_lc_beam": b["model"]["bleu_tok_lc"],
-            "bleu_greedy": g["model"]["bleu"], "bleu_beam": b["model"]["bleu"],
-            "bleu_greedy_ci95": g["model"]["bleu_ci95"], "bleu_beam_ci95": b["model"]["bleu_ci95"],
-            "word_by_word_tok_lc": g["word_by_word"]["bleu_tok_lc"], "word_by_word": g["word_by_word"]["bleu"],
-            "train_hours": training_hours(history), "selected_step": selected.get("step"),
-            "roundtrip_bleu": selected.get("roundtrip"), "signature": g["model"]["signature"],
-        }
-    return {"pair": f"{cfg.src}-{cfg.tgt}", "beam": max(evaluations), "trained_steps": greedy.get("trained_steps"),
+        d = {"train_hours": training_hours(history), "selected_step": selected.get("step"),
+             "roundtrip_bleu": selected.get("roundtrip")}
+        if evaluations:
+            g, b = evaluations[1][key], evaluations[max(evaluations)][key]
+            d.update({
+                "bleu_tok_lc_greedy": g["model"]["bleu_tok_lc"], "bleu_tok_lc_beam": b["model"]["bleu_tok_lc"],
+                "bleu_greedy": g["model"]["bleu"], "bleu_beam": b["model"]["bleu"],
+                "bleu_greedy_ci95": g["model"]["bleu_ci95"], "bleu_beam_ci95": b["model"]["bleu_ci95"],
+                "word_by_word_tok_lc": g["word_by_word"]["bleu_tok_lc"], "word_by_word": g["word_by_word"]["bleu"],
+                "signature": g["model"]["signature"]})
+        directions[key] = d
+    trained = evaluations[1].get("trained_steps") if evaluations else step
+    return {"pair": f"{cfg.src}-{cfg.tgt}", "beam": max(evaluations) if evaluations else None,
+            "trained_steps": trained, "test_set": _test_set_name(cfg) if evaluations else None,
             "directions": directions, "config": asdict(cfg)}
 
 
+def _test_set_name(cfg: MTPipelineConfig) -> str:
+    return "Multi30k test_2016_flickr" if cfg.corpora is None else f"{cfg.test_src} / {cfg.test_tgt}"
+
+
 def format_report(summary: dict, out: Path) -> str:
-    lines = [f"# umt mt run {summary['pair']}: Multi30k test_2016_flickr", "",
+    if summary.get("beam") is None:  # a pair from monolingual corpora without a parallel test set
+        lines = [f"# umt mt run {summary['pair']}: no parallel test set", "",
+                 "No BLEU can be given: the pair was trained from monolingual corpora and no parallel test set "
+                 "was named (--test-src/--test-tgt). The model selected by round-trip BLEU on held-out "
+                 "monolingual sentences:", "",
+                 "| direction | round-trip BLEU | training hours | selected step |", "|---|---|---|---|"]
+        lines += [f"| {key.replace('-', '->')} | {d['roundtrip_bleu']} | {d['train_hours']:.2f} | "
+                  f"{d['selected_step']} |" for key, d in summary["directions"].items()]
+        lines += ["", f"Translate with `umt translate --model {out}/train`; everything is in {out}/."]
+        return "\n".join(lines) + "\n"
+    lines = [f"# umt mt run {summary['pair']}: {summary.get('test_set') or 'Multi30k test_2016_flickr'}", "",
              "sacreBLEU on detokenized cased output (95% bootstrap interval); in brackets Lample et al. "
              "2018a's convention: lowercased, Moses-tokenized (sacremoses), multi-bleu.perl's BLEU.", "",
              f"| direction | word by word | greedy | beam {summary['beam']} | training hours | selected step |",

@@ -31,7 +31,8 @@ def plot_bleu(history: list[dict], src: str, tgt: str, path: str | os.PathLike, 
         if key in baseline:
             ax.axhline(baseline[key], ls="--", color=color, alpha=0.7, label=f"{a}->{b} word-by-word")
     ax.set(xlabel="training step", ylabel=f"{split} BLEU (sacrebleu)", title="Back-translation vs word-by-word")
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # a pair without a parallel test set has no BLEU to show
+        ax.legend(fontsize=8)
     pts = [(r["step"], r["roundtrip"]) for r in rows]
     if pts:
         ax_rt.plot(*zip(*pts), marker="o", color="tab:green", label="model")

@@ -382,7 +382,7 @@ class Trainer:
             rts.append(rt)
         row["roundtrip"] = round(float(np.mean(rts)), 2)
         for split, enabled in (("test", self.cfg.eval_test), ("val", self.cfg.eval_val)):
-            if not enabled:
+            if not enabled or not d.has(split):
                 continue
             sets = getattr(d, split)
             for a, b in ((d.src, d.tgt), (d.tgt, d.src)):
@@ -398,7 +398,7 @@ class Trainer:
     def wordbyword_baseline(self) -> dict:
         d = self.data
         row: dict = {"step": 0, "system": "word-by-word"}
-        for split in ("test", "val"):
+        for split in (s for s in ("test", "val") if d.has(s)):
             sets = getattr(d, split)
             for a, b in ((d.src, d.tgt), (d.tgt, d.src)):
                 scores = bleu_scores(d.wbw[(a, b)].translate(sets[a]), sets[b], b)
