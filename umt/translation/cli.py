@@ -206,6 +206,23 @@ def cmd_evaluate(a) -> None:
     print(f"results in {out}/metrics.json")
 
 
+def cmd_relex(a) -> None:
+    from umt.ranges import OPTIONAL_POSITIVE
+    from umt.rundir import start_run
+    from umt.translation.relex import relex_run
+
+    check_option("--sentences", a.sentences, OPTIONAL_POSITIVE)
+    check_option("--min-count", a.min_count, POSITIVE)
+    check_option("--beam", a.beam, POSITIVE)
+    start_run(a.out, {**_params(a), "command": "mt relex"})
+    report = relex_run(a.model, a.prepared, a.out, a.sentences, a.min_count, a.beam, a.prepared_copy)
+    for key, d in report["directions"].items():
+        shown = (f"; test word by word {d['test_first']:.2f} -> {d['test_reinduced']:.2f}"
+                 if "test_first" in d else "")
+        print(f"{key.replace('-', '->')}: {d['changed']} of {d['reinduced']} re-induced entries changed{shown}")
+    print(f"{a.out}: lexicon.*.tsv, relex.json" + (f"; prepared copy {a.prepared_copy}" if a.prepared_copy else ""))
+
+
 def cmd_compare(a) -> None:
     from umt.fileio import read_lines, write_json
     from umt.translation.evaluate import paired_bleu
@@ -372,6 +389,24 @@ def add_commands(sub, epilog: str) -> None:
     p.add_argument("--which", choices=("best", "checkpoint"), default="best")
     p.add_argument("--out", default=None, help="default: MODEL/eval-SPLIT-beamN")
     p.set_defaults(func=cmd_evaluate)
+
+    p = msub.add_parser("relex", help="re-induce the word-by-word lexicons from a trained model's translations",
+                        description="Translate the monolingual training text with a trained model and learn "
+                        "IBM Model 1 on (sentence, translation) pairs: each source word seen --min-count times "
+                        "gets the target word it is most often translated by; other words keep the first "
+                        "lexicon's entry. No bilingual data is read; word-by-word BLEU on the parallel sets is "
+                        "reported for display. --prepared-copy writes a copy of the prepared pair with the new "
+                        "lexicons, for `umt mt train`.")
+    p.add_argument("--model", required=True, help="run directory of `umt mt train`")
+    p.add_argument("--prepared", required=True, help="folder written by `umt mt prepare`")
+    p.add_argument("--out", required=True, help="output folder (lexicon.SRC-TGT.tsv, relex.json)")
+    p.add_argument("--sentences", type=int, default=None, help="translate the first N training sentences of each "
+                   "language (default: all)")
+    p.add_argument("--min-count", type=int, default=2, help="occurrences a word needs to be re-induced "
+                   "(default %(default)s)")
+    p.add_argument("--beam", type=int, default=1, help="beam of the model's translations (default greedy)")
+    p.add_argument("--prepared-copy", default=None, help="also write a copy of --prepared with the new lexicons")
+    p.set_defaults(func=cmd_relex)
 
     p = msub.add_parser("compare", help="paired significance test of two systems' BLEU on the same sentences",
                         description="Whether two translations of the same test set differ in BLEU: the paired "
