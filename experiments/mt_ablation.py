@@ -92,11 +92,11 @@ def ablation(runs: list[dict], at: list[int]) -> dict:
         entry = {"name": run["name"], "folder": run["folder"],
                  "differences": setting_differences(base["settings"], run["settings"], free=set()),
                  "pretrain_steps": run["pretrain_steps"],
-                 "pretrain_seconds": round(pre["hours"] * 3600, 1) if pre else None,
+                 "pretrain_seconds": round(pre["hours"] * 3600, 3) if pre else None,
                  "word_by_word": {d: wbw.get(f"test_{d}") for d in dirs}, "at": {}}
         for s in steps:
             r = by_step[s]
-            entry["at"][s] = {"hours": round(r["hours"], 4), "roundtrip": r["roundtrip"],
+            entry["at"][s] = {"hours": round(r["hours"], 6), "roundtrip": r["roundtrip"],
                               **{d: r.get(f"test_{d}") for d in dirs},
                               **{f"{d}_tok_lc": r.get(f"test_{d}_tok_lc") for d in dirs}}
         if selected is not None:

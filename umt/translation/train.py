@@ -446,7 +446,7 @@ class Trainer:
             pretraining = self.step <= c.pretrain_steps and not done  # the decoder is not trained yet
             if self.rank == 0 and self.step == c.pretrain_steps > 0:  # what pretraining cost, for the ablation
                 self._record({"step": self.step, "system": "masked-LM pretraining", "mlm": round(losses["mlm"], 4),
-                              "seconds": round(time.time() - t0, 1)})
+                              "seconds": round(time.time() - t0, 3)})  # a tiny run pretrains in milliseconds
             if self.rank == 0 and not pretraining and (self.step % c.eval_every == 0 or done):
                 row = self.evaluate()
                 row.update({k: round(v, 4) for k, v in losses.items() if k != "tokens"})
