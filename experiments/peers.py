@@ -96,6 +96,11 @@ def vec_file(emb_root: Path, lang: str, work: Path) -> Path:
     return path
 
 
+def muse_folder(folder: Path, seed: int) -> Path:
+    """Where MUSE writes its log and exported vectors: ``--exp_path/--exp_name/--exp_id``."""
+    return folder / "muse" / f"s{seed}"
+
+
 def command(system: str, pair: tuple[str, str], files: dict, folder: Path, peers: Path, a) -> tuple[list, Path | None]:
     """The command line of ``system`` and the folder it runs in."""
     src, tgt = pair
@@ -117,12 +122,13 @@ def command(system: str, pair: tuple[str, str], files: dict, folder: Path, peers
     most_frequent = min(MUSE_DIS_MOST_FREQUENT, files["smaller_vocabulary"])
     return ([py, "unsupervised.py", "--cuda", "False", "--src_lang", src, "--tgt_lang", tgt,
              "--src_emb", str(files["src_vec"]), "--tgt_emb", str(files["tgt_vec"]), "--emb_dim", str(files["dim"]),
-             "--exp_path", str(folder), "--exp_name", "muse", "--exp_id", f"s{a.seed}", "--seed", str(a.seed),
+             "--exp_path", str(folder), "--exp_name", muse_folder(folder, a.seed).parent.name,
+             "--exp_id", muse_folder(folder, a.seed).name, "--seed", str(a.seed),
              "--export", "txt", "--dis_most_frequent", str(most_frequent), "--dico_eval", str(files["test"]),
              *shlex.split(a.muse_args)], peers / "muse")
 
 
-def mapped_spaces(system: str, pair: tuple[str, str], folder: Path, files: dict):
+def mapped_spaces(system: str, pair: tuple[str, str], folder: Path, files: dict, seed: int):
     """(source vectors, target vectors, mapped unit source rows, unit target rows) of a finished run."""
     import numpy as np
 
@@ -140,8 +146,7 @@ def mapped_spaces(system: str, pair: tuple[str, str], folder: Path, files: dict)
         if system.startswith("vecmap"):
             paths = folder / f"{src}.mapped.vec", folder / f"{tgt}.mapped.vec"
         else:
-            paths = (next(folder.glob(f"muse/*/vectors-{src}.txt"), folder / f"vectors-{src}.txt"),
-                     next(folder.glob(f"muse/*/vectors-{tgt}.txt"), folder / f"vectors-{tgt}.txt"))
+            paths = muse_folder(folder, seed) / f"vectors-{src}.txt", muse_folder(folder, seed) / f"vectors-{tgt}.txt"
         s, t = (load_embeddings(p) for p in paths)
         xm, ym = s.vectors, t.vectors
 
@@ -152,14 +157,14 @@ def mapped_spaces(system: str, pair: tuple[str, str], folder: Path, files: dict)
     return s, t, unit(xm), unit(ym)
 
 
-def muse_own_log(folder: Path) -> list[dict]:
+def muse_own_log(folder: Path, seed: int) -> list[dict]:
     """MUSE's own figures after each epoch and refinement iteration (its ``__log__`` lines)."""
     rows = []
-    for log in folder.glob("muse/*/train.log"):
-        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-            if "__log__:" in line:
-                entry = json.loads(line.split("__log__:", 1)[1])
-                rows.append({k: entry[k] for k in MUSE_LOGGED if k in entry})
+    log = muse_folder(folder, seed) / "train.log"
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines() if log.exists() else []:
+        if "__log__:" in line:
+            entry = json.loads(line.split("__log__:", 1)[1])
+            rows.append({k: entry[k] for k in MUSE_LOGGED if k in entry})
     return rows
 
 
@@ -174,7 +179,7 @@ def run_system(system: str, pair: tuple[str, str], files: dict, work: Path, peer
     cmd, cwd = command(system, pair, files, folder, peers, a)
     print(f"{'-'.join(pair)} {system}: running ({folder / 'output.log'})", file=sys.stderr, flush=True)
     cost = run_measured(cmd, cwd, folder / "output.log")
-    s, t, xm, ym = mapped_spaces(system, pair, folder, files)
+    s, t, xm, ym = mapped_spaces(system, pair, folder, files, a.seed)
     metrics = evaluate_prepared(xm, ym, s, t, files["test"], per_query_tsv=folder / PER_QUERY_FILE)
     result = {"pair": "-".join(pair), "system": system, "supervised": system.endswith("supervised"),
               "command": cmd, "cwd": str(cwd) if cwd else None, **cost,
@@ -183,7 +188,7 @@ def run_system(system: str, pair: tuple[str, str], files: dict, work: Path, peer
               **{k: metrics[k] for k in ("csls_p1", "csls_p1_ci95", "nn_p1", "csls_p10", "csls_p1_no_identical",
                                          "n_queries", "n_test_sources", "n_identical") if k in metrics}}
     if system == "muse":
-        result["muse_own_log"] = muse_own_log(folder)
+        result["muse_own_log"] = muse_own_log(folder, a.seed)
     write_json(done, result)
     return result
 

@@ -3,10 +3,9 @@
 import json
 
 import numpy as np
-import pytest
 
 from umt.cli import main
-from umt.translation.relex import NULL, ibm1, relexicon
+from umt.translation.relex import NULL, TranslationTable, ibm1, relexicon
 from umt.translation.wordbyword import WordByWord
 
 
@@ -28,13 +27,24 @@ def _pairs(n=400, vocab=30, seed=0):
 
 
 def test_ibm1_recovers_the_word_translations_of_shuffled_sentence_pairs():
-    src_words, tgt_words, t = ibm1(_pairs(), iterations=8)
-    assert src_words[0] == NULL
-    for e, word in enumerate(src_words[1:], 1):
-        best = max((p, f) for (ee, f), p in t.items() if ee == e)[1]
-        assert tgt_words[best] == "t" + word[1:]  # s.. -> t..
-    for e in range(len(src_words)):  # each source word's t(.|e) is a distribution
-        assert sum(p for (ee, _), p in t.items() if ee == e) == pytest.approx(1.0)
+    t = ibm1(_pairs(), iterations=8)
+    assert t.source_words[0] == NULL
+    best = t.best_target()
+    for e, word in enumerate(t.source_words[1:], 1):
+        assert t.target_words[best[e]] == "t" + word[1:]  # s.. -> t..
+    # each source word's t(.|e) is a distribution
+    np.testing.assert_allclose(np.bincount(t.source, weights=t.prob), 1.0)
+
+
+def test_best_target_breaks_ties_by_the_lowest_id_and_marks_words_without_pairs():
+    t = TranslationTable(["<null>", "a", "b", "c"], ["x", "y", "z"], source=np.array([1, 1, 1, 2, 2]),
+                         target=np.array([2, 0, 1, 2, 1]), prob=np.array([0.2, 0.4, 0.4, 0.3, 0.7]))
+    assert t.best_target().tolist() == [-1, 0, 1, -1]
+
+
+def test_ibm1_on_no_pairs_gives_an_empty_table():
+    t = ibm1([])
+    assert t.source_words == [NULL] and len(t.prob) == 0 and t.best_target().tolist() == [-1]
 
 
 def test_relexicon_corrects_seen_words_and_keeps_the_rest():

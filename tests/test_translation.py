@@ -731,6 +731,46 @@ def test_pretraining_runs_are_evaluated_only_once_the_decoder_learns(prepared, t
     assert "roundtrip" not in pretraining
 
 
+def test_a_run_started_from_anothers_pretraining_continues_it_bit_for_bit(prepared, tmp_path):
+    """pretrained.pt holds a run at the end of its masked-LM pretraining: a second run started from
+    it (e.g. on a relexed copy of the pair) ends where the first ends, charged the pretraining."""
+    import shutil
+
+    from umt.errors import UmtError
+    from umt.translation.data import MTData
+    from umt.translation.train import Trainer
+
+    data, cfg = MTData.load(prepared), lambda **kw: _tiny_config(pretrain_steps=3, steps=6, **kw)
+    first = Trainer(data, cfg(), tmp_path / "first")
+    first.fit(False)
+    pretrained = tmp_path / "first" / "pretrained.pt"
+    second = Trainer(data, cfg(), tmp_path / "second", pretrained=pretrained)
+    assert second.step == 3
+    history = second.fit(False)
+    for k, v in first.model.state_dict().items():
+        assert torch.equal(v, second.model.state_dict()[k]), k
+    assert [r.get("system") for r in history[:2]] == ["word-by-word", "masked-LM pretraining"]
+    assert history[1]["pretrained_in"] == str(pretrained.parent) and history[2]["seconds"] >= history[1]["seconds"]
+    with pytest.raises(UmtError, match=r"other settings \(lr 0.0005 -> 0.001"):
+        Trainer(data, cfg(lr=1e-3), tmp_path / "lr", pretrained=pretrained)
+    with pytest.raises(UmtError, match="needs the --pretrain-steps"):
+        Trainer(data, _tiny_config(), tmp_path / "none", pretrained=pretrained)
+    with pytest.raises(UmtError, match="not a pretrained.pt"):
+        Trainer(data, cfg(), tmp_path / "ckpt", pretrained=tmp_path / "first" / "checkpoint.pt")
+    other = shutil.copytree(prepared, tmp_path / "other")
+    train = other / f"train.{data.src}.txt"
+    train.write_text("\n".join(train.read_text().splitlines()[1:]) + "\n")  # one sentence fewer
+    with pytest.raises(UmtError, match="other subwords or training text"):
+        Trainer(MTData.load(other), cfg(), tmp_path / "text", pretrained=pretrained)
+
+
+def test_mt_train_takes_resume_or_pretrained_not_both(prepared, tmp_path, capsys):
+    assert main(["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run"), "--resume",
+                 "--pretrained", str(tmp_path / "pretrained.pt"), "--pretrain-steps", "2"]) == 2
+    assert "--pretrained starts a new one" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
 def test_resuming_with_other_settings_is_refused_not_silently_ignored(prepared, tmp_path, capsys):
     tiny = ["--batch-size", "8", "--heads", "2", "--layers", "1", "--eval-every", "2", "--checkpoint-every", "2",
             "--wbw-steps", "2", "--ae-decay-steps", "4", "--device", "cpu"]

@@ -30,7 +30,7 @@ def _pair(spec: str, corpora: bool = False) -> tuple[str, str]:
 
 
 def _corpus_options(a) -> dict:
-    """The corpus-pair options of `mt prepare` and `mt run`, checked together."""
+    """The corpus-pair options of `mt prepare`, checked together by the config they make."""
     from umt.translation.pipeline import MTPipelineConfig
 
     src, _, tgt = a.pair.partition("-")
@@ -104,6 +104,8 @@ def cmd_train(a) -> None:
     from umt.translation.train import MTTrainConfig, Trainer
 
     cfg = _train_config(a)  # a bad setting is reported before any data is read
+    if a.resume and a.pretrained:
+        raise UmtError("--resume continues a run from its own checkpoint; --pretrained starts a new one: give one")
     use_all_cores()
     data = MTData.load(a.prepared)
     if a.resume:
@@ -122,7 +124,7 @@ def cmd_train(a) -> None:
                                f"gives others ({'; '.join(diff[:3])}): drop them, or train into another --out")
             cfg = MTTrainConfig.from_dict({**stored, "steps": a.steps})
     start_run(a.out, {**_params(a), "command": "mt train"})
-    trainer = Trainer(data, cfg, a.out, resume=a.resume)
+    trainer = Trainer(data, cfg, a.out, resume=a.resume, pretrained=a.pretrained)
     history = trainer.fit(progress=not a.quiet)
     last = history[-1]
     print(f"{a.out}: step {last['step']}, round-trip BLEU {last.get('roundtrip')}, "
@@ -176,7 +178,6 @@ def cmd_run(a) -> None:
                            embed=replace(MT_EMBED, dim=a.embed_dim, epoch=a.embed_epoch),
                            src_corpus=a.src_corpus, tgt_corpus=a.tgt_corpus, sentences=a.sentences,
                            test_src=a.test_src, test_tgt=a.test_tgt)
-    cfg.corpora, cfg.test_files  # noqa: B018 - the options that go together are checked before the folder is made
     out = Path(a.out or f"runs/mt/{src}-{tgt}")
     refuse_other_settings(out, cfg)  # before the run directory is touched
     start_run(out, {**_params(a), "command": "mt run"})
@@ -354,6 +355,9 @@ def add_commands(sub, epilog: str) -> None:
     p.add_argument("--prepared", required=True, help="folder written by `umt mt prepare`")
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--pretrained", default=None,
+                   help="start from the pretrained.pt another run wrote at the end of its masked-LM pretraining "
+                        "(same pretraining settings, subwords and training text; e.g. a `mt relex --prepared-copy`)")
     _add_train_options(p)
     p.set_defaults(func=cmd_train)
 

@@ -61,22 +61,26 @@ class MTPipelineConfig(CheckedConfig):
     test_src: str | None = None
     test_tgt: str | None = None
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        # The corpus options constrain each other; refuse a bad combination when the config is
+        # built, so the CLI fails before any run folder is made.
+        if (self.src_corpus is None) != (self.tgt_corpus is None):
+            raise UmtError("--src-corpus and --tgt-corpus go together: give both corpora, or neither (Multi30k)")
+        if (self.test_src is None) != (self.test_tgt is None):
+            raise UmtError("--test-src and --test-tgt go together: a parallel test set needs both sides")
+        if self.test_src is not None and self.src_corpus is None:
+            raise UmtError("--test-src/--test-tgt score a pair trained from --src-corpus/--tgt-corpus; "
+                           "Multi30k pairs are scored on test_2016_flickr")
+
     @property
     def corpora(self) -> dict | None:
         """Language -> monolingual corpus when the pair is trained from corpora, else None (Multi30k)."""
-        if self.src_corpus is None and self.tgt_corpus is None:
-            return None
-        if self.src_corpus is None or self.tgt_corpus is None:
-            raise UmtError("--src-corpus and --tgt-corpus go together: give both corpora, or neither (Multi30k)")
-        return {self.src: self.src_corpus, self.tgt: self.tgt_corpus}
+        return None if self.src_corpus is None else {self.src: self.src_corpus, self.tgt: self.tgt_corpus}
 
     @property
     def test_files(self) -> dict | None:
-        if (self.test_src is None) != (self.test_tgt is None):
-            raise UmtError("--test-src and --test-tgt go together: a parallel test set needs both sides")
-        if self.test_src is not None and self.corpora is None:
-            raise UmtError("--test-src/--test-tgt score a pair trained from --src-corpus/--tgt-corpus; "
-                           "Multi30k pairs are scored on test_2016_flickr")
+        """Language -> side of the parallel test set of a pair trained from corpora, else None."""
         return None if self.test_src is None else {self.src: self.test_src, self.tgt: self.test_tgt}
 
     @classmethod

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,14 +37,34 @@ log = logging.getLogger("umt")
 NULL = "<null>"
 
 
-def ibm1(pairs: list[tuple[list[str], list[str]]], iterations: int = 5) -> tuple[list[str], list[str], dict]:
-    """IBM Model 1 over tokenized sentence pairs ``(source, target)``.
+@dataclass
+class TranslationTable:
+    """:math:`t(f|e)` on the co-occurring pairs only, as three aligned arrays: ``prob[i]`` is the
+    probability that source id ``source[i]`` is translated by target id ``target[i]`` (source id 0
+    is NULL)."""
 
-    Returns ``(source vocabulary, target vocabulary, t)`` where ``t`` maps ``(source id, target id)``
-    to :math:`t(f|e)` for every co-occurring pair (the NULL word is source id 0). Vectorised over all
-    (sentence, source position, target position) triples, so a few ten thousand sentence pairs take
-    seconds.
-    """
+    source_words: list[str]
+    target_words: list[str]
+    source: np.ndarray
+    target: np.ndarray
+    prob: np.ndarray
+
+    def best_target(self) -> np.ndarray:
+        """Per source id, the target id of highest :math:`t(f|e)` (the lowest id among ties; -1
+        for a source word with no pair)."""
+        order = np.lexsort((self.target, -self.prob, self.source))  # by source, most probable first
+        src = self.source[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = src[1:] != src[:-1]
+        best = np.full(len(self.source_words), -1, dtype=np.int64)
+        best[src[first]] = self.target[order][first]
+        return best
+
+
+def ibm1(pairs: list[tuple[list[str], list[str]]], iterations: int = 5) -> TranslationTable:
+    """IBM Model 1 over tokenized sentence pairs ``(source, target)``: the learnt
+    :math:`t(f|e)` on every co-occurring pair. Vectorised over all (sentence, source position,
+    target position) triples, so a few ten thousand sentence pairs take seconds."""
     src_vocab: dict[str, int] = {NULL: 0}
     tgt_vocab: dict[str, int] = {}
     s_ids, t_ids, groups = [], [], []  # one triple per (source word or NULL, target token)
@@ -57,20 +78,17 @@ def ibm1(pairs: list[tuple[list[str], list[str]]], iterations: int = 5) -> tuple
             groups += [group] * len(src_row)
             group += 1
     s, t, g = (np.asarray(a, dtype=np.int64) for a in (s_ids, t_ids, groups))
-    if not len(s):
-        return list(src_vocab), list(tgt_vocab), {}
     # t(f|e) lives on the distinct co-occurring (e, f) pairs
-    keys, inverse = np.unique(s * len(tgt_vocab) + t, return_inverse=True)
+    keys, inverse = np.unique(s * max(len(tgt_vocab), 1) + t, return_inverse=True)
     prob = np.ones(len(keys))
-    pair_source = keys // len(tgt_vocab)
-    for _ in range(iterations):
+    pair_source = keys // max(len(tgt_vocab), 1)
+    for _ in range(iterations if len(keys) else 0):
         p = prob[inverse]
         posterior = p / np.bincount(g, weights=p, minlength=group)[g]
         counts = np.bincount(inverse, weights=posterior, minlength=len(keys))
         totals = np.bincount(pair_source, weights=counts, minlength=len(src_vocab))
         prob = counts / np.maximum(totals[pair_source], 1e-300)
-    table = {(int(k // len(tgt_vocab)), int(k % len(tgt_vocab))): float(v) for k, v in zip(keys, prob)}
-    return list(src_vocab), list(tgt_vocab), table
+    return TranslationTable(list(src_vocab), list(tgt_vocab), pair_source, keys % max(len(tgt_vocab), 1), prob)
 
 
 def relexicon(sources: list[str], translations: list[str], first: WordByWord, casing: dict[str, str] | None = None,
@@ -81,19 +99,15 @@ def relexicon(sources: list[str], translations: list[str], first: WordByWord, ca
     the lexicon and a summary."""
     pairs = [([w for w in tokenize(s) if any(c.isalnum() for c in w)],
               [w for w in tokenize(t) if any(c.isalnum() for c in w)]) for s, t in zip(sources, translations)]
-    src_words, tgt_words, t = ibm1(pairs, iterations)
+    t = ibm1(pairs, iterations)
     seen = Counter(w for src, _ in pairs for w in src)
-    best: dict[int, tuple[float, int]] = {}
-    for (e, f), p in t.items():
-        if e and p > best.get(e, (-1.0, 0))[0]:
-            best[e] = (p, f)
     casing = casing or {}
     table, reinduced, changed = dict(first.table), 0, 0
-    for e, (_, f) in best.items():
-        word = src_words[e]
-        if seen[word] < min_count or word.isdigit():
+    for e, f in enumerate(t.best_target()):
+        word = t.source_words[e]
+        if e == 0 or f < 0 or seen[word] < min_count or word.isdigit():
             continue
-        new = casing.get(tgt_words[f], tgt_words[f])
+        new = casing.get(t.target_words[f], t.target_words[f])
         reinduced += 1
         changed += table.get(word) != new
         table[word] = new

@@ -63,6 +63,22 @@ log = logging.getLogger("umt")
 #: output ends, so larger batches wait on more stragglers.
 BT_BATCH = 48
 
+#: The settings that shape masked-LM pretraining. A run may start from another run's
+#: ``pretrained.pt`` when these agree and the subwords and training text are the same bytes;
+#: the translation phase's settings (lexicon, noise, schedule) may differ.
+PRETRAIN_SETTINGS = ("pretrain_steps", "batch_size", "lr", "warmup", "clip", "mask_rate", "seed", "init_embeddings",
+                     "amp", "model")
+
+
+def pretraining_data_digest(data: MTData) -> str:
+    """SHA-256 of what masked-LM pretraining reads: the subword model and both training texts."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in (data.vocab.path, *(data.folder / f"train.{lang}.txt" for lang in (data.src, data.tgt))):
+        h.update(Path(path).read_bytes())
+    return h.hexdigest()
+
 
 @dataclass
 class MTTrainConfig(CheckedConfig):
@@ -110,7 +126,8 @@ def _distributed() -> tuple[int, int, int]:
 class Trainer:
     """Owns the model, optimiser, run directory and history of one training run."""
 
-    def __init__(self, data: MTData, cfg: MTTrainConfig, out: str | os.PathLike, resume: bool = False):
+    def __init__(self, data: MTData, cfg: MTTrainConfig, out: str | os.PathLike, resume: bool = False,
+                 pretrained: str | os.PathLike | None = None):
         self.data, self.cfg, self.out = data, cfg, Path(out)
         self.rank, local_rank, self.world = _distributed()
         if self.world > 1 and not torch.distributed.is_initialized():
@@ -147,6 +164,8 @@ class Trainer:
             self._load(self.ckpt)
         elif self.ckpt.exists():
             raise UmtError(f"{self.out}: holds a checkpoint already; pass --resume to continue it or pick a new --out")
+        elif pretrained is not None:
+            self._start_from_pretrained(Path(pretrained))
 
     def _init_embeddings(self) -> None:
         from umt.translation.subword_init import load_subword_vectors, project_to_width
@@ -183,6 +202,29 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.step, self.history, self.best_roundtrip = state["step"], state["history"], state["best_roundtrip"]
         log.info("resumed %s at step %d", path, self.step)
+
+    def _start_from_pretrained(self, path: Path) -> None:
+        """Continue from another run's weights, optimiser and step at the end of its masked-LM
+        pretraining, exactly as this run would have reached them itself (every random draw derives
+        from the seed and the step); the history keeps that run's pretraining row and its cost."""
+        if not self.cfg.pretrain_steps:
+            raise UmtError(f"{path}: starting from pretrained weights needs the --pretrain-steps they were made with")
+        state = load_checkpoint(path, "pretrained model", self.device)
+        if "data_digest" not in state:
+            raise UmtError(f"{path}: not a pretrained.pt (the file a run writes when its masked-LM pretraining ends)")
+        theirs, mine = state["config"], json.loads(json.dumps(asdict(self.cfg)))
+        differ = [f"{k} {theirs.get(k)} -> {mine[k]}" for k in PRETRAIN_SETTINGS if theirs.get(k) != mine[k]]
+        if differ:
+            raise UmtError(f"{path}: pretrained with other settings ({'; '.join(differ[:3])}); give the ones it was "
+                           "made with")
+        if state["data_digest"] != pretraining_data_digest(self.data):
+            raise UmtError(f"{path}: pretrained on other subwords or training text than {self.data.folder}")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = state["step"]
+        self.history = [{**r, "pretrained_in": str(path.parent)} for r in state["history"]
+                        if r.get("system") == "masked-LM pretraining"]
+        log.info("starting from %s at step %d (its masked-LM pretraining)", path, self.step)
 
     # ----- one step -----
     def _rng(self, *keys: int) -> np.random.Generator:
@@ -430,12 +472,15 @@ class Trainer:
 
             with atomic_path(self.out / "spm.model") as tmp:  # the run directory translates on its own
                 shutil.copyfile(self.data.vocab.path, tmp)
-        if not self.history and self.rank == 0:
+        if not any(r.get("system") == "word-by-word" for r in self.history) and self.rank == 0:
             baseline = self.wordbyword_baseline()
             log.info("word-by-word baseline: %s", json.dumps(baseline))
-            self._record(baseline)
+            self.history.insert(0, baseline)
+            write_json(self.out / "history.json", self.history)
         bar = tqdm(total=c.steps, initial=self.step, desc="mt train", unit="step", disable=not progress or self.rank)
-        t0, tokens = time.time(), 0
+        # a run started from another's pretraining is charged its seconds, as if it had pretrained itself
+        inherited = [r["seconds"] for r in self.history if "pretrained_in" in r]
+        t0, tokens = time.time() - (inherited[0] if inherited and self.step == c.pretrain_steps else 0), 0
         while self.step < c.steps:
             losses = self.train_step()
             tokens += losses["tokens"]
@@ -447,6 +492,9 @@ class Trainer:
             if self.rank == 0 and self.step == c.pretrain_steps > 0:  # what pretraining cost, for the ablation
                 self._record({"step": self.step, "system": "masked-LM pretraining", "mlm": round(losses["mlm"], 4),
                               "seconds": round(time.time() - t0, 3)})  # a tiny run pretrains in milliseconds
+                state = {**self._state(), "data_digest": pretraining_data_digest(self.data)}
+                with atomic_path(self.out / "pretrained.pt") as tmp:  # other runs may start from here
+                    torch.save(state, tmp)
             if self.rank == 0 and not pretraining and (self.step % c.eval_every == 0 or done):
                 row = self.evaluate()
                 row.update({k: round(v, 4) for k, v in losses.items() if k != "tokens"})
