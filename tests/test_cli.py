@@ -295,8 +295,8 @@ def test_a_beam_below_one_is_refused_before_any_model_is_read(tmp_path):
 def test_every_stage_setting_is_an_option_that_overrides_the_preset():
     from dataclasses import fields
 
-    from umt.alignment.options import STAGES, apply_stage_options
-    from umt.alignment.presets import preset
+    from umt.alignment.options import STAGES, stage_options
+    from umt.alignment.presets import preset, resolve
     from umt.cli import build_parser
 
     base = ["align", "--src-emb", "s", "--tgt-emb", "t", "--out", "o"]
@@ -315,13 +315,28 @@ def test_every_stage_setting_is_an_option_that_overrides_the_preset():
                 else:
                     wanted = default * 2 + 1
                 argv = [stage.flag(f.name), str(wanted)]
-            cfg = apply_stage_options(build_parser().parse_args([*base, *argv]), fast)
+            cfg = resolve("fast", stages=stage_options(build_parser().parse_args([*base, *argv])))
             assert getattr(getattr(cfg, stage.attribute), f.name) == wanted != default, stage.flag(f.name)
     # a preset keeps its own values unless an option is given
     muse = preset("muse")
-    cfg = apply_stage_options(build_parser().parse_args([*base, "--adv-smoothing", "0.3"]), muse)
+    cfg = resolve("muse", stages=stage_options(build_parser().parse_args([*base, "--adv-smoothing", "0.3"])))
     assert cfg.adversarial.smoothing == 0.3 and cfg.adversarial.beta == muse.adversarial.beta == 0.01
-    assert apply_stage_options(build_parser().parse_args(base), muse) == muse
+    assert resolve("muse", stages=stage_options(build_parser().parse_args(base))) == muse
+
+
+def test_resolve_applies_the_rules_of_a_method_named_alone():
+    from umt.alignment.presets import DEFAULT_PRESET, preset, resolve
+    from umt.errors import UmtError
+
+    assert resolve() == preset(DEFAULT_PRESET)
+    one = resolve(method="adversarial")  # a method alone: one run of it, from fast's settings
+    assert (one.method, one.preset, one.refine) == ("adversarial", None, preset("fast").refine)
+    assert resolve(method="procrustes").refine.iterations == 0  # supervised: refines only when asked
+    assert resolve(method="procrustes", stages={"refine": {"iterations": 3}}).refine.iterations == 3
+    assert resolve("muse", seed=7).seed == 7 and resolve("muse", seed=7).adversarial == preset("muse").adversarial
+    with pytest.raises(UmtError, match="--average needs several seeds"):
+        resolve("fast", average=True)
+    assert resolve("fast", average=True, check=True).average
 
 
 def test_align_records_the_stage_options_it_was_given(pair_files):

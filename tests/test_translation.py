@@ -8,10 +8,17 @@ import pytest
 import torch
 
 from umt.cli import main
-from umt.translation.model import ModelConfig, Seq2Seq, sequence_loss
+from umt.translation.model import ModelConfig, Seq2Seq
 from umt.translation.noise import NoiseConfig, add_noise, local_shuffle, split_words, word_drop
-from umt.translation.vocab import EOS, Vocab
+from umt.translation.vocab import EOS, PAD, Vocab
 from umt.translation.wordbyword import WordByWord, detokenize
+
+
+def sequence_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy per target token, padding ignored."""
+    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), target.reshape(-1),
+                                             ignore_index=PAD)
+
 
 # ----- noise -----
 

@@ -138,40 +138,32 @@ def _load_pair(a):
 
 
 def cmd_align(a) -> None:
-    from dataclasses import replace
-
     from umt.alignment import align, write_alignment
     from umt.alignment.align import AlignConfig
     from umt.alignment.checkpoints import clear_candidates
-    from umt.alignment.options import apply_stage_options, check_option
-    from umt.alignment.presets import DEFAULT_PRESET, preset
+    from umt.alignment.options import check_option, stage_options
+    from umt.alignment.presets import resolve
     from umt.alignment.spaces import check_alignable
     from umt.evaluation.api import dictionary_scorer
     from umt.ranges import range_of
 
-    cfg = preset(a.preset or ("fast" if a.method else DEFAULT_PRESET))  # --method alone: one run of it
-    if a.method and a.method != cfg.method:
-        cfg = replace(cfg, method=a.method, preset=a.preset)
-    if a.refine is None and cfg.method == "procrustes":
-        cfg = replace(cfg, refine=replace(cfg.refine, iterations=0))
-    cfg = apply_stage_options(a, cfg)
-    cfg = replace(cfg, dict=_resolve_dict(a.dict, a.data), normalize=a.normalize or cfg.normalize, seed=a.seed,
-                  device=a.device)
+    given = {"dict": _resolve_dict(a.dict, a.data), "seed": a.seed, "device": a.device, "check": a.check}
+    if a.normalize:
+        given["normalize"] = a.normalize
     if a.candidates:
-        cfg = replace(cfg, candidates=a.candidates)
-    cfg = replace(cfg, check=a.check, average=a.average or a.average_when is not None or cfg.average)
+        given["candidates"] = a.candidates
+    if a.average or a.average_when is not None:
+        given["average"] = True
     if a.average_when is not None:
-        cfg = replace(cfg, average_when=a.average_when)
+        given["average_when"] = a.average_when
     if a.reweight is not None:
-        cfg = replace(cfg, reweight=None if a.reweight == "none" else _power(a.reweight))
+        given["reweight"] = None if a.reweight == "none" else _power(a.reweight)
     for name in ("reweight_rounds", "reweight_words"):
         value = getattr(a, name)
         if value is not None:
             check_option(f"--{name.replace('_', '-')}", value, range_of(AlignConfig, name))
-            cfg = replace(cfg, **{name: value})
-    if (a.average or a.average_when) and cfg.method != "auto" and not cfg.check:
-        raise UmtError("--average needs several seeds to average: leave out --method and --preset (the default, duo), "
-                       "or use --method auto, --check or --preset ensemble")
+            given[name] = value
+    cfg = resolve(a.preset, a.method, stage_options(a), **given)
     eval_dict = _resolve_dict(a.eval_dict, a.data)
     if eval_dict:
         from umt.embeddings.dictionaries import index_dictionary, read_dictionary

@@ -79,10 +79,3 @@ def data_file(relative: str, explicit: str | os.PathLike | None = None) -> Path:
 def mono_corpus(lang: str, explicit: str | os.PathLike | None = None) -> Path:
     """Path of the shared monolingual corpus of ``lang``."""
     return data_file(f"mono/{check_language(lang)}.txt.gz", explicit)
-
-
-def dictionary_path(src: str, tgt: str, split: str = "", explicit=None) -> Path:
-    """Path of a MUSE-format dictionary, e.g. ``split='5000-6500'`` for the test split."""
-    check_language(src), check_language(tgt)
-    name = f"{src}-{tgt}.{split}.txt" if split else f"{src}-{tgt}.txt"
-    return data_file(f"dictionaries/{name}", explicit)

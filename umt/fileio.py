@@ -168,14 +168,6 @@ def require_file(path: str | os.PathLike, what: str = "file") -> Path:
     return path
 
 
-def open_text(path: str | os.PathLike):
-    """Open a UTF-8 text file, transparently gunzipping ``*.gz``."""
-    path = require_file(path)
-    if str(path).endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
-
-
 def decode_line(raw: bytes, path: str | os.PathLike, lineno: int) -> str:
     """One line's bytes as UTF-8, or a one-line :class:`UmtError` naming ``path`` and the line."""
     try:

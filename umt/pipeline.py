@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from umt.alignment import DEFAULT_NORMALIZE, AlignConfig, RefineConfig, align, load_mapping, write_alignment
-from umt.alignment.presets import DEFAULT_PRESET, PRESETS, preset
+from umt.alignment.presets import DEFAULT_PRESET, PRESETS, resolve
 from umt.config import data_root, mono_corpus
 from umt.embeddings import Embeddings, load_embeddings
 from umt.embeddings.train import EmbedTrainConfig, train_embeddings
@@ -107,7 +107,7 @@ def run_pipeline(cfg: PipelineConfig, out: str | Path, progress: bool = True) ->
                     "a dictionary, but no precision can be given", cfg.src, cfg.tgt)
     refine = RefineConfig(iterations=cfg.refine_iterations)
     runs = [  # (report label, run folder, settings); every method is re-weighted unless it says otherwise
-        (f"unsupervised ({cfg.preset} preset, no dictionary)", cfg.preset, preset(cfg.preset))]
+        (f"unsupervised ({cfg.preset} preset, no dictionary)", cfg.preset, resolve(cfg.preset))]
     skipped = {}
     shared = shared_spellings(src, tgt)
     if shared >= MIN_IDENTICAL_SEED:

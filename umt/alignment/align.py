@@ -20,7 +20,7 @@ from umt.alignment.criterion import (
     mean_csls_cosine,
     translation_agreement,
 )
-from umt.alignment.presets import DEFAULT_PRESET, preset
+from umt.alignment.presets import resolve
 from umt.alignment.procrustes import map_spaces, procrustes, refine
 from umt.alignment.reweight import reweight_from_map
 from umt.alignment.spaces import check_alignable, prepare, save_mapping, vocabulary_fingerprint
@@ -87,7 +87,7 @@ def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig | None = None, prog
     continues from its last saved epoch or self-learning iteration.
     """
     if cfg is None:
-        cfg = preset(DEFAULT_PRESET)
+        cfg = resolve()
     if cfg.method not in METHODS:
         raise UmtError(f"unknown alignment method {cfg.method!r}: choose from {', '.join(METHODS)}")
     check_alignable(src, tgt)

@@ -12,7 +12,7 @@ work starts.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 from umt.alignment.adversarial import AdversarialConfig
 from umt.alignment.align import AlignConfig
@@ -135,14 +135,16 @@ def add_stage_options(parser: argparse.ArgumentParser, defaults: AlignConfig) ->
                                    help=help_text)
 
 
-def apply_stage_options(args: argparse.Namespace, cfg: AlignConfig) -> AlignConfig:
-    """``cfg`` with every stage option given in ``args``; ``UmtError`` naming the option for a value
-    outside the field's range."""
+def stage_options(args: argparse.Namespace) -> dict[str, dict]:
+    """The stage options given in ``args``, as stage attribute -> fields (what
+    :func:`umt.alignment.presets.resolve` takes); ``UmtError`` naming the option for a value outside
+    the field's range."""
+    out = {}
     for stage in STAGES:
         values = {f.name: getattr(args, stage.dest(f.name), None) for f in fields(stage.config)}
         given = {name: value for name, value in values.items() if value is not None}
         for name, value in given.items():
             check_option(stage.flag(name), value, range_of(stage.config, name))
         if given:
-            cfg = replace(cfg, **{stage.attribute: replace(getattr(cfg, stage.attribute), **given)})
-    return cfg
+            out[stage.attribute] = given
+    return out

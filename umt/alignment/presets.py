@@ -79,3 +79,29 @@ def preset(name: str) -> AlignConfig:
     cfg = PRESETS[name]
     return replace(cfg, refine=replace(cfg.refine), adversarial=replace(cfg.adversarial),
                    selflearn=replace(cfg.selflearn), preset=name)
+
+
+def resolve(name: str | None = None, method: str | None = None, stages: dict[str, dict] | None = None,
+            **fields) -> AlignConfig:
+    """The settings of one alignment, in one place for the CLI, the pipeline and the experiments.
+
+    The preset ``name`` (default :data:`DEFAULT_PRESET`; ``fast``, one run, when only ``method``
+    is named), then ``method`` in place of the preset's, then ``stages`` (stage attribute ->
+    its fields, e.g. ``{"refine": {"iterations": 3}}``), then the top-level ``fields``. The
+    supervised ``procrustes`` method refines only when refinement iterations are given, and
+    ``average=True`` needs several maps to average (``auto`` or ``check``).
+    """
+    cfg = preset(name or ("fast" if method else DEFAULT_PRESET))
+    if method and method != cfg.method:
+        cfg = replace(cfg, method=method, preset=name)
+    stages = stages or {}
+    if cfg.method == "procrustes" and "iterations" not in stages.get("refine", {}):
+        cfg = replace(cfg, refine=replace(cfg.refine, iterations=0))
+    for attribute, given in stages.items():
+        if given:
+            cfg = replace(cfg, **{attribute: replace(getattr(cfg, attribute), **given)})
+    cfg = replace(cfg, **fields)
+    if fields.get("average") and cfg.method != "auto" and not cfg.check:
+        raise UmtError("--average needs several seeds to average: leave out --method and --preset (the default, duo), "
+                       "or use --method auto, --check or --preset ensemble")
+    return cfg

@@ -89,9 +89,9 @@ def prepare_mt(src: str, tgt: str, out: str | os.PathLike, src_emb, tgt_emb, map
         raise UmtError("--control-target makes a Multi30k half structureless; it does not apply to --src-corpus")
     aligned_here = mapping_dir is None
     if aligned_here:
-        from umt.alignment.presets import preset
+        from umt.alignment.presets import resolve
 
-        cfg = preset(preset_name)  # an unknown name fails here, before the data work
+        cfg = resolve(preset_name)  # an unknown name fails here, before the data work
     out = Path(out)
     if corpora is None:
         manifest = prepare_multi30k(src, tgt, out, data, heldout, control_target)

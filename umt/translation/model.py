@@ -246,9 +246,3 @@ class Seq2Seq(nn.Module):
                 cache["self"]["v"] = cache["self"]["v"][select]
             tok = new_tok[:, None]
         return [f[0][1] if f else [] for f in finished]
-
-
-def sequence_loss(logits: torch.Tensor, target: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:
-    """Mean cross-entropy per target token, padding ignored."""
-    return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), target.reshape(-1), ignore_index=PAD,
-                           label_smoothing=smoothing)
