@@ -78,17 +78,18 @@ def ibm1(pairs: list[tuple[list[str], list[str]]], iterations: int = 5) -> Trans
             groups += [group] * len(src_row)
             group += 1
     s, t, g = (np.asarray(a, dtype=np.int64) for a in (s_ids, t_ids, groups))
-    # t(f|e) lives on the distinct co-occurring (e, f) pairs
-    keys, inverse = np.unique(s * max(len(tgt_vocab), 1) + t, return_inverse=True)
+    # t(f|e) lives on the distinct co-occurring (e, f) pairs, keyed e * width + f
+    width = max(len(tgt_vocab), 1)  # no target token at all: no pair, but the key arithmetic still holds
+    keys, inverse = np.unique(s * width + t, return_inverse=True)
     prob = np.ones(len(keys))
-    pair_source = keys // max(len(tgt_vocab), 1)
+    pair_source = keys // width
     for _ in range(iterations if len(keys) else 0):
         p = prob[inverse]
         posterior = p / np.bincount(g, weights=p, minlength=group)[g]
         counts = np.bincount(inverse, weights=posterior, minlength=len(keys))
         totals = np.bincount(pair_source, weights=counts, minlength=len(src_vocab))
         prob = counts / np.maximum(totals[pair_source], 1e-300)
-    return TranslationTable(list(src_vocab), list(tgt_vocab), pair_source, keys % max(len(tgt_vocab), 1), prob)
+    return TranslationTable(list(src_vocab), list(tgt_vocab), pair_source, keys % width, prob)
 
 
 def relexicon(sources: list[str], translations: list[str], first: WordByWord, casing: dict[str, str] | None = None,

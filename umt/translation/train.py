@@ -157,6 +157,7 @@ class Trainer:
         self.step = 0
         self.history: list[dict] = []
         self.best_roundtrip = -1.0
+        self.inherited_seconds = 0.0  # another run's pretraining this one starts from (history seconds add up)
         self.ckpt = self.out / "checkpoint.pt"
         if resume:
             if not self.ckpt.exists():
@@ -190,11 +191,12 @@ class Trainer:
                 "config": asdict(self.cfg), "history": self.history, "best_roundtrip": self.best_roundtrip,
                 "pair": [self.data.src, self.data.tgt], "vocab": str(self.data.vocab.path)}
 
-    def save(self, path: Path | None = None) -> None:
+    def save(self, path: Path | None = None, **extra) -> None:
+        """The training state (plus ``extra`` entries) to ``path``, the checkpoint by default."""
         if self.rank != 0:
             return
         with atomic_path(path or self.ckpt) as tmp:
-            torch.save(self._state(), tmp)
+            torch.save({**self._state(), **extra}, tmp)
 
     def _load(self, path: Path) -> None:
         state = load_checkpoint(path, "checkpoint", self.device)
@@ -224,6 +226,7 @@ class Trainer:
         self.step = state["step"]
         self.history = [{**r, "pretrained_in": str(path.parent)} for r in state["history"]
                         if r.get("system") == "masked-LM pretraining"]
+        self.inherited_seconds = sum(r["seconds"] for r in self.history)
         log.info("starting from %s at step %d (its masked-LM pretraining)", path, self.step)
 
     # ----- one step -----
@@ -479,8 +482,7 @@ class Trainer:
             write_json(self.out / "history.json", self.history)
         bar = tqdm(total=c.steps, initial=self.step, desc="mt train", unit="step", disable=not progress or self.rank)
         # a run started from another's pretraining is charged its seconds, as if it had pretrained itself
-        inherited = [r["seconds"] for r in self.history if "pretrained_in" in r]
-        t0, tokens = time.time() - (inherited[0] if inherited and self.step == c.pretrain_steps else 0), 0
+        t0, tokens = time.time() - self.inherited_seconds, 0
         while self.step < c.steps:
             losses = self.train_step()
             tokens += losses["tokens"]
@@ -492,9 +494,8 @@ class Trainer:
             if self.rank == 0 and self.step == c.pretrain_steps > 0:  # what pretraining cost, for the ablation
                 self._record({"step": self.step, "system": "masked-LM pretraining", "mlm": round(losses["mlm"], 4),
                               "seconds": round(time.time() - t0, 3)})  # a tiny run pretrains in milliseconds
-                state = {**self._state(), "data_digest": pretraining_data_digest(self.data)}
-                with atomic_path(self.out / "pretrained.pt") as tmp:  # other runs may start from here
-                    torch.save(state, tmp)
+                # other runs may start from here
+                self.save(self.out / "pretrained.pt", data_digest=pretraining_data_digest(self.data))
             if self.rank == 0 and not pretraining and (self.step % c.eval_every == 0 or done):
                 row = self.evaluate()
                 row.update({k: round(v, 4) for k, v in losses.items() if k != "tokens"})
