@@ -91,7 +91,8 @@ def test_mt_run_trains_any_language_pair_from_monolingual_corpora(tmp_path, caps
     forms = hidden_language_corpora(tmp_path, sentences=2000)
     test = _parallel_test_set(tmp_path, forms)
     tiny = ["--sentences", "500", "--heldout", "20", "--embed-dim", "16", "--embed-epoch", "2", "--vocab-size",
-            "300", "--steps", "4", "--batch-size", "8", "--dim", "32", "--heads", "2", "--layers", "1",
+            "300", "--steps", "4", "--pretrain-steps", "0", "--batch-size", "8", "--dim", "32", "--heads", "2",
+            "--layers", "1",
             "--eval-every", "2", "--wbw-steps", "2", "--ae-decay-steps", "2", "--beam", "2", "--device", "cpu"]
     corpora = ["--src-corpus", str(tmp_path / "is.txt"), "--tgt-corpus", str(tmp_path / "fo.txt")]
     assert main(["-q", "mt", "run", "--pair", "is-fo", *corpora, "--out", str(tmp_path / "run"), *tiny]) == 0

@@ -65,8 +65,8 @@ def test_relexicon_corrects_seen_words_and_keeps_the_rest():
 def test_mt_relex_writes_lexicons_and_a_prepared_copy_for_training(prepared, tmp_path, capsys):
     from umt.translation.data import MTData
 
-    tiny = ["--steps", "4", "--batch-size", "8", "--dim", "32", "--heads", "2", "--layers", "1", "--eval-every",
-            "2", "--wbw-steps", "2", "--ae-decay-steps", "2", "--device", "cpu"]
+    tiny = ["--steps", "4", "--pretrain-steps", "0", "--batch-size", "8", "--dim", "32", "--heads", "2",
+            "--layers", "1", "--eval-every", "2", "--wbw-steps", "2", "--ae-decay-steps", "2", "--device", "cpu"]
     assert main(["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run"), *tiny]) == 0
     copy = tmp_path / "relexed-data"
     args = ["-q", "mt", "relex", "--model", str(tmp_path / "run"), "--prepared", str(prepared), "--out",

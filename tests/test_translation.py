@@ -193,7 +193,8 @@ def _tiny_config(**kw):
     from umt.translation.train import MTTrainConfig
 
     model = ModelConfig(dim=32, heads=2, enc_layers=1, dec_layers=1, ff_dim=64, dropout=0.1)
-    base = dict(steps=6, batch_size=8, warmup=2, wbw_steps=2, ae_decay_steps=4, eval_every=3, checkpoint_every=3,
+    base = dict(steps=6, pretrain_steps=0, batch_size=8, warmup=2, wbw_steps=2, ae_decay_steps=4, eval_every=3,
+                checkpoint_every=3,
                 max_len=20, model=model, device="cpu")
     return MTTrainConfig(**{**base, **kw})
 
@@ -514,7 +515,8 @@ def test_word_by_word_takes_case_from_the_table_not_the_source():
     assert wbw.translate_line("Der Hund sieht Paris.") == "The dog sees Paris."  # unknown: copied
 
 
-_TINY_RUN = ["--steps", "4", "--batch-size", "8", "--dim", "32", "--heads", "2", "--layers", "1", "--eval-every", "2",
+_TINY_RUN = ["--steps", "4", "--pretrain-steps", "0", "--batch-size", "8", "--dim", "32", "--heads", "2",
+             "--layers", "1", "--eval-every", "2",
              "--checkpoint-every", "2", "--wbw-steps", "2", "--ae-decay-steps", "4", "--beam", "2", "--device", "cpu"]
 
 
@@ -771,6 +773,29 @@ def test_a_run_started_from_anothers_pretraining_continues_it_bit_for_bit(prepar
         Trainer(MTData.load(other), cfg(), tmp_path / "text", pretrained=pretrained)
 
 
+def test_training_options_default_to_the_config_and_pretraining_fits_in_the_steps(prepared, tmp_path, capsys):
+    """The command line and the API train the same measured recipe; masked-LM steps count in
+    --steps, so more of them than steps is one line naming the option (equal: pretraining only)."""
+    import argparse
+
+    from umt.errors import UmtError
+    from umt.translation.cli import _add_train_options, _train_config
+    from umt.translation.train import MTTrainConfig
+
+    parser = argparse.ArgumentParser()
+    _add_train_options(parser)
+    assert _train_config(parser.parse_args([])) == MTTrainConfig()
+    assert MTTrainConfig().pretrain_steps > 0
+    assert MTTrainConfig(steps=5, pretrain_steps=5).pretrain_steps == 5
+    with pytest.raises(UmtError, match="expected at most steps"):
+        MTTrainConfig(steps=4)
+    assert main(["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run"), "--steps",
+                 "4"]) == 2
+    err = capsys.readouterr().err
+    assert "--pretrain-steps 2000: expected at most --steps (4)" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
 def test_mt_train_takes_resume_or_pretrained_not_both(prepared, tmp_path, capsys):
     assert main(["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run"), "--resume",
                  "--pretrained", str(tmp_path / "pretrained.pt"), "--pretrain-steps", "2"]) == 2
@@ -780,7 +805,7 @@ def test_mt_train_takes_resume_or_pretrained_not_both(prepared, tmp_path, capsys
 
 def test_resuming_with_other_settings_is_refused_not_silently_ignored(prepared, tmp_path, capsys):
     tiny = ["--batch-size", "8", "--heads", "2", "--layers", "1", "--eval-every", "2", "--checkpoint-every", "2",
-            "--wbw-steps", "2", "--ae-decay-steps", "4", "--device", "cpu"]
+            "--pretrain-steps", "0", "--wbw-steps", "2", "--ae-decay-steps", "4", "--device", "cpu"]
     common = ["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run"), *tiny]
     assert main([*common, "--steps", "2", "--dim", "32"]) == 0
     capsys.readouterr()

@@ -142,20 +142,24 @@ def _add_lexicon_options(p) -> None:
 
 
 def _add_train_options(p) -> None:
-    p.add_argument("--steps", type=int, default=6000, help="optimiser steps in all (default %(default)s)")
-    p.add_argument("--batch-size", type=int, default=48, help="sentences per task; 4 tasks per step")
+    p.add_argument("--steps", type=int, default=5400, help="optimiser steps in all (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=32,
+                   help="sentences per task; 4 tasks per step (default %(default)s)")
     p.add_argument("--lr", type=float, default=5e-4, help="Adam's peak learning rate (default %(default)s)")
-    p.add_argument("--wbw-steps", type=int, default=600, help="steps whose back-translations are word by word")
-    p.add_argument("--ae-decay-steps", type=int, default=3000, help="auto-encoding weight 1 -> 0.1 over N steps")
+    p.add_argument("--wbw-steps", type=int, default=300,
+                   help="translation steps whose back-translations are word by word (default %(default)s)")
+    p.add_argument("--ae-decay-steps", type=int, default=2000,
+                   help="auto-encoding weight 1 -> 0.1 over N translation steps (default %(default)s)")
     p.add_argument("--dim", type=int, default=256, help="model width (default %(default)s)")
     p.add_argument("--heads", type=int, default=4, help="attention heads (default %(default)s)")
-    p.add_argument("--layers", type=int, default=3, help="encoder and decoder layers each")
+    p.add_argument("--layers", type=int, default=3, help="encoder and decoder layers each (default %(default)s)")
     p.add_argument("--dropout", type=float, default=0.1, help="(default %(default)s)")
     p.add_argument("--random-embeddings", action="store_true",
                    help="start token embeddings at random instead of from the cross-lingual subword vectors")
-    p.add_argument("--pretrain-steps", type=int, default=0,
-                   help="cross-lingual masked-LM steps before translation training (XLM); they count in --steps")
-    p.add_argument("--eval-every", type=int, default=500,
+    p.add_argument("--pretrain-steps", type=int, default=2000,
+                   help="cross-lingual masked-LM steps before translation training (XLM); they count in --steps; "
+                        "0: none (default %(default)s)")
+    p.add_argument("--eval-every", type=int, default=200,
                    help="steps between evaluations: round-trip BLEU selects the model (default %(default)s)")
     p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints (default %(default)s)")
     p.add_argument("--eval-val", action="store_true", help="also display validation BLEU during training")

@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from umt.config import model_languages
 from umt.errors import UmtError
 from umt.fileio import atomic_path, load_checkpoint, make_folder, write_json
-from umt.ranges import NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, CheckedConfig, ranged
+from umt.ranges import NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, CheckedConfig, ConfigError, ranged
 from umt.translation.data import MTData
 from umt.translation.evaluate import (
     bleu_scores,
@@ -84,22 +84,22 @@ def pretraining_data_digest(data: MTData) -> str:
 class MTTrainConfig(CheckedConfig):
     """Training schedule. ``batch_size`` sentences per task (four tasks per step)."""
 
-    steps: int = ranged(6000, POSITIVE)
-    batch_size: int = ranged(48, POSITIVE)
+    steps: int = ranged(5400, POSITIVE)
+    batch_size: int = ranged(32, POSITIVE)
     lr: float = ranged(5e-4, low=0.0, low_open=True)
     warmup: int = ranged(400, NON_NEGATIVE)
     label_smoothing: float = ranged(0.1, PROBABILITY_TO_DROP)
     clip: float = ranged(1.0, low=0.0)  # 0: no clipping
     ae_weight_start: float = ranged(1.0, low=0.0)
     ae_weight_end: float = ranged(0.1, low=0.0)
-    ae_decay_steps: int = ranged(3000, NON_NEGATIVE)
-    wbw_steps: int = ranged(600, NON_NEGATIVE)
+    ae_decay_steps: int = ranged(2000, NON_NEGATIVE)
+    wbw_steps: int = ranged(300, NON_NEGATIVE)
     max_len: int = ranged(60, POSITIVE)
     length_buckets: int = ranged(4, POSITIVE)  # a step's sentences are cut, by length, into this many passes
     amp: bool = True  # bfloat16 autocast of training and back-translation on CUDA; no effect on the CPU
-    pretrain_steps: int = ranged(0, NON_NEGATIVE)  # cross-lingual masked-LM steps first (XLM); 0: none
+    pretrain_steps: int = ranged(2000, NON_NEGATIVE)  # cross-lingual masked-LM steps first (XLM); 0: none
     mask_rate: float = ranged(0.15, PROBABILITY_TO_DROP)  # share of subwords the masked LM predicts
-    eval_every: int = ranged(500, POSITIVE)
+    eval_every: int = ranged(200, POSITIVE)
     checkpoint_every: int = ranged(200, POSITIVE)
     eval_test: bool = True
     eval_val: bool = False
@@ -108,6 +108,17 @@ class MTTrainConfig(CheckedConfig):
     device: str | None = None
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+
+    def check_together(self, changed: str | None = None) -> None:
+        if self.pretrain_steps <= self.steps:  # equal: a pretraining-only run, whose pretrained.pt others start from
+            return
+        if changed == "steps":
+            raise ConfigError(f"MTTrainConfig.steps = {self.steps}: expected at least pretrain_steps "
+                              f"({self.pretrain_steps}), which count in it", "steps", self.steps,
+                              f"expected at least --pretrain-steps ({self.pretrain_steps}), which count in it")
+        raise ConfigError(f"MTTrainConfig.pretrain_steps = {self.pretrain_steps}: expected at most steps "
+                          f"({self.steps}), since they count in it; 0 for none", "pretrain_steps", self.pretrain_steps,
+                          f"expected at most --steps ({self.steps}), since they count in it; 0 for none")
 
     @classmethod
     def from_dict(cls, d: dict) -> MTTrainConfig:
