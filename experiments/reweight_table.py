@@ -76,7 +76,7 @@ def main() -> None:
             row = {"pair": pair, "map": name.split("_", 1)[1], "split": a.split}
             steps = [("orthogonal", (apply_mapping(x, w), y))]
             steps += [(f"reweighted_{r}", map_spaces(x, y, *maps_r)) for r, maps_r in enumerate(
-                reweight_rounds(x, y, w, cfg.reweight, cfg.reweight_words, rounds=max(rounds)), start=1)
+                reweight_rounds(x, y, w, power=cfg.reweight, words=cfg.reweight_words, rounds=max(rounds)), start=1)
                 if r in rounds]
             for key, spaces in steps:
                 row[key] = precision_at_k(*spaces, gold, ("csls",))["csls_p1"]

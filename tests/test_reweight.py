@@ -5,6 +5,7 @@ from synthetic import random_orthogonal
 from umt.alignment import AlignConfig, align, load_mapping, map_spaces, procrustes, reweight, save_mapping
 from umt.alignment.reweight import reweight_from_map, reweighted_maps
 from umt.embeddings import Embeddings
+from umt.errors import UmtError
 from umt.retrieval.lexicon import induce_lexicon
 
 
@@ -103,3 +104,55 @@ def test_align_keeps_the_orthogonal_map_when_too_few_pairs_can_be_induced(rng):
     result = align(src, tgt, AlignConfig(method="identical", normalize="none"), progress=False)
     assert result.target_mapping is None and result.orthogonal is None  # 12 pairs cannot whiten 16 dims
     np.testing.assert_allclose(result.mapping @ result.mapping.T, np.eye(16), atol=1e-4)
+
+
+def test_reweighting_from_the_seed_learns_on_it_then_on_what_it_induces(rng):
+    x, y = anisotropic_pair(rng, n=400, noise=1.0)
+    ids = np.arange(60)
+    seeded = reweighted_maps(x, y, ids, ids)
+    for got, want in zip(reweight.reweight_from_seed(x, y, ids, ids, words=400, rounds=0), seeded):
+        np.testing.assert_array_equal(got, want)  # no round: VecMap's --supervised maps
+    lexicon = induce_lexicon(*map_spaces(x, y, *seeded), "csls", "union", 400)
+    expected = reweighted_maps(x, y, lexicon.src_ids, lexicon.tgt_ids)
+    for got, want in zip(reweight.reweight_from_seed(x, y, ids, ids, words=400, rounds=1), expected):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_align_reweights_a_supervised_map_from_its_seed_dictionary(rng, tmp_path):
+    x, y = anisotropic_pair(rng, n=600, noise=0.3)
+    words = [f"w{i}" for i in range(600)]
+    src, tgt = Embeddings(words, x), Embeddings([f"v{i}" for i in range(600)], y)
+    seed = tmp_path / "seed.txt"
+    seed.write_text("".join(f"w{i} v{i}\n" for i in range(100)), encoding="utf-8")
+    cfg = AlignConfig(method="procrustes", dict=str(seed), normalize="none", reweight_seed=True, reweight_rounds=1,
+                      reweight_words=600)
+    result = align(src, tgt, cfg, progress=False)
+    ids = np.arange(100)
+    for got, want in zip((result.mapping, result.target_mapping),
+                         reweight.reweight_from_seed(x, y, ids, ids, words=600, rounds=1)):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    xm, ym = result.mapped(x, y)
+    induced = induce_lexicon(xm, ym, "csls", "S2T", 600)
+    assert len(induced.src_ids) == 600 and np.mean(induced.tgt_ids == induced.src_ids) > 0.95  # the rotation found
+    with pytest.raises(UmtError, match="--reweight-seed"):
+        align(src, tgt, AlignConfig(method="similarity", reweight_seed=True), progress=False)
+
+
+def test_a_finished_alignment_is_reused_when_a_later_umt_added_a_setting_at_its_default(rng, tmp_path):
+    import json
+
+    from umt.alignment import write_alignment
+    from umt.pipeline import finished_alignment
+
+    x, y = anisotropic_pair(rng, n=300)
+    words = ["".join(chr(97 + i // 26 ** k % 26) for k in range(2)) for i in range(300)]  # letters: identical seeds
+    src, tgt = Embeddings(words, x), Embeddings(words, y)
+    cfg = AlignConfig(method="identical", normalize="none")
+    write_alignment(align(src, tgt, cfg, progress=False), src, tgt, tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["reweight_seed"]  # as umt wrote it before the setting existed
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    assert finished_alignment(tmp_path, cfg, src, tgt) is not None
+    assert finished_alignment(tmp_path, AlignConfig(method="identical", normalize="none", reweight_seed=True),
+                              src, tgt) is None
+    assert finished_alignment(tmp_path, AlignConfig(method="identical", normalize="unit"), src, tgt) is None

@@ -158,6 +158,8 @@ def cmd_align(a) -> None:
         given["average_when"] = a.average_when
     if a.reweight is not None:
         given["reweight"] = None if a.reweight == "none" else _power(a.reweight)
+    if a.reweight_seed:
+        given["reweight_seed"] = True
     for name in ("reweight_rounds", "reweight_words"):
         value = getattr(a, name)
         if value is not None:
@@ -438,6 +440,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reweight-rounds", type=int, default=None, metavar="N",
                    help="re-weight N times, each round on the dictionary the previous round's spaces induce "
                         "(default 2; 1 is VecMap's single step)")
+    p.add_argument("--reweight-seed", action="store_true",
+                   help="with --method procrustes: the first re-weighting learns on the seed dictionary itself "
+                        "(VecMap's --supervised), then --reweight-rounds more on the dictionaries it induces")
     p.add_argument("--reweight-words", type=int, default=None, metavar="N",
                    help="induce the re-weighting dictionaries among the N most frequent words of each side "
                         f"(default {AlignConfig.reweight_words})")

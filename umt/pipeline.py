@@ -150,6 +150,8 @@ def run_pipeline(cfg: PipelineConfig, out: str | Path, progress: bool = True) ->
     return summary
 
 
+#: Top-level alignment settings at their defaults: one an older umt did not record is taken as this.
+_DEFAULT_SETTINGS = json.loads(json.dumps({k: v for k, v in asdict(AlignConfig()).items() if not isinstance(v, dict)}))
 MIN_IDENTICAL_SEED = 50  # fewer words spelt alike than this make no identical-strings seed
 
 
@@ -167,8 +169,10 @@ def finished_alignment(run_dir: Path, acfg: AlignConfig, src: Embeddings, tgt: E
         metrics = json.loads((run_dir / "metrics.json").read_text())
     except (OSError, ValueError):
         return None
-    same = config == json.loads(json.dumps(asdict(acfg))) and (mapping.get("src"), mapping.get("tgt")) == (
-        src.source, tgt.source)
+    wanted = json.loads(json.dumps(asdict(acfg)))
+    added = {k for k, v in wanted.items() if k not in config and v == _DEFAULT_SETTINGS.get(k)}  # by a later umt
+    same = config == {k: v for k, v in wanted.items() if k not in added} and (
+        mapping.get("src"), mapping.get("tgt")) == (src.source, tgt.source)
     return metrics if same and (run_dir / "mapping.npy").exists() else None
 
 

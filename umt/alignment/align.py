@@ -22,7 +22,7 @@ from umt.alignment.criterion import (
 )
 from umt.alignment.presets import resolve
 from umt.alignment.procrustes import map_spaces, procrustes, refine
-from umt.alignment.reweight import reweight_from_map
+from umt.alignment.reweight import reweight_from_map, reweight_from_seed
 from umt.alignment.spaces import check_alignable, prepare, save_mapping, vocabulary_fingerprint
 from umt.alignment.supervised import seed_dictionary
 from umt.alignment.unsupervised import (
@@ -36,6 +36,7 @@ from umt.alignment.unsupervised import (
     select_best,
     with_init_words,
 )
+from umt.embeddings.dictionaries import IndexedDictionary
 from umt.embeddings.io import save_vec
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
@@ -61,6 +62,7 @@ class AlignResult:
     target_mapping: np.ndarray | None = None  # set by re-weighting, which moves the target space too
     orthogonal: np.ndarray | None = None  # the orthogonal map re-weighting started from
     resumed: list[str] = field(default_factory=list)  # candidates read back from checkpoints, not run
+    seed: IndexedDictionary | None = None  # the dictionary a supervised (or identical-strings) map learned from
 
     def mapped(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Both prepared spaces under the learned maps."""
@@ -90,6 +92,9 @@ def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig | None = None, prog
         cfg = resolve()
     if cfg.method not in METHODS:
         raise UmtError(f"unknown alignment method {cfg.method!r}: choose from {', '.join(METHODS)}")
+    if cfg.reweight_seed and (cfg.method not in ("procrustes", "identical") or cfg.reweight is None):
+        raise UmtError("--reweight-seed re-weights on the seed dictionary: it needs --method procrustes (or "
+                       "identical) and re-weighting on")
     check_alignable(src, tgt)
     t0 = time.time()
     x, y = prepare(src, tgt, cfg.normalize)
@@ -166,7 +171,7 @@ def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, 
     w = procrustes(x[seed.src_ids], y[seed.tgt_ids])
     result = refine(x, y, w, cfg.refine, progress, cfg.device)
     return AlignResult(result.mapping, result.lexicon, result.criteria, time.time() - t0, cfg,
-                       supervised=spec != "identical", criterion=result.criteria[result.best_iteration])
+                       supervised=spec != "identical", criterion=result.criteria[result.best_iteration], seed=seed)
 
 
 def _saved_candidate(checkpoints: str | os.PathLike | None, name: str, key: str) -> Candidate | None:
@@ -206,10 +211,15 @@ def _take_average(result: AlignResult, y: np.ndarray, average: AverageMap, membe
 
 def _reweight(result: AlignResult, x: np.ndarray, y: np.ndarray, cfg: AlignConfig) -> None:
     """Replace the orthogonal map by VecMap's re-weighted pair of maps, learned on the dictionary
-    the orthogonal map induces (no dictionary is read)."""
+    the orthogonal map induces (no dictionary is read), or with ``reweight_seed`` on the seed
+    dictionary of a supervised map first."""
     try:
-        maps = reweight_from_map(x, y, result.mapping, cfg.reweight, cfg.reweight_words, cfg.device,
-                                 cfg.reweight_rounds)
+        if cfg.reweight_seed:
+            maps = reweight_from_seed(x, y, result.seed.src_ids, result.seed.tgt_ids, cfg.reweight, cfg.reweight_words,
+                                      cfg.device, cfg.reweight_rounds)
+        else:
+            maps = reweight_from_map(x, y, result.mapping, cfg.reweight, cfg.reweight_words, cfg.device,
+                                     cfg.reweight_rounds)
     except ValueError as e:  # too few or degenerate pairs (tiny vocabularies): keep the orthogonal map
         log.warning("re-weighting skipped, the orthogonal map is kept: %s", e)
         return

@@ -62,6 +62,9 @@ class AlignConfig(CheckedConfig):
     chosen before it. ``reweight_words``: twice self-learning's vocabulary, which makes seeds agree
     more. ``reweight_rounds``: the step is repeated on the dictionary the re-weighted spaces
     induce; a third round no longer paid on the development split, so the default is 2.
+    ``reweight_seed`` (supervised methods only): the first re-weighting learns on the seed
+    dictionary itself, as VecMap's ``--supervised`` does, and ``reweight_rounds`` more follow on
+    the dictionaries induced from it; refinement is then not needed.
     """
 
     method: str = "similarity"
@@ -80,3 +83,4 @@ class AlignConfig(CheckedConfig):
     reweight: float | None = ranged(0.5, low=0.0, high=1.0, optional=True)
     reweight_words: int = ranged(20000, POSITIVE)
     reweight_rounds: int = ranged(2, POSITIVE)
+    reweight_seed: bool = False

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from umt.alignment.procrustes import apply_mapping, map_spaces
+from umt.alignment.procrustes import map_spaces
 from umt.retrieval.lexicon import induce_lexicon
 
 
@@ -41,23 +41,38 @@ def reweight_from_map(x: np.ndarray, y: np.ndarray, w: np.ndarray, power: float 
     The defaults here (10k words, the self-learning vocabulary; one round, as VecMap re-weights
     once) are not ``umt align``'s: it passes ``AlignConfig.reweight_words`` and
     ``AlignConfig.reweight_rounds`` (20k words, two rounds), chosen on the development split."""
-    *_, last = reweight_rounds(x, y, w, power, words, device, rounds)
+    *_, last = reweight_rounds(x, y, w, power=power, words=words, device=device, rounds=rounds)
     return last
 
 
-def reweight_rounds(x: np.ndarray, y: np.ndarray, w: np.ndarray, power: float = 0.5, words: int = 10000,
-                    device: str | None = None, rounds: int = 1) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def reweight_from_seed(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np.ndarray, power: float = 0.5,
+                       words: int = 10000, device: str | None = None, rounds: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Re-weighted maps learned on the seed dictionary ``(src_ids, tgt_ids)`` itself (VecMap's
+    ``--supervised``), then ``rounds`` more rounds of :func:`reweight_from_map` on the dictionaries
+    they induce (0: the seed's maps alone). A supervised reference: it reads the seed dictionary.
+    ``ValueError`` when the seed cannot be whitened; a later round that cannot be whitened keeps
+    the previous maps."""
+    seeded = reweighted_maps(x, y, src_ids, tgt_ids, power)
+    *_, last = seeded, *reweight_rounds(x, y, *seeded, power=power, words=words, device=device, rounds=rounds,
+                                        first_ok=True)
+    return last
+
+
+def reweight_rounds(x: np.ndarray, y: np.ndarray, w: np.ndarray, w_tgt: np.ndarray | None = None, power: float = 0.5,
+                    words: int = 10000, device: str | None = None, rounds: int = 1,
+                    first_ok: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The maps after each round of :func:`reweight_from_map`, one round at a time (so that
     every round can be scored without recomputing the earlier ones); stops early when a later
-    round cannot be whitened."""
+    round cannot be whitened. ``w_tgt``: a target map when the start is already re-weighted;
+    ``first_ok``: the start is usable maps, so a first round that cannot be whitened stops too."""
     x_top, y_top = x[:words], y[:words]  # the dictionaries are induced among these words only
-    xm, ym = apply_mapping(x_top, w), y_top
+    xm, ym = map_spaces(x_top, y_top, w, w_tgt)
     for r in range(rounds):
         seed = induce_lexicon(xm, ym, "csls", "union", words, device=device)
         try:
             maps = reweighted_maps(x, y, seed.src_ids, seed.tgt_ids, power)
         except ValueError:
-            if r == 0:
+            if r == 0 and not first_ok:
                 raise
             return
         yield maps
