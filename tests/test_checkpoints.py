@@ -126,12 +126,12 @@ def test_adversarial_training_continues_after_its_last_finished_epoch(pair, tmp_
 
 
 def test_an_adversarial_candidate_keeps_its_epochs_only_until_it_is_finished(pair, tmp_path, monkeypatch):
-    import umt.alignment.adversarial as adversarial
+    import umt.alignment.stages as stages
 
     src, tgt = pair
     saved = []
-    real = adversarial.save_stage_state
-    monkeypatch.setattr(adversarial, "save_stage_state", lambda path, state: saved.append(path) or real(path, state))
+    real = stages.save_stage_state
+    monkeypatch.setattr(stages, "save_stage_state", lambda path, state: saved.append(path) or real(path, state))
     cfg = AlignConfig(method="adversarial", normalize="none", reweight=None, seed=2,
                       adversarial=AdversarialConfig(epochs=2, epoch_size=512, batch_size=32, dis_hidden=32), **FAST)
     align(src, tgt, cfg, progress=False, checkpoints=tmp_path)
@@ -256,3 +256,48 @@ def test_a_stage_state_keeps_arrays_exactly_and_never_runs_code(tmp_path, caplog
         assert load_stage_state(path, "k", "self-learning") is None
     assert not marker.exists()
     assert "could run code" in caplog.text and "self-learning starts afresh" in caplog.text
+
+
+class _Counter:
+    """A toy stage: adds its step number to a sum, and ends early once the sum passes ``stop_above``."""
+
+    name, unit = "counting", "step"
+
+    def __init__(self, total, stop_above=None):
+        self.total, self.done, self.sum, self.stop_above, self.began = total, 0, 0, stop_above, False
+
+    def begin(self):
+        self.began = True
+
+    def step(self):
+        if self.stop_above is not None and self.sum > self.stop_above:
+            return False
+        self.done += 1
+        self.sum += self.done
+        return True
+
+    def state_dict(self):
+        return {"done": self.done, "sum": self.sum}
+
+    def load_state_dict(self, state):
+        self.done, self.sum = state["done"], state["sum"]
+
+    def postfix(self):
+        return {"sum": str(self.sum)}
+
+
+def test_one_runner_saves_every_stage_and_continues_it_under_its_key(tmp_path, monkeypatch):
+    import umt.alignment.stages as stages
+
+    path = tmp_path / "counting.pt"
+    saved = []
+    real = stages.save_stage_state
+    monkeypatch.setattr(stages, "save_stage_state", lambda p, state: saved.append(state["done"]) or real(p, state))
+    first = stages.run_stage(_Counter(7), path, "k", save_every=3, progress=False)
+    assert first.began and (first.done, first.sum) == (7, 28) and saved == [3, 6]
+    again = stages.run_stage(_Counter(10), path, "k", save_every=3, progress=False)  # continues after step 6
+    assert not again.began and (again.done, again.sum) == (10, 55) and saved[2:] == [9]
+    other = stages.run_stage(_Counter(4), path, "another key", save_every=100, progress=False)
+    assert other.began and other.sum == 10  # not its state: afresh
+    early = stages.run_stage(_Counter(100, stop_above=20), None, progress=False)
+    assert (early.done, early.sum) == (6, 21)  # a stage that ends itself stops the runner

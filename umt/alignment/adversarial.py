@@ -33,7 +33,7 @@ from torch import nn
 from tqdm import tqdm
 
 from umt.alignment.criterion import mean_csls_cosine
-from umt.alignment.stage_state import load_stage_state, save_stage_state
+from umt.alignment.stages import run_stage
 from umt.device import default_device, use_all_cores
 from umt.ranges import FRACTION, NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, CheckedConfig, ranged
 
@@ -95,6 +95,133 @@ def _orthogonalize(w: torch.Tensor, beta: float) -> None:
         w.copy_((1 + beta) * w - beta * w.mm(w.t().mm(w)))
 
 
+class AdversarialTraining:
+    """Adversarial training as a resumable stage (:mod:`umt.alignment.stages`): one :meth:`step`
+    is one epoch, ending with the criterion and the learning-rate schedule;
+    :func:`train_adversarial` runs it."""
+
+    name, unit = "adversarial training", "epoch"
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, cfg: AdversarialConfig, seed: int = 0,
+                 device: str | None = None, progress: bool = True):
+        self.t0 = time.time()
+        self.x, self.y, self.cfg, self.device, self.progress = x, y, cfg, device, progress
+        self.dev = dev = default_device(device)
+        use_all_cores()
+        torch.manual_seed(seed)  # the discriminator's initialisation and dropout draw from it
+        self.gen = torch.Generator().manual_seed(seed)  # the batches draw from this one
+        d = x.shape[1]
+        self.xs = torch.from_numpy(np.ascontiguousarray(x)).to(dev)
+        self.ys = torch.from_numpy(np.ascontiguousarray(y)).to(dev)
+        self.n_src, self.n_tgt = min(cfg.most_frequent, len(x)), min(cfg.most_frequent, len(y))
+        self.mapping = nn.Linear(d, d, bias=False).to(dev)
+        with torch.no_grad():
+            self.mapping.weight.copy_(torch.eye(d))
+        self.dis = Discriminator(d, cfg).to(dev)
+        self.dis_opt = torch.optim.SGD(self.dis.parameters(), lr=cfg.dis_lr)
+        self.map_opt = torch.optim.SGD(self.mapping.parameters(), lr=cfg.map_lr)
+        self.bce = nn.BCEWithLogitsLoss()
+        bs = cfg.batch_size
+        self.labels = torch.cat([torch.full((bs,), 1 - cfg.smoothing), torch.full((bs,), cfg.smoothing)]).to(dev)
+        self.truth = torch.cat([torch.ones(bs), torch.zeros(bs)]).to(dev)
+        self.result = AdversarialResult(self.mapping.weight.detach().cpu().numpy().copy())
+        self.best, self.seen = -np.inf, 0
+        self.total, self.done = cfg.epochs, 0
+
+    def begin(self) -> None:
+        """Nothing to prepare: the map starts at the identity."""
+
+    def state_dict(self) -> dict:
+        dev = self.dev
+        return {"epoch": self.done - 1, "mapping": self.mapping.state_dict(), "dis": self.dis.state_dict(),
+                "dis_opt": self.dis_opt.state_dict(), "map_opt": self.map_opt.state_dict(),
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None, "gen": self.gen.get_state(),
+                "result": asdict(self.result), "best": self.best, "seen": self.seen,
+                "seconds": time.time() - self.t0}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.mapping.load_state_dict(state["mapping"])
+        self.dis.load_state_dict(state["dis"])
+        self.dis_opt.load_state_dict(state["dis_opt"])
+        self.map_opt.load_state_dict(state["map_opt"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] is not None and self.dev.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.dev)
+        self.gen.set_state(state["gen"])
+        self.result = AdversarialResult(**state["result"])
+        self.best, self.seen, self.done = state["best"], state["seen"], state["epoch"] + 1
+        self.t0 = time.time() - state["seconds"]
+        self.result.continued_after = self.done
+
+    def postfix(self) -> dict[str, str]:
+        return {"criterion": f"{self.result.criteria[-1]:.4f}"}
+
+    def _batch(self, with_grad: bool) -> torch.Tensor:
+        """``batch_size`` mapped sources (detached unless ``with_grad``) above as many targets."""
+        bs, dev = self.cfg.batch_size, self.dev
+        src = self.xs[torch.randint(self.n_src, (bs,), generator=self.gen).to(dev)]
+        tgt = self.ys[torch.randint(self.n_tgt, (bs,), generator=self.gen).to(dev)]
+        mapped = self.mapping(src) if with_grad else self.mapping(src).detach()
+        return torch.cat([mapped, tgt])
+
+    def _iteration(self) -> tuple[float, float]:
+        """``dis_steps`` discriminator updates, then one map update; the last discriminator
+        batch's (loss, accuracy)."""
+        cfg, dis, bce = self.cfg, self.dis, self.bce
+        dis.train()
+        for _ in range(cfg.dis_steps):
+            logits = dis(self._batch(False))
+            loss = bce(logits, self.labels)
+            self.dis_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.dis_opt.step()
+            if cfg.clip_weights > 0:
+                for p in dis.parameters():
+                    p.data.clamp_(-cfg.clip_weights, cfg.clip_weights)
+        dis_loss, dis_acc = loss.item(), ((logits > 0).float() == self.truth).float().mean().item()
+        dis.eval()
+        loss = bce(dis(self._batch(True)), 1 - self.labels)
+        self.map_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.map_opt.step()
+        with torch.no_grad():
+            _orthogonalize(self.mapping.weight, cfg.beta)
+        self.seen += cfg.batch_size
+        return dis_loss, dis_acc
+
+    def step(self) -> bool:
+        cfg, result, epoch = self.cfg, self.result, self.done
+        iters = max(1, cfg.epoch_size // cfg.batch_size)
+        bar = tqdm(range(iters), desc=f"adversarial epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                   disable=not self.progress)
+        dis_losses, dis_accs = [], []
+        for it in bar:
+            dis_loss, dis_acc = self._iteration()
+            dis_losses.append(dis_loss)
+            dis_accs.append(dis_acc)
+            if (it + 1) % cfg.log_every == 0:
+                entry = {"samples": self.seen, "seconds": round(time.time() - self.t0, 2),
+                         "dis_loss": float(np.mean(dis_losses)), "dis_acc": float(np.mean(dis_accs))}
+                result.history.append(entry)
+                bar.set_postfix(dis_loss=f"{entry['dis_loss']:.3f}", dis_acc=f"{entry['dis_acc']:.2f}")
+                dis_losses, dis_accs = [], []
+        w = self.mapping.weight.detach().cpu().numpy().copy()
+        criterion = mean_csls_cosine(self.x @ w.T, self.y, device=self.device)
+        result.criteria.append(criterion)
+        result.epoch_samples.append(self.seen)
+        log.info("adversarial epoch %d: criterion %.4f (%.0f s)", epoch + 1, criterion, time.time() - self.t0)
+        improved = criterion > self.best
+        if improved:
+            self.best, result.mapping, result.best_epoch = criterion, w, epoch
+        # As in MUSE, only the map's learning rate decays, and it halves when the criterion drops.
+        for group in self.map_opt.param_groups:
+            shrink = 1.0 if improved else cfg.lr_shrink
+            group["lr"] = max(cfg.min_lr, group["lr"] * cfg.lr_decay * shrink)
+        self.done = epoch + 1
+        return True
+
+
 def train_adversarial(x: np.ndarray, y: np.ndarray, cfg: AdversarialConfig, seed: int = 0,
                       device: str | None = None, progress: bool = True, checkpoint: str | os.PathLike | None = None,
                       key: str = "") -> AdversarialResult:
@@ -104,98 +231,7 @@ def train_adversarial(x: np.ndarray, y: np.ndarray, cfg: AdversarialConfig, seed
     under the same ``key`` (a digest of the settings and spaces, :mod:`umt.alignment.checkpoints`),
     training continues after that state's epoch.
     """
-    t0 = time.time()
-    dev = default_device(device)
-    use_all_cores()
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    d = x.shape[1]
-    xs = torch.from_numpy(np.ascontiguousarray(x)).to(dev)
-    ys = torch.from_numpy(np.ascontiguousarray(y)).to(dev)
-    n_src, n_tgt = min(cfg.most_frequent, len(x)), min(cfg.most_frequent, len(y))
-    mapping = nn.Linear(d, d, bias=False).to(dev)
-    with torch.no_grad():
-        mapping.weight.copy_(torch.eye(d))
-    dis = Discriminator(d, cfg).to(dev)
-    dis_opt = torch.optim.SGD(dis.parameters(), lr=cfg.dis_lr)
-    map_opt = torch.optim.SGD(mapping.parameters(), lr=cfg.map_lr)
-    bce = nn.BCEWithLogitsLoss()
-    bs = cfg.batch_size
-    labels = torch.cat([torch.full((bs,), 1 - cfg.smoothing), torch.full((bs,), cfg.smoothing)]).to(dev)
-    truth = torch.cat([torch.ones(bs), torch.zeros(bs)]).to(dev)
-    result = AdversarialResult(mapping.weight.detach().cpu().numpy().copy())
-    best = -np.inf
-    seen = 0
-    start = 0
-    state = load_stage_state(checkpoint, key, "adversarial training") if checkpoint is not None else None
-    if state is not None:
-        mapping.load_state_dict(state["mapping"])
-        dis.load_state_dict(state["dis"])
-        dis_opt.load_state_dict(state["dis_opt"])
-        map_opt.load_state_dict(state["map_opt"])
-        torch.set_rng_state(state["torch_rng"])
-        if state["cuda_rng"] is not None and dev.type == "cuda":
-            torch.cuda.set_rng_state(state["cuda_rng"], dev)
-        gen.set_state(state["gen"])
-        result = AdversarialResult(**state["result"])
-        best, seen, start, t0 = state["best"], state["seen"], state["epoch"] + 1, time.time() - state["seconds"]
-        result.continued_after = start
-        log.info("adversarial: continuing after epoch %d of %d (%s)", start, cfg.epochs, checkpoint)
-
-    def batch(with_grad: bool) -> torch.Tensor:
-        src = xs[torch.randint(n_src, (bs,), generator=gen).to(dev)]
-        tgt = ys[torch.randint(n_tgt, (bs,), generator=gen).to(dev)]
-        mapped = mapping(src) if with_grad else mapping(src).detach()
-        return torch.cat([mapped, tgt])
-
-    for epoch in range(start, cfg.epochs):
-        iters = max(1, cfg.epoch_size // bs)
-        bar = tqdm(range(iters), desc=f"adversarial epoch {epoch + 1}/{cfg.epochs}", disable=not progress)
-        dis_losses, dis_accs = [], []
-        for it in bar:
-            dis.train()
-            for _ in range(cfg.dis_steps):
-                logits = dis(batch(False))
-                loss = bce(logits, labels)
-                dis_opt.zero_grad(set_to_none=True)
-                loss.backward()
-                dis_opt.step()
-                if cfg.clip_weights > 0:
-                    for p in dis.parameters():
-                        p.data.clamp_(-cfg.clip_weights, cfg.clip_weights)
-            dis_losses.append(loss.item())
-            dis_accs.append(((logits > 0).float() == truth).float().mean().item())
-            dis.eval()
-            loss = bce(dis(batch(True)), 1 - labels)
-            map_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            map_opt.step()
-            with torch.no_grad():
-                _orthogonalize(mapping.weight, cfg.beta)
-            seen += bs
-            if (it + 1) % cfg.log_every == 0:
-                entry = {"samples": seen, "seconds": round(time.time() - t0, 2),
-                         "dis_loss": float(np.mean(dis_losses)), "dis_acc": float(np.mean(dis_accs))}
-                result.history.append(entry)
-                bar.set_postfix(dis_loss=f"{entry['dis_loss']:.3f}", dis_acc=f"{entry['dis_acc']:.2f}")
-                dis_losses, dis_accs = [], []
-        w = mapping.weight.detach().cpu().numpy().copy()
-        criterion = mean_csls_cosine(x @ w.T, y, device=device)
-        result.criteria.append(criterion)
-        result.epoch_samples.append(seen)
-        log.info("adversarial epoch %d: criterion %.4f (%.0f s)", epoch + 1, criterion, time.time() - t0)
-        improved = criterion > best
-        if improved:
-            best, result.mapping, result.best_epoch = criterion, w, epoch
-        # As in MUSE, only the map's learning rate decays, and it halves when the criterion drops.
-        for group in map_opt.param_groups:
-            shrink = 1.0 if improved else cfg.lr_shrink
-            group["lr"] = max(cfg.min_lr, group["lr"] * cfg.lr_decay * shrink)
-        if checkpoint is not None:
-            save_stage_state(checkpoint, {
-                "key": key, "epoch": epoch, "mapping": mapping.state_dict(), "dis": dis.state_dict(),
-                "dis_opt": dis_opt.state_dict(), "map_opt": map_opt.state_dict(), "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None, "gen": gen.get_state(),
-                "result": asdict(result), "best": best, "seen": seen, "seconds": time.time() - t0})
-    result.seconds = time.time() - t0
-    return result
+    stage = AdversarialTraining(x, y, cfg, seed, device, progress)
+    run_stage(stage, checkpoint, key, 1, progress)
+    stage.result.seconds = time.time() - stage.t0
+    return stage.result

@@ -50,10 +50,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from umt.alignment.procrustes import average_maps, procrustes_on_pairs
-from umt.alignment.stage_state import load_stage_state, save_stage_state
+from umt.alignment.stages import run_stage
 from umt.device import default_device, use_all_cores
 from umt.ranges import FRACTION, POSITIVE, CheckedConfig, ranged
 from umt.retrieval.dense import row_max, row_topk
@@ -257,6 +256,141 @@ def self_learning_objective(x: np.ndarray, y: np.ndarray, w: np.ndarray, cutoff:
     return _mean_best_similarity(sim.max(dim=1).values, sim.max(dim=0).values)
 
 
+class SelfLearning:
+    """Stochastic self-learning as a resumable stage (:mod:`umt.alignment.stages`): one
+    :meth:`step` is one iteration, Procrustes on the current dictionary and a new dictionary
+    induced from the map; :func:`self_learning` runs it."""
+
+    name, unit = "self-learning", "iteration"
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, src_ids: np.ndarray | None, tgt_ids: np.ndarray | None,
+                 cfg: SelfLearnConfig, seed: int = 0, device: str | None = None, seed_cache: dict | None = None):
+        self.t0 = time.time()
+        self.x, self.y, self.cfg, self.device, self.seed_cache = x, y, cfg, device, seed_cache
+        self.seed_pairs = src_ids, tgt_ids
+        self.dev = dev = default_device(device)
+        use_all_cores()
+        self.gen = torch.Generator(device=dev).manual_seed(seed)
+        self.n = n = min(cfg.cutoff, len(x), len(y))
+        self.xc = torch.from_numpy(np.ascontiguousarray(x[:n])).to(dev)
+        self.yc = torch.from_numpy(np.ascontiguousarray(y[:n])).to(dev)
+        self.yc_low = self.yc.to(torch.bfloat16) if cfg.low_precision else self.yc
+        self.ar = torch.arange(n, device=dev)
+        self.total, self.done = cfg.max_iterations, 0
+        # maps of the iterations whose dictionary was induced with one keep probability (average_final_phase)
+        self.phase_sum, self.phase_count = np.zeros((x.shape[1], x.shape[1])), 0
+        self.keep, self.best, self.last_improvement, self.phase_start = cfg.initial_keep, -np.inf, 0, 0
+        self.phase_best: list[float] = []  # running best objective of the current phase, per iteration
+        # Both n x n similarity matrices live in buffers allocated once: a fresh 400 MB tensor per
+        # iteration costs more in page faults than the matrix product itself (10k words, 2 cores:
+        # about 1.7 s -> 1.1 s per iteration on real en-fr vectors), and the values are the same.
+        self.sim_buffer = self.sim_t_buffer = self.scratch = None
+        self.result: SelfLearnResult | None = None
+
+    def begin(self) -> None:
+        """Start from the seed dictionary, the similarity initialisation's when none was given: it
+        does not depend on the seed, so the runs of several seeds share ``seed_cache``."""
+        src_ids, tgt_ids = self.seed_pairs
+        cfg = self.cfg
+        if src_ids is None or tgt_ids is None:
+            cache = {} if self.seed_cache is None else self.seed_cache
+            if (cfg.init_words, cfg.csls_k) not in cache:
+                cache[cfg.init_words, cfg.csls_k] = initial_dictionary(self.x, self.y, cfg.init_words, cfg.csls_k,
+                                                                       self.device)
+            src_ids, tgt_ids = cache[cfg.init_words, cfg.csls_k]
+        self.result = SelfLearnResult(np.eye(self.x.shape[1], dtype=np.float32), src_ids, tgt_ids)
+
+    def state_dict(self) -> dict:
+        r = self.result
+        return {"iteration": self.done, "seconds": time.time() - self.t0, "keep": self.keep, "best": self.best,
+                "last_improvement": self.last_improvement, "phase_start": self.phase_start,
+                "phase_best": self.phase_best, "gen": self.gen.get_state(),
+                "result": {"mapping": r.mapping, "src_ids": r.src_ids, "tgt_ids": r.tgt_ids,
+                           "objectives": r.objectives, "keep_probs": r.keep_probs},
+                **({"phase_sum": self.phase_sum, "phase_count": self.phase_count}
+                   if self.cfg.average_final_phase else {})}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.result = SelfLearnResult(**state["result"])
+        self.keep, self.best, self.phase_best = state["keep"], state["best"], state["phase_best"]
+        self.last_improvement, self.phase_start = state["last_improvement"], state["phase_start"]
+        self.gen.set_state(state["gen"])
+        self.phase_sum = state.get("phase_sum", self.phase_sum)
+        self.phase_count = state.get("phase_count", 0)
+        self.done = self.result.continued_after = state["iteration"]
+        self.t0 -= state.get("seconds", 0.0)  # states saved before umt recorded the time lack it
+
+    def postfix(self) -> dict[str, str]:
+        return {"objective": f"{self.result.objectives[-1]:.4f}", "keep": f"{self.keep:.2f}"}
+
+    def _schedule(self, it: int) -> bool:
+        """Move the keep probability on at iteration ``it``; ``True`` when the deterministic phase
+        has stopped improving, which ends the stage."""
+        cfg, end = self.cfg, False
+        patience = cfg.interval if self.keep < 1.0 else min(cfg.interval, cfg.final_patience)
+        if it - self.last_improvement > patience:
+            end = self.keep >= 1.0
+            self.keep, self.last_improvement, self.phase_start = min(1.0, cfg.multiplier * self.keep), it, it
+        elif self.keep < 1.0 and cfg.schedule != "stagnation" and (
+                it - self.phase_start >= cfg.interval or (cfg.schedule == "plateau" and _plateaued(self.phase_best,
+                                                                                                  cfg))):
+            self.keep, self.phase_start = min(1.0, cfg.multiplier * self.keep), it
+        if self.phase_start == it:
+            self.phase_best = []
+        return end
+
+    def _map(self) -> np.ndarray:
+        """Procrustes on the current dictionary (or, with ``average_final_phase``, the mean map of
+        the last stochastic phase when the deterministic one begins)."""
+        cfg, result = self.cfg, self.result
+        w = procrustes_on_pairs(self.x, self.y, result.src_ids, result.tgt_ids)
+        dictionary_keep = result.keep_probs[-1] if result.keep_probs else None  # None: the seed dictionary
+        if cfg.average_final_phase and dictionary_keep is not None and dictionary_keep < 1.0:
+            if len(result.keep_probs) < 2 or result.keep_probs[-2] != dictionary_keep:  # a phase's first
+                self.phase_sum, self.phase_count = np.zeros_like(self.phase_sum), 0
+            self.phase_sum, self.phase_count = self.phase_sum + w, self.phase_count + 1
+            if self.keep >= 1.0:  # the deterministic phase starts from the stochastic iterates' mean
+                w = average_maps([self.phase_sum])
+                log.info("self-learning: keep = 1 starts from the mean map of the last %d iterations",
+                         self.phase_count)
+        return w
+
+    def _induce(self, w: np.ndarray) -> _Induction:
+        """The dictionary the map ``w`` induces, both ways, with this phase's dropout."""
+        dev, n = self.dev, self.n
+        mapped = self.xc @ torch.from_numpy(w).to(dev).T
+        if self.cfg.low_precision and self.keep < 1.0:
+            mapped, targets = mapped.to(torch.bfloat16), self.yc_low
+        else:
+            targets = self.yc
+        if self.sim_buffer is None or self.sim_buffer.dtype != mapped.dtype:  # first, or bfloat16 phases over
+            self.sim_buffer = torch.empty(n, n, dtype=mapped.dtype, device=dev)
+            self.sim_t_buffer = torch.empty(n, n, dtype=mapped.dtype, device=dev)
+            self.scratch = torch.empty(min(n, 512) if dev.type == "cpu" else n, n, dtype=mapped.dtype, device=dev)
+        torch.matmul(mapped, targets.T, out=self.sim_buffer)  # sources x targets
+        return _induce_both_ways(self.sim_buffer, self.sim_t_buffer, self.scratch, self.cfg.csls_k, self.keep,
+                                 self.gen)
+
+    def step(self) -> bool:
+        it = self.done + 1
+        end = self._schedule(it)
+        w = self._map()
+        self.result.mapping = w
+        if end:
+            return False
+        induced = self._induce(w)
+        result = self.result
+        result.src_ids = torch.cat([self.ar, induced.bwd]).cpu().numpy()
+        result.tgt_ids = torch.cat([induced.fwd, self.ar]).cpu().numpy()
+        result.objectives.append(induced.objective)
+        result.keep_probs.append(self.keep)
+        if induced.objective - self.best >= self.cfg.threshold:
+            self.last_improvement, self.best = it, induced.objective
+        self.phase_best.append(max(induced.objective, self.phase_best[-1]) if self.phase_best else induced.objective)
+        self.done = it
+        return True
+
+
 def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray | None, tgt_ids: np.ndarray | None,
                   cfg: SelfLearnConfig, seed: int = 0, device: str | None = None, progress: bool = True,
                   checkpoint: str | os.PathLike | None = None, key: str = "", save_every: int = 10,
@@ -271,98 +405,9 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray | None, tgt_
     holds a state saved under the same ``key`` (:func:`umt.alignment.checkpoints.candidate_key`),
     self-learning continues after that state's iteration and the seed dictionary is not used.
     """
-    t0 = time.time()
-    dev = default_device(device)
-    use_all_cores()
-    gen = torch.Generator(device=dev).manual_seed(seed)
-    n = min(cfg.cutoff, len(x), len(y))
-    xc = torch.from_numpy(np.ascontiguousarray(x[:n])).to(dev)
-    yc = torch.from_numpy(np.ascontiguousarray(y[:n])).to(dev)
-    yc_low = yc.to(torch.bfloat16) if cfg.low_precision else yc
-    ar = torch.arange(n, device=dev)
-    # maps of the iterations whose dictionary was induced with one keep probability (average_final_phase)
-    phase_sum, phase_count = np.zeros((x.shape[1], x.shape[1])), 0
-    keep, best, last_improvement, phase_start, end = cfg.initial_keep, -np.inf, 0, 0, False
-    phase_best: list[float] = []  # running best objective of the current phase, per iteration
-    # Both n x n similarity matrices live in buffers allocated once: a fresh 400 MB tensor per
-    # iteration costs more in page faults than the matrix product itself (10k words, 2 cores:
-    # about 1.7 s -> 1.1 s per iteration on real en-fr vectors), and the values are the same.
-    sim_buffer = sim_t_buffer = None
-    start = 1
-    state = load_stage_state(checkpoint, key, "self-learning") if checkpoint is not None else None
-    if state is not None:
-        result = SelfLearnResult(**state["result"])
-        src_ids, tgt_ids = result.src_ids, result.tgt_ids
-        keep, best, phase_best = state["keep"], state["best"], state["phase_best"]
-        last_improvement, phase_start = state["last_improvement"], state["phase_start"]
-        gen.set_state(state["gen"])
-        phase_sum, phase_count = state.get("phase_sum", phase_sum), state.get("phase_count", 0)
-        result.continued_after = state["iteration"]
-        start = state["iteration"] + 1
-        t0 -= state.get("seconds", 0.0)  # states saved before umt recorded the time lack it
-        log.info("self-learning: continuing after iteration %d (%s)", state["iteration"], checkpoint)
-    else:
-        if src_ids is None or tgt_ids is None:
-            cache = {} if seed_cache is None else seed_cache
-            if (cfg.init_words, cfg.csls_k) not in cache:
-                cache[cfg.init_words, cfg.csls_k] = initial_dictionary(x, y, cfg.init_words, cfg.csls_k, device)
-            src_ids, tgt_ids = cache[cfg.init_words, cfg.csls_k]
-        result = SelfLearnResult(np.eye(x.shape[1], dtype=np.float32), src_ids, tgt_ids)
-    bar = tqdm(total=cfg.max_iterations, initial=start - 1, desc="self-learning", disable=not progress)
-    for it in range(start, cfg.max_iterations + 1):
-        patience = cfg.interval if keep < 1.0 else min(cfg.interval, cfg.final_patience)
-        if it - last_improvement > patience:
-            if keep >= 1.0:
-                end = True
-            keep, last_improvement, phase_start = min(1.0, cfg.multiplier * keep), it, it
-        elif keep < 1.0 and cfg.schedule != "stagnation" and (
-                it - phase_start >= cfg.interval or (cfg.schedule == "plateau" and _plateaued(phase_best, cfg))):
-            keep, phase_start = min(1.0, cfg.multiplier * keep), it
-        if phase_start == it:
-            phase_best = []
-        w = procrustes_on_pairs(x, y, src_ids, tgt_ids)
-        dictionary_keep = result.keep_probs[-1] if result.keep_probs else None  # None: the seed dictionary
-        if cfg.average_final_phase and dictionary_keep is not None and dictionary_keep < 1.0:
-            if len(result.keep_probs) < 2 or result.keep_probs[-2] != dictionary_keep:  # a phase's first
-                phase_sum, phase_count = np.zeros_like(phase_sum), 0
-            phase_sum, phase_count = phase_sum + w, phase_count + 1
-            if keep >= 1.0:  # the deterministic phase starts from the stochastic iterates' mean
-                w = average_maps([phase_sum])
-                log.info("self-learning: keep = 1 starts from the mean map of the last %d iterations", phase_count)
-        result.mapping = w
-        if end:
-            break
-        mapped = xc @ torch.from_numpy(w).to(dev).T
-        low = cfg.low_precision and keep < 1.0
-        if low:
-            mapped, targets = mapped.to(torch.bfloat16), yc_low
-        else:
-            targets = yc
-        if sim_buffer is None or sim_buffer.dtype != mapped.dtype:  # first iteration, or bfloat16 phases over
-            sim_buffer = torch.empty(n, n, dtype=mapped.dtype, device=dev)
-            sim_t_buffer = torch.empty(n, n, dtype=mapped.dtype, device=dev)
-            scratch = torch.empty(min(n, 512) if dev.type == "cpu" else n, n, dtype=mapped.dtype, device=dev)
-        torch.matmul(mapped, targets.T, out=sim_buffer)  # sources x targets
-        induced = _induce_both_ways(sim_buffer, sim_t_buffer, scratch, cfg.csls_k, keep, gen)
-        fwd, bwd, objective = induced.fwd, induced.bwd, induced.objective
-        src_ids = torch.cat([ar, bwd]).cpu().numpy()
-        tgt_ids = torch.cat([fwd, ar]).cpu().numpy()
-        result.src_ids, result.tgt_ids = src_ids, tgt_ids
-        result.objectives.append(objective)
-        result.keep_probs.append(keep)
-        if objective - best >= cfg.threshold:
-            last_improvement, best = it, objective
-        phase_best.append(max(objective, phase_best[-1]) if phase_best else objective)
-        bar.update(1)
-        bar.set_postfix(objective=f"{objective:.4f}", keep=f"{keep:.2f}")
-        if checkpoint is not None and it % save_every == 0:
-            save_stage_state(checkpoint, {
-                "key": key, "iteration": it, "seconds": time.time() - t0, "keep": keep, "best": best,
-                "last_improvement": last_improvement, "phase_start": phase_start, "phase_best": phase_best,
-                "gen": gen.get_state(), "result": {"mapping": result.mapping, "src_ids": src_ids, "tgt_ids": tgt_ids,
-                                                   "objectives": result.objectives, "keep_probs": result.keep_probs},
-                **({"phase_sum": phase_sum, "phase_count": phase_count} if cfg.average_final_phase else {})})
-    bar.close()
-    result.seconds = time.time() - t0
-    log.info("self-learning: %d iterations, objective %.4f", len(result.objectives), best)
+    stage = SelfLearning(x, y, src_ids, tgt_ids, cfg, seed, device, seed_cache)
+    run_stage(stage, checkpoint, key, save_every, progress)
+    result = stage.result
+    result.seconds = time.time() - stage.t0
+    log.info("self-learning: %d iterations, objective %.4f", len(result.objectives), stage.best)
     return result

@@ -1,9 +1,8 @@
 """The state of an unfinished training stage, kept in one file so that a killed run continues
 inside the stage instead of starting it again.
 
-Adversarial training saves its state after every epoch
-(:func:`umt.alignment.adversarial.train_adversarial`), self-learning every few iterations
-(:func:`umt.alignment.similarity_init.self_learning`). Each state holds the random generators, so
+The runner of every stage (:func:`umt.alignment.stages.run_stage`) saves it: adversarial
+training after every epoch, self-learning every few iterations. Each state holds the random generators, so
 a continued stage draws what the uninterrupted one would have drawn and ends on the same map.
 The ``key`` (:func:`umt.alignment.checkpoints.candidate_key`) ties a state to the settings and
 vectors that made it.
