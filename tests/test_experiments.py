@@ -525,3 +525,21 @@ def test_import_graph_finds_upward_imports_and_cycles(tmp_path):
     assert g["module_cycles"] == [["umt.alignment.align", "umt.alignment.presets"],
                                   ["umt.alignment.align", "umt.evaluation.criterion"]]
     assert "1 upward imports (0 function-local), 1 package cycles, 2 pairs" in stdout
+
+
+@pytest.mark.slow  # four alignments and a git archive: tens of seconds
+def test_bit_for_bit_runs_an_earlier_commit_beside_this_checkout(synthetic_languages, tmp_path):
+    import shutil
+
+    if shutil.which("git") is None or subprocess.run(["git", "-C", str(EXPERIMENTS), "rev-parse", "HEAD"],
+                                                     capture_output=True).returncode:
+        pytest.skip("not a git checkout")
+    out = tmp_path / "same"
+    stdout = run_script("bit_for_bit.py", "--before", "HEAD", "--emb-root", str(synthetic_languages / "emb"),
+                        "--pairs", "en-fr,fr-en", "--preset", "fast", "--work", str(tmp_path / "work"),
+                        "--out", str(out))
+    result = json.loads(out.with_suffix(".json").read_text())
+    assert [r["pair"] for r in result["rows"]] == ["en-fr", "fr-en"] and "identical maps" in stdout
+    for r in result["rows"]:  # the committed code and this checkout (the same, in CI) give the same maps
+        assert r["identical"] and set(r["after"]["sha256"]) == {"mapping.npy", "target_mapping.npy"}
+    assert (tmp_path / "work" / "code-HEAD" / "umt" / "cli.py").exists()
