@@ -33,7 +33,8 @@ def measure(prepared: str, buckets: int, threads: int, batch_size: int, steps: i
     from umt.translation.train import MTTrainConfig, Trainer
 
     torch.set_num_threads(threads)
-    cfg = MTTrainConfig(batch_size=batch_size, device="cpu", eval_test=False)
+    # translation steps (denoising and back-translation) are timed, so no masked-LM phase comes first
+    cfg = MTTrainConfig(batch_size=batch_size, device="cpu", eval_test=False, pretrain_steps=0)
     if hasattr(cfg, "length_buckets"):  # absent from the code before length buckets: measures that code
         cfg.length_buckets = buckets
     data = MTData.load(prepared, cfg.max_len)
