@@ -16,6 +16,7 @@ import argparse
 import hashlib
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -60,7 +61,8 @@ def main(argv=None) -> int:
     ap.add_argument("--before", required=True, help="the earlier commit")
     ap.add_argument("--emb-root", required=True, help="one umt vector folder per language (EMB/LANG)")
     ap.add_argument("--pairs", default="en-fr,de-en")
-    ap.add_argument("--preset", default=None, help="umt align's --preset (default: its default)")
+    ap.add_argument("--align-args", default="", help="more umt align options, one string (default: none, so "
+                    "its default preset)")
     ap.add_argument("--max-vocab", type=int, default=200000)
     ap.add_argument("--work", required=True, help="run folders and the earlier commit's checkout")
     ap.add_argument("--out", required=True)
@@ -76,14 +78,15 @@ def main(argv=None) -> int:
     for pair in a.pairs.split(","):
         src, tgt = pair.split("-")
         args = ["--src", str(Path(a.emb_root) / src), "--tgt", str(Path(a.emb_root) / tgt), "--max-vocab",
-                str(a.max_vocab), *(["--preset", a.preset] if a.preset else [])]
+                str(a.max_vocab), *shlex.split(a.align_args)]
         runs = {name: align_with(code, args, work / pair / name)
                 for name, code in (("before", before), ("after", ROOT))}
         same = runs["before"]["sha256"] == runs["after"]["sha256"] and bool(runs["after"]["sha256"])
         rows.append({"pair": pair, "identical": same, **runs})
         print(f"{pair}: {'identical' if same else 'DIFFERENT'} maps ({runs['before']['seconds']} s before, "
               f"{runs['after']['seconds']} s after)", flush=True)
-    result = {"before": a.before, "after": head + (" (uncommitted changes)" if dirty else ""), "preset": a.preset,
+    result = {"before": a.before, "after": head + (" (uncommitted changes)" if dirty else ""),
+              "align_args": a.align_args,
               "machine": f"{platform.node()} ({platform.machine()}, {os.cpu_count()} cores)",
               "date": time.strftime("%Y-%m-%d"), "rows": rows}
     write_json(Path(a.out).with_suffix(".json"), result)

@@ -527,7 +527,7 @@ def test_import_graph_finds_upward_imports_and_cycles(tmp_path):
     assert "1 upward imports (0 function-local), 1 package cycles, 2 pairs" in stdout
 
 
-@pytest.mark.slow  # four alignments and a git archive: tens of seconds
+@pytest.mark.slow  # four alignments in their own processes, and a git archive
 def test_bit_for_bit_runs_an_earlier_commit_beside_this_checkout(synthetic_languages, tmp_path):
     import shutil
 
@@ -536,7 +536,8 @@ def test_bit_for_bit_runs_an_earlier_commit_beside_this_checkout(synthetic_langu
         pytest.skip("not a git checkout")
     out = tmp_path / "same"
     stdout = run_script("bit_for_bit.py", "--before", "HEAD", "--emb-root", str(synthetic_languages / "emb"),
-                        "--pairs", "en-fr,fr-en", "--preset", "fast", "--work", str(tmp_path / "work"),
+                        "--pairs", "en-fr,fr-en", "--work", str(tmp_path / "work"),
+                        "--align-args", "--preset fast --sl-interval 3 --sl-init-words 500 --refine 1",
                         "--out", str(out))
     result = json.loads(out.with_suffix(".json").read_text())
     assert [r["pair"] for r in result["rows"]] == ["en-fr", "fr-en"] and "identical maps" in stdout
