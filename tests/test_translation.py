@@ -777,6 +777,7 @@ def test_training_options_default_to_the_config_and_pretraining_fits_in_the_step
     """The command line and the API train the same measured recipe; masked-LM steps count in
     --steps, so more of them than steps is one line naming the option (equal: pretraining only)."""
     import argparse
+    from dataclasses import asdict
 
     from umt.errors import UmtError
     from umt.translation.cli import _add_train_options, _train_config
@@ -786,6 +787,8 @@ def test_training_options_default_to_the_config_and_pretraining_fits_in_the_step
     _add_train_options(parser)
     assert _train_config(parser.parse_args([])) == MTTrainConfig()
     assert MTTrainConfig().pretrain_steps > 0
+    recorded = {k: v for k, v in asdict(MTTrainConfig(steps=600, pretrain_steps=0)).items() if k != "pretrain_steps"}
+    assert MTTrainConfig.from_dict(recorded).pretrain_steps == 0  # a run from before pretraining had none
     assert MTTrainConfig(steps=5, pretrain_steps=5).pretrain_steps == 5
     with pytest.raises(UmtError, match="expected at most steps"):
         MTTrainConfig(steps=4)

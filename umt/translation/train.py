@@ -123,6 +123,7 @@ class MTTrainConfig(CheckedConfig):
     @classmethod
     def from_dict(cls, d: dict) -> MTTrainConfig:
         d = dict(d)
+        d.setdefault("pretrain_steps", 0)  # recorded before masked-LM pretraining existed: there was none
         d["noise"] = NoiseConfig(**d.get("noise", {}))
         d["model"] = ModelConfig(**d.get("model", {}))
         return cls(**d)
