@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from umt.errors import UmtError, run_script  # noqa: E402
 from umt.fileio import read_json, save_png, write_json, write_text  # noqa: E402
+from umt.translation.train import cumulative_seconds  # noqa: E402
 
 
 def parse_runs(text: str) -> list[tuple[str, Path]]:
@@ -48,21 +49,20 @@ def parse_runs(text: str) -> list[tuple[str, Path]]:
 
 def read_run(name: str, folder: Path) -> dict:
     """History (with cumulative wall seconds and translation steps) and settings of one run."""
-    history_path = folder / "train" / "history.json"
+    history_path = folder / "train" / "history.json"  # an `umt mt run` folder, or one holding a train/ run
     settings_path = folder / "mt_run.json"
     if not history_path.exists():
         raise UmtError(f"{history_path}: missing ({folder} is not an `umt mt run` directory)")
     history = read_json(history_path, "training history")
     settings = read_json(settings_path, "pipeline settings") if settings_path.exists() else {}
-    pretrain = settings.get("train", {}).get("pretrain_steps", 0)
-    rows, offset, last = [], 0.0, 0.0
-    for r in history:
+    config_path = folder / "train" / "config.json"  # a bare `umt mt train` run has no pipeline settings
+    train = settings.get("train") or (read_json(config_path, "training settings") if config_path.exists() else {})
+    pretrain = train.get("pretrain_steps", 0)
+    rows = []
+    for r, seconds in zip(history, cumulative_seconds(history)):
         r = dict(r)
-        if r.get("seconds") is not None:  # "seconds" restarts from 0 when a run is resumed
-            if r["seconds"] < last:
-                offset += last
-            last = r["seconds"]
-            r["hours"] = (offset + r["seconds"]) / 3600
+        if seconds is not None:
+            r["hours"] = seconds / 3600
         r["translation_step"] = r["step"] - pretrain if r.get("system") is None else None
         rows.append(r)
     return {"name": name, "folder": str(folder), "settings": settings, "pretrain_steps": pretrain, "rows": rows}
@@ -75,7 +75,7 @@ def directions(run: dict) -> list[str]:
 
 def ablation(runs: list[dict], at: list[int]) -> dict:
     """One row per run: its differences from the baseline and its BLEU at each common step."""
-    from umt.translation.pipeline import setting_differences
+    from umt.ranges import setting_differences
 
     base = runs[0]
     dirs = directions(base)

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from umt.errors import UmtError, run_script  # noqa: E402
 from umt.fileio import write_json, write_text  # noqa: E402
+from umt.translation.train import cumulative_seconds  # noqa: E402
 
 
 def table_rows(run: Path) -> list[dict]:
@@ -43,14 +44,9 @@ def table_rows(run: Path) -> list[dict]:
     config = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
     rows = []
     best = max((r for r in history if r.get("system") is None), key=lambda r: r["roundtrip"], default=None)
-    offset, last = 0.0, 0.0  # "seconds" restarts from 0 when a run is resumed: accumulate the segments
-    for r in history:
+    for r, seconds in zip(history, cumulative_seconds(history)):
         selected = r is best
-        if r.get("seconds") is not None:
-            if r["seconds"] < last:
-                offset += last
-            last = r["seconds"]
-            r = {**r, "seconds": round(offset + r["seconds"], 1)}
+        r = {**r, "seconds": seconds}
         directions = sorted({k[5:] for k in r if k.startswith("test_") and not k.endswith(("_tok_lc", "_bpc"))})
         row = {"run": str(run), "stage": r.get("system") or f"step {r['step']}", "step": r["step"],
                "roundtrip": r.get("roundtrip"), "selected": selected, "seconds": r.get("seconds"),

@@ -216,6 +216,26 @@ def test_a_vector_folder_written_in_part_is_refused_whole(tmp_path, rng):
     assert load_embeddings(tmp_path / "emb").words == old.words
 
 
+def test_a_failed_rewrite_of_a_vector_folder_leaves_the_earlier_vectors_whole(tmp_path, rng, monkeypatch):
+    import errno
+
+    import umt.embeddings.io
+
+    old = Embeddings([f"w{i}" for i in range(50)], rng.standard_normal((50, 4)))
+    save_embeddings(old, tmp_path / "emb")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(umt.embeddings.io, "save_npy", full)  # the disk fills after vocab.txt
+    with pytest.raises(OSError):
+        save_embeddings(Embeddings([f"v{i}" for i in range(50)], rng.standard_normal((50, 4))), tmp_path / "emb")
+    monkeypatch.undo()
+    back = load_embeddings(tmp_path / "emb")
+    assert back.words == old.words and np.allclose(back.vectors, old.vectors)
+    assert sorted(p.name for p in (tmp_path / "emb").iterdir()) == ["meta.json", "vectors.npy", "vocab.txt"]
+
+
 def test_a_byte_order_mark_nul_bytes_and_a_damaged_gzip_are_handled(tmp_path):
     bom = write(tmp_path / "bom.vec", "\ufeff2 2\ncat 1 0\ndog 0 1\n")
     assert load_embeddings(bom).words == ["cat", "dog"]

@@ -139,3 +139,27 @@ def test_bad_utf8_is_reported_at_its_own_line_in_plain_and_gzip_text(tmp_path):
         assert next(lines) == "mot0 word0"  # the Windows line break goes too
         with pytest.raises(UmtError, match=rf"{name}:5001: not valid UTF-8"):
             list(lines)
+
+
+def test_staged_results_replace_the_set_together_or_not_at_all(tmp_path):
+    from umt.fileio import STAGING, staged_results
+
+    owned = ("a.txt", "b.txt", "marker.json")
+    with staged_results(tmp_path, owned, "marker.json") as staging:
+        for name in owned:
+            (staging / name).write_text("first")
+    (tmp_path / "mine.txt").write_text("not a result")
+    with pytest.raises(RuntimeError, match="scoring failed"):
+        with staged_results(tmp_path, owned, "marker.json") as staging:
+            (staging / "a.txt").write_text("second")
+            raise RuntimeError("scoring failed")
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {
+        "a.txt": "first", "b.txt": "first", "marker.json": "first", "mine.txt": "not a result"}
+    (tmp_path / STAGING).mkdir()  # left by a killed process
+    (tmp_path / STAGING / "b.txt").write_text("stale")
+    with staged_results(tmp_path, owned, "marker.json") as staging:
+        (staging / "a.txt").write_text("third")
+        (staging / "marker.json").write_text("third")
+    # b.txt was not written this time: the earlier run's copy goes, so the set is this run's alone
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {
+        "a.txt": "third", "marker.json": "third", "mine.txt": "not a result"}

@@ -156,3 +156,29 @@ def test_a_finished_alignment_is_reused_when_a_later_umt_added_a_setting_at_its_
     assert finished_alignment(tmp_path, AlignConfig(method="identical", normalize="none", reweight_seed=True),
                               src, tgt) is None
     assert finished_alignment(tmp_path, AlignConfig(method="identical", normalize="unit"), src, tgt) is None
+
+
+def test_an_alignment_that_fails_while_writing_leaves_the_earlier_run_whole(rng, tmp_path):
+    import json
+
+    from umt.alignment import write_alignment
+
+    x, y = anisotropic_pair(rng, n=300)
+    words = ["".join(chr(97 + i // 26 ** k % 26) for k in range(2)) for i in range(300)]
+    src, tgt = Embeddings(words, x), Embeddings(words, y)
+    first = align(src, tgt, AlignConfig(method="identical", normalize="none"), progress=False)
+    write_alignment(first, src, tgt, tmp_path, scorer=lambda xm, ym, folder: {"p1": 1.0})
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    second = align(src, tgt, AlignConfig(method="identical", normalize="unit"), progress=False)
+
+    def failing(xm, ym, folder):
+        (folder / "evaluation.tsv").write_text("half a file")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        write_alignment(second, src, tgt, tmp_path, scorer=failing)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert np.array_equal(load_mapping(tmp_path, x.shape[1]).source, first.mapping.astype(np.float32))
+    write_alignment(second, src, tgt, tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["normalize"] == "unit"
+    assert "p1" not in json.loads((tmp_path / "metrics.json").read_text())

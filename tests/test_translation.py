@@ -816,7 +816,13 @@ def test_resuming_with_other_settings_is_refused_not_silently_ignored(prepared, 
     assert "model.dim 32 -> 64" in capsys.readouterr().err
     assert json.loads((tmp_path / "run" / "history.json").read_text())[-1]["step"] == 2  # untouched
     assert main([*common, "--steps", "4", "--dim", "32", "--resume"]) == 0  # a longer run, as it started: fine
-    assert json.loads((tmp_path / "run" / "history.json").read_text())[-1]["step"] == 4
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert history[-1]["step"] == 4
+    # the second sitting's clock continues the first's: a resumed run's hours are read off its last row
+    import torch
+
+    saved = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["seconds"]
+    assert 0 < history[-2]["seconds"] <= history[-1]["seconds"] <= saved
 
 
 def test_translate_names_a_lexicon_of_the_other_direction_and_bad_utf8_on_stdin(prepared, monkeypatch, capsys):

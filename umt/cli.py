@@ -183,7 +183,7 @@ def cmd_align(a) -> None:
     if not a.resume:
         clear_candidates(checkpoints)
     result = align(src, tgt, cfg, progress=not a.quiet, checkpoints=checkpoints)
-    scorer = dictionary_scorer(src, tgt, eval_dict, a.out, a.device) if eval_dict else None
+    scorer = dictionary_scorer(src, tgt, eval_dict, a.device) if eval_dict else None
     metrics = write_alignment(result, src, tgt, a.out, scorer, a.export_vec)
     _print_metrics(a.out, metrics)
 

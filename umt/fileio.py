@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +96,42 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+STAGING = ".incoming"  # where a run folder's next results are written before they replace the last ones
+
+
+@contextlib.contextmanager
+def staged_results(folder: str | os.PathLike, owned: Iterable[str], marker: str) -> Iterator[Path]:
+    """Yield a staging folder inside ``folder``; once the block succeeds, what it holds replaces
+    the results named ``owned`` in ``folder`` (those it did not write are removed), ``marker``
+    last.
+
+    The slow part of writing a result set (scoring, plots, large matrices) happens in the
+    staging folder, so an exception, a kill or a full disk during it leaves the earlier results
+    whole and in use. Only the publishing renames (milliseconds) touch them: ``marker`` (the file
+    that records the set, with its digests, and that readers check) is removed first and renamed
+    in last, so a folder caught between the two sets has no marker and is refused by its readers,
+    never read as mixed. A staging folder left by a killed process is cleared by the next write.
+    """
+    folder = make_folder(folder)
+    staging = folder / STAGING
+    shutil.rmtree(staging, ignore_errors=True)
+    make_folder(staging)
+    try:
+        yield staging
+        (folder / marker).unlink(missing_ok=True)
+        for name in owned:
+            if name != marker and not (staging / name).exists():
+                (folder / name).unlink(missing_ok=True)
+        written = sorted(p.name for p in staging.iterdir())
+        for name in (*(n for n in written if n != marker), *(n for n in written if n == marker)):
+            try:
+                os.replace(staging / name, folder / name)
+            except OSError as e:
+                raise UmtError(f"{folder / name}: cannot write ({e.strerror or e})") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_text(path, text: str) -> None:

@@ -29,7 +29,7 @@ from umt.errors import DataMissingError
 from umt.evaluation import compare_query_files
 from umt.evaluation.api import PER_QUERY_FILE, dictionary_scorer, evaluate_mapping
 from umt.fileio import write_json, write_text
-from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, CheckedConfig, ranged
+from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, CheckedConfig, ranged, setting_differences
 
 log = logging.getLogger("umt")
 
@@ -126,7 +126,7 @@ def run_pipeline(cfg: PipelineConfig, out: str | Path, progress: bool = True) ->
         metrics = finished_alignment(run_dir, acfg, src, tgt)
         if metrics is None:
             result = align(src, tgt, acfg, progress, checkpoints=run_dir / "checkpoints")
-            scorer = None if test is None else dictionary_scorer(src, tgt, str(test), run_dir)
+            scorer = None if test is None else dictionary_scorer(src, tgt, str(test))
             metrics = write_alignment(result, src, tgt, run_dir, scorer)
         else:
             log.info("%s: reusing the alignment in %s (same vectors and settings)", name, run_dir)
@@ -151,7 +151,7 @@ def run_pipeline(cfg: PipelineConfig, out: str | Path, progress: bool = True) ->
 
 
 #: Top-level alignment settings at their defaults: one an older umt did not record is taken as this.
-_DEFAULT_SETTINGS = json.loads(json.dumps({k: v for k, v in asdict(AlignConfig()).items() if not isinstance(v, dict)}))
+_DEFAULT_SETTINGS = json.loads(json.dumps(asdict(AlignConfig())))
 MIN_IDENTICAL_SEED = 50  # fewer words spelt alike than this make no identical-strings seed
 
 
@@ -170,8 +170,7 @@ def finished_alignment(run_dir: Path, acfg: AlignConfig, src: Embeddings, tgt: E
     except (OSError, ValueError):
         return None
     wanted = json.loads(json.dumps(asdict(acfg)))
-    added = {k for k, v in wanted.items() if k not in config and v == _DEFAULT_SETTINGS.get(k)}  # by a later umt
-    same = config == {k: v for k, v in wanted.items() if k not in added} and (
+    same = not setting_differences(config, wanted, defaults=_DEFAULT_SETTINGS) and (
         mapping.get("src"), mapping.get("tgt")) == (src.source, tgt.source)
     return metrics if same and (run_dir / "mapping.npy").exists() else None
 

@@ -155,3 +155,28 @@ def device_option(text: str) -> str:
     except (RuntimeError, ValueError):
         raise argparse.ArgumentTypeError(f"{text!r} is not a device: expected cpu, cuda or cuda:N") from None
     return text
+
+
+def setting_differences(old: dict, new: dict, prefix: tuple = (), free: set = frozenset(),
+                        defaults: dict | None = None) -> list[str]:
+    """The settings that differ between two nested configs read back from JSON, as ``key old -> new``.
+
+    The ``free`` ones (paths, or their last two keys) may differ. A setting only one side has was
+    added or dropped by another version of umt: without ``defaults`` it is passed over (its default
+    is the behaviour of the day); with them, only one that ``new`` adds at its default is.
+    """
+    out = []
+    for key in sorted(set(old) | set(new)):
+        path = (*prefix, key)
+        if key not in old or key not in new:
+            if defaults is None or (key not in old and new[key] == defaults.get(key)):
+                continue
+            out.append(f"{'.'.join(path)} {old.get(key, '(absent)')!r} -> {new.get(key, '(absent)')!r}")
+            continue
+        a, b = old[key], new[key]
+        if isinstance(a, dict) and isinstance(b, dict):
+            inner = None if defaults is None else defaults.get(key) if isinstance(defaults.get(key), dict) else {}
+            out += setting_differences(a, b, path, free, inner)
+        elif a != b and path[-2:] not in free and path not in free:
+            out.append(f"{'.'.join(path)} {a!r} -> {b!r}")
+    return out

@@ -40,7 +40,7 @@ from umt.embeddings.dictionaries import IndexedDictionary
 from umt.embeddings.io import save_vec
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
-from umt.fileio import write_json
+from umt.fileio import staged_results, write_json
 from umt.retrieval.lexicon import Lexicon, induce_lexicon, write_lexicon_tsv
 
 log = logging.getLogger("umt")
@@ -231,51 +231,55 @@ def _reweight(result: AlignResult, x: np.ndarray, y: np.ndarray, cfg: AlignConfi
     log.info("re-weighted (power %.2f)", cfg.reweight)
 
 
+ALIGN_RESULTS = ("mapping.npy", "target_mapping.npy", "mapping.json", "lexicon.tsv", "metrics.json", "config.json",
+                 "evaluation.tsv", "training_curves.png", "src.mapped.vec", "tgt.vec")
+
+
 def write_alignment(result: AlignResult, src: Embeddings, tgt: Embeddings, out: str | os.PathLike,
-                    scorer: Callable[[np.ndarray, np.ndarray], dict] | None = None, export_vec: bool = False) -> dict:
+                    scorer: Callable[[np.ndarray, np.ndarray, Path], dict] | None = None,
+                    export_vec: bool = False) -> dict:
     """Write mapping, induced lexicon, metrics (and the mapped spaces as ``.vec`` on request).
 
-    ``scorer``: called on the mapped source and target rows, its figures join ``metrics.json``
-    (:func:`umt.evaluation.api.dictionary_scorer` evaluates on a test dictionary); without one the
-    metrics hold the unsupervised criterion only. An earlier run's results in ``out`` are removed
-    first, so that an interrupted write never leaves them beside the new maps; ``mapping.json``
-    carries the maps' digests.
+    ``scorer``: called on the mapped source and target rows and the folder being written, its
+    figures join ``metrics.json`` (:func:`umt.evaluation.api.dictionary_scorer` evaluates on a test
+    dictionary); without one the metrics hold the unsupervised criterion only. The results are
+    written beside an earlier run's in ``out`` and replace them together
+    (:func:`umt.fileio.staged_results`), ``mapping.json`` with the maps' digests last: an
+    interrupted write leaves the earlier results whole.
     """
-    out = Path(out)
     cfg = result.config
-    for stale in ("metrics.json", "config.json", "evaluation.tsv"):
-        (out / stale).unlink(missing_ok=True)
-    save_mapping(out, result.mapping, cfg.normalize, target=result.target_mapping, src=src.source, tgt=tgt.source,
-                 method=cfg.method, src_vocabulary=vocabulary_fingerprint(src),
-                 tgt_vocabulary=vocabulary_fingerprint(tgt))
-    write_lexicon_tsv(result.lexicon, src, tgt, out / "lexicon.tsv")
-    xm, ym = result.mapped(*prepare(src, tgt, cfg.normalize))
-    metrics = {"method": cfg.method, "preset": cfg.preset, "supervised": result.supervised,
-               "seconds": round(result.seconds, 1), "criterion_history": [round(c, 5) for c in result.criteria],
-               "lexicon_pairs": len(result.lexicon), "verdict": result.verdict,
-               "selection_criterion": round(result.criterion, 5), "reweighted": result.target_mapping is not None}
-    if result.agreement is not None:
-        metrics["agreement"] = round(result.agreement, 4)
-    if result.resumed:
-        metrics["resumed_candidates"] = result.resumed  # their time is not in "seconds"
-    continued = {c.name: c.continued_after for c in result.candidates if c.continued_after}
-    if continued:  # "seconds" counts this process only; their "init_seconds", the time before too
-        metrics["continued_candidates"] = continued
-    if result.candidates:
-        metrics["chosen"] = result.chosen
-        metrics["candidates"] = [{"name": c.name, "criterion": round(c.criterion, 5), "init_seconds":
-                                  round(c.init_seconds, 1), "refine_seconds": round(c.refine_seconds, 1)}
-                                 for c in result.candidates]
-        from umt.alignment.plots import plot_training_curves
+    with staged_results(out, ALIGN_RESULTS, "mapping.json") as folder:
+        save_mapping(folder, result.mapping, cfg.normalize, target=result.target_mapping, src=src.source,
+                     tgt=tgt.source, method=cfg.method, src_vocabulary=vocabulary_fingerprint(src),
+                     tgt_vocabulary=vocabulary_fingerprint(tgt))
+        write_lexicon_tsv(result.lexicon, src, tgt, folder / "lexicon.tsv")
+        xm, ym = result.mapped(*prepare(src, tgt, cfg.normalize))
+        metrics = {"method": cfg.method, "preset": cfg.preset, "supervised": result.supervised,
+                   "seconds": round(result.seconds, 1), "criterion_history": [round(c, 5) for c in result.criteria],
+                   "lexicon_pairs": len(result.lexicon), "verdict": result.verdict,
+                   "selection_criterion": round(result.criterion, 5), "reweighted": result.target_mapping is not None}
+        if result.agreement is not None:
+            metrics["agreement"] = round(result.agreement, 4)
+        if result.resumed:
+            metrics["resumed_candidates"] = result.resumed  # their time is not in "seconds"
+        continued = {c.name: c.continued_after for c in result.candidates if c.continued_after}
+        if continued:  # "seconds" counts this process only; their "init_seconds", the time before too
+            metrics["continued_candidates"] = continued
+        if result.candidates:
+            metrics["chosen"] = result.chosen
+            metrics["candidates"] = [{"name": c.name, "criterion": round(c.criterion, 5), "init_seconds":
+                                      round(c.init_seconds, 1), "refine_seconds": round(c.refine_seconds, 1)}
+                                     for c in result.candidates]
+            from umt.alignment.plots import plot_training_curves
 
-        plot_training_curves(result.candidates, out / "training_curves.png")
-    if scorer is not None:  # evaluation builds on alignment, so it comes in from above
-        metrics.update(scorer(xm, ym))
-    else:
-        metrics["criterion"] = round(mean_csls_cosine(xm, ym, device=cfg.device), 5)
-    write_json(out / "metrics.json", metrics)
-    write_json(out / "config.json", asdict(cfg))
-    if export_vec:
-        save_vec(src.with_vectors(xm), out / "src.mapped.vec")
-        save_vec(tgt.with_vectors(ym), out / "tgt.vec")
+            plot_training_curves(result.candidates, folder / "training_curves.png")
+        if scorer is not None:  # evaluation builds on alignment, so it comes in from above
+            metrics.update(scorer(xm, ym, folder))
+        else:
+            metrics["criterion"] = round(mean_csls_cosine(xm, ym, device=cfg.device), 5)
+        write_json(folder / "metrics.json", metrics)
+        write_json(folder / "config.json", asdict(cfg))
+        if export_vec:
+            save_vec(src.with_vectors(xm), folder / "src.mapped.vec")
+            save_vec(tgt.with_vectors(ym), folder / "tgt.vec")
     return metrics

@@ -52,19 +52,21 @@ def reweight_from_seed(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_id
     they induce (0: the seed's maps alone). A supervised reference: it reads the seed dictionary.
     ``ValueError`` when the seed cannot be whitened; a later round that cannot be whitened keeps
     the previous maps."""
-    seeded = reweighted_maps(x, y, src_ids, tgt_ids, power)
-    *_, last = seeded, *reweight_rounds(x, y, *seeded, power=power, words=words, device=device, rounds=rounds,
-                                        first_ok=True)
-    return last
+    maps = [reweighted_maps(x, y, src_ids, tgt_ids, power)]
+    try:
+        maps.extend(reweight_rounds(x, y, *maps[0], power=power, words=words, device=device, rounds=rounds))
+    except ValueError:  # a first induced dictionary that cannot be whitened: the seed's maps stand
+        pass
+    return maps[-1]
 
 
 def reweight_rounds(x: np.ndarray, y: np.ndarray, w: np.ndarray, w_tgt: np.ndarray | None = None, power: float = 0.5,
-                    words: int = 10000, device: str | None = None, rounds: int = 1,
-                    first_ok: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+                    words: int = 10000, device: str | None = None,
+                    rounds: int = 1) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The maps after each round of :func:`reweight_from_map`, one round at a time (so that
     every round can be scored without recomputing the earlier ones); stops early when a later
-    round cannot be whitened. ``w_tgt``: a target map when the start is already re-weighted;
-    ``first_ok``: the start is usable maps, so a first round that cannot be whitened stops too."""
+    round cannot be whitened (a first one raises ValueError). ``w_tgt``: a target map when the
+    start is already re-weighted."""
     x_top, y_top = x[:words], y[:words]  # the dictionaries are induced among these words only
     xm, ym = map_spaces(x_top, y_top, w, w_tgt)
     for r in range(rounds):
@@ -72,7 +74,7 @@ def reweight_rounds(x: np.ndarray, y: np.ndarray, w: np.ndarray, w_tgt: np.ndarr
         try:
             maps = reweighted_maps(x, y, seed.src_ids, seed.tgt_ids, power)
         except ValueError:
-            if r == 0 and not first_ok:
+            if r == 0:
                 raise
             return
         yield maps

@@ -30,11 +30,22 @@ import numpy as np
 
 from umt.embeddings.vectors import Embeddings
 from umt.errors import UmtError
-from umt.fileio import atomic_path, decode_line, load_npy, make_folder, read_json, require_file, save_npy, write_json
+from umt.fileio import (
+    atomic_path,
+    decode_line,
+    load_npy,
+    make_folder,
+    read_json,
+    require_file,
+    save_npy,
+    staged_results,
+    write_json,
+)
 from umt.ranges import OPTIONAL_POSITIVE, check_option
 
 log = logging.getLogger("umt")
 
+VECTOR_FOLDER_FILES = ("vocab.txt", "vectors.npy", "meta.json")
 _CHUNK = 20000  # lines parsed per numpy call: large enough to be fast, small enough for memory
 
 
@@ -274,20 +285,21 @@ def _vectors_digest(vectors: np.ndarray, rows: int = 1024) -> str:
 def save_embeddings(emb: Embeddings, folder: str | os.PathLike, meta: dict | None = None) -> Path:
     """Write ``emb`` in umt's native format (``vectors.npy`` + ``vocab.txt``) into ``folder``.
 
-    ``meta.json`` is removed first and written last, with digests of the two files: a folder
-    whose writing was interrupted (a kill, a full disk) is refused by the loader rather than read
-    as one file of the new vectors beside one of the old.
+    The files are written beside the folder's earlier ones and replace them together
+    (:func:`umt.fileio.staged_results`), ``meta.json`` last, with digests of the two files: an
+    interrupted write (a kill, a full disk) leaves the earlier vectors whole, and a folder caught
+    between two writes is refused by the loader rather than read as one file of each.
     """
     folder = make_folder(folder)
-    (folder / "meta.json").unlink(missing_ok=True)
     counts = emb.counts if emb.counts is not None else np.zeros(len(emb), dtype=np.int64)
     vocab = "".join(f"{w}\t{int(c)}\n" for w, c in zip(emb.words, counts)).encode("utf-8")
-    with atomic_path(folder / "vocab.txt") as tmp:
-        tmp.write_bytes(vocab)
-    save_npy(folder / "vectors.npy", emb.vectors)
-    write_json(folder / "meta.json", {"words": len(emb), "dim": emb.dim, **(meta or {}),
-                                      "vocab_sha256": hashlib.sha256(vocab).hexdigest()[:16],
-                                      "vectors_digest": _vectors_digest(emb.vectors)})
+    with staged_results(folder, VECTOR_FOLDER_FILES, "meta.json") as staging:
+        with atomic_path(staging / "vocab.txt") as tmp:
+            tmp.write_bytes(vocab)
+        save_npy(staging / "vectors.npy", emb.vectors)
+        write_json(staging / "meta.json", {"words": len(emb), "dim": emb.dim, **(meta or {}),
+                                           "vocab_sha256": hashlib.sha256(vocab).hexdigest()[:16],
+                                           "vectors_digest": _vectors_digest(emb.vectors)})
     return folder
 
 

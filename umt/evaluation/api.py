@@ -44,13 +44,12 @@ def evaluate_prepared(src_mapped: np.ndarray, tgt: np.ndarray, src_emb: Embeddin
     return metrics
 
 
-def dictionary_scorer(src_emb: Embeddings, tgt_emb: Embeddings, dict_path, out: str | os.PathLike,
-                device: str | None = None):
+def dictionary_scorer(src_emb: Embeddings, tgt_emb: Embeddings, dict_path, device: str | None = None):
     """What :func:`umt.alignment.write_alignment` calls on the mapped rows to add the test figures
-    of ``dict_path`` to a run directory ``out`` (with its per-query file)."""
-    def score(src_mapped: np.ndarray, tgt: np.ndarray) -> dict:
+    of ``dict_path`` to the run directory it writes (with their per-query file)."""
+    def score(src_mapped: np.ndarray, tgt: np.ndarray, folder: Path) -> dict:
         return evaluate_prepared(src_mapped, tgt, src_emb, tgt_emb, dict_path, device,
-                                 per_query_tsv=Path(out) / PER_QUERY_FILE)
+                                 per_query_tsv=Path(folder) / PER_QUERY_FILE)
 
     return score
 

@@ -112,7 +112,7 @@ def cmd_train(a) -> None:
         from dataclasses import asdict
 
         from umt.fileio import read_json
-        from umt.translation.pipeline import setting_differences
+        from umt.ranges import setting_differences
 
         saved = Path(a.out) / "config.json"
         if saved.exists():  # a resumed run keeps the settings it started with, except its length

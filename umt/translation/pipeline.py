@@ -26,10 +26,10 @@ from umt.corpora.multi30k import check_pair, write_embedding_corpus
 from umt.embeddings.train import EmbedTrainConfig
 from umt.errors import UmtError
 from umt.fileio import read_json, write_json, write_text
-from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, CheckedConfig, ranged
+from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, CheckedConfig, ranged, setting_differences
 from umt.translation.data import IDENTICAL_TOP, MT_PRESET
 from umt.translation.evaluate import bleu_scores, paired_bleu, translate_lines
-from umt.translation.train import MTTrainConfig, load_model
+from umt.translation.train import MTTrainConfig, cumulative_seconds, load_model
 from umt.translation.vocab import Vocab
 
 log = logging.getLogger("umt")
@@ -96,27 +96,12 @@ class MTPipelineConfig(CheckedConfig):
 _FREE = {("embed", "threads"), ("train", "steps"), ("train", "device")}
 
 
-def setting_differences(old: dict, new: dict, prefix: tuple = (), free: set = _FREE) -> list[str]:
-    """The settings that differ between two nested configs, as ``key old -> new``; the ``free``
-    ones (paths or their last two keys) may change between sittings."""
-    out = []
-    for key in sorted(set(old) | set(new)):
-        path = (*prefix, key)
-        if key not in old or key not in new:
-            continue  # a setting umt added or dropped since: its default is the behaviour of the day
-        a, b = old[key], new[key]
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += setting_differences(a, b, path, free)
-        elif a != b and path[-2:] not in free and path not in free:
-            out.append(f"{'.'.join(path)} {a!r} -> {b!r}")
-    return out
-
-
 def refuse_other_settings(out: str | Path, cfg: MTPipelineConfig) -> None:
     """Refuse to continue a run directory that was started with other settings."""
     saved = Path(out) / "mt_run.json"
     if saved.exists():
-        diff = setting_differences(read_json(saved, "saved pipeline settings"), json.loads(json.dumps(asdict(cfg))))
+        diff = setting_differences(read_json(saved, "saved pipeline settings"), json.loads(json.dumps(asdict(cfg))),
+                                   free=_FREE)
         if diff:
             raise UmtError(f"{out}: holds an `umt mt run` with other settings ({'; '.join(diff[:3])}); "
                            "pick a new --out, or run it again with its settings to continue it")
@@ -132,7 +117,7 @@ def vectors(lang: str, cfg: MTPipelineConfig, out: Path, progress: bool):
     folder = out / "emb" / lang
     meta = folder / "meta.json"
     recorded = read_json(meta, "vectors' record").get("config", {}) if meta.exists() else None
-    if recorded is not None and not setting_differences(recorded, asdict(cfg.embed), ("embed",)):
+    if recorded is not None and not setting_differences(recorded, asdict(cfg.embed), ("embed",), _FREE):
         log.info("%s: reusing the vectors in %s", lang, folder)
     else:
         if not corpus.exists() and not corpora:
@@ -235,16 +220,9 @@ def run_mt_pipeline(cfg: MTPipelineConfig, out: str | Path, progress: bool = Tru
 
 
 def training_hours(history: list[dict]) -> float:
-    """Wall hours of training: ``seconds`` restarts from 0 when a run is resumed, so add the segments."""
-    total, last = 0.0, 0.0
-    for row in history:
-        seconds = row.get("seconds")
-        if seconds is None:
-            continue
-        if seconds < last:
-            total += last
-        last = seconds
-    return round((total + last) / 3600, 3)
+    """Wall hours of training, earlier sittings of a resumed run included."""
+    timed = [s for s in cumulative_seconds(history) if s is not None]
+    return round(timed[-1] / 3600, 3) if timed else 0.0
 
 
 def summarize(cfg: MTPipelineConfig, history: list[dict], evaluations: dict, step: int | None = None) -> dict:

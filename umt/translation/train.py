@@ -169,7 +169,10 @@ class Trainer:
         self.step = 0
         self.history: list[dict] = []
         self.best_roundtrip = -1.0
-        self.inherited_seconds = 0.0  # another run's pretraining this one starts from (history seconds add up)
+        # wall seconds spent before this sitting: this run's earlier sittings, or the pretraining of the
+        # run it starts from, so that a history's "seconds" never restart
+        self.seconds_before = 0.0
+        self._sitting_t0: float | None = None
         self.ckpt = self.out / "checkpoint.pt"
         if resume:
             if not self.ckpt.exists():
@@ -201,7 +204,13 @@ class Trainer:
     def _state(self) -> dict:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step,
                 "config": asdict(self.cfg), "history": self.history, "best_roundtrip": self.best_roundtrip,
-                "pair": [self.data.src, self.data.tgt], "vocab": str(self.data.vocab.path)}
+                "pair": [self.data.src, self.data.tgt], "vocab": str(self.data.vocab.path),
+                "seconds": round(self.elapsed(), 1)}
+
+    def elapsed(self) -> float:
+        """Wall seconds of training so far, earlier sittings included."""
+        sitting = time.time() - self._sitting_t0 if self._sitting_t0 is not None else 0.0
+        return self.seconds_before + sitting
 
     def save(self, path: Path | None = None, **extra) -> None:
         """The training state (plus ``extra`` entries) to ``path``, the checkpoint by default."""
@@ -215,6 +224,9 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.step, self.history, self.best_roundtrip = state["step"], state["history"], state["best_roundtrip"]
+        # a checkpoint written before "seconds" was saved continues from its last timed row
+        timed = [s for s in cumulative_seconds(self.history) if s is not None]
+        self.seconds_before = state.get("seconds", timed[-1] if timed else 0.0)
         log.info("resumed %s at step %d", path, self.step)
 
     def _start_from_pretrained(self, path: Path) -> None:
@@ -238,7 +250,7 @@ class Trainer:
         self.step = state["step"]
         self.history = [{**r, "pretrained_in": str(path.parent)} for r in state["history"]
                         if r.get("system") == "masked-LM pretraining"]
-        self.inherited_seconds = sum(r["seconds"] for r in self.history)
+        self.seconds_before = sum(r["seconds"] for r in self.history)
         log.info("starting from %s at step %d (its masked-LM pretraining)", path, self.step)
 
     # ----- one step -----
@@ -494,24 +506,24 @@ class Trainer:
             write_json(self.out / "history.json", self.history)
         bar = tqdm(total=c.steps, initial=self.step, desc="mt train", unit="step", disable=not progress or self.rank)
         # a run started from another's pretraining is charged its seconds, as if it had pretrained itself
-        t0, tokens = time.time() - self.inherited_seconds, 0
+        self._sitting_t0, tokens = time.time(), 0
         while self.step < c.steps:
             losses = self.train_step()
             tokens += losses["tokens"]
             bar.update(1)
             bar.set_postfix(loss=f"{losses['loss']:.2f}", ae=f"{self.ae_weight(self.step):.2f}",
-                            tok_s=f"{tokens / max(time.time() - t0, 1e-9):.0f}")
+                            tok_s=f"{tokens / max(time.time() - self._sitting_t0, 1e-9):.0f}")
             done = self.step == c.steps
             pretraining = self.step <= c.pretrain_steps and not done  # the decoder is not trained yet
             if self.rank == 0 and self.step == c.pretrain_steps > 0:  # what pretraining cost, for the ablation
                 self._record({"step": self.step, "system": "masked-LM pretraining", "mlm": round(losses["mlm"], 4),
-                              "seconds": round(time.time() - t0, 3)})  # a tiny run pretrains in milliseconds
+                              "seconds": round(self.elapsed(), 3)})  # a tiny run pretrains in milliseconds
                 # other runs may start from here
                 self.save(self.out / "pretrained.pt", data_digest=pretraining_data_digest(self.data))
             if self.rank == 0 and not pretraining and (self.step % c.eval_every == 0 or done):
                 row = self.evaluate()
                 row.update({k: round(v, 4) for k, v in losses.items() if k != "tokens"})
-                row["seconds"] = round(time.time() - t0, 1)
+                row["seconds"] = round(self.elapsed(), 1)
                 self._record(row)
                 log.info("step %d: %s", self.step, json.dumps(row))
                 if row["roundtrip"] > self.best_roundtrip:
@@ -527,6 +539,22 @@ class Trainer:
 
             plot_bleu(self.history, self.data.src, self.data.tgt, self.out / "bleu.png")
         return self.history
+
+
+def cumulative_seconds(history: list[dict]) -> list[float | None]:
+    """Each row's wall seconds since the run began (None for an untimed row). Histories written
+    before checkpoints kept the time restart ``seconds`` from 0 at each resumption; those segments
+    are added up."""
+    out, offset, last = [], 0.0, 0.0
+    for row in history:
+        seconds = row.get("seconds")
+        if seconds is not None:
+            if seconds < last:
+                offset += last
+            last = seconds
+            seconds = round(offset + seconds, 1)
+        out.append(seconds)
+    return out
 
 
 def load_model(run: str | os.PathLike, which: str = "best", device=None) -> tuple[Seq2Seq, dict]:
