@@ -45,6 +45,7 @@ from umt.fileio import read_json, write_json, write_text  # noqa: E402
 
 SYSTEMS = ("umt", "vecmap", "muse", "umt-supervised", "vecmap-supervised")
 DEFAULT_SYSTEMS = "umt,umt-supervised,vecmap,vecmap-supervised,muse"
+UMT_SUPERVISED_ARGS = "--refine 3"
 MUSE_DIS_MOST_FREQUENT = 75000  # MUSE's default, cut to the smaller vocabulary
 MUSE_LOGGED = ("n_epoch", "n_iter", "precision_at_1-nn", "precision_at_1-csls_knn_10",
                "mean_cosine-csls_knn_10-S2T-10000")  # what the table quotes of MUSE's own log
@@ -110,7 +111,7 @@ def command(system: str, pair: tuple[str, str], files: dict, folder: Path, peers
                "--src-emb", str(files["src_emb"]), "--tgt-emb", str(files["tgt_emb"]), "--out", str(folder / "run"),
                "--seed", str(a.seed)]
         if system == "umt-supervised":
-            cmd += ["--method", "procrustes", "--dict", str(files["train"]), "--refine", "3"]
+            cmd += ["--method", "procrustes", "--dict", str(files["train"]), *shlex.split(a.umt_supervised_args)]
         else:
             cmd += shlex.split(a.umt_args)
         return cmd, None
@@ -183,8 +184,9 @@ def run_system(system: str, pair: tuple[str, str], files: dict, work: Path, peer
     metrics = evaluate_prepared(xm, ym, s, t, files["test"], per_query_tsv=folder / PER_QUERY_FILE)
     result = {"pair": "-".join(pair), "system": system, "supervised": system.endswith("supervised"),
               "command": cmd, "cwd": str(cwd) if cwd else None, **cost,
-              "settings_changed": {"umt": a.umt_args, "vecmap": a.vecmap_args,
-                                   "muse": a.muse_args}.get(system) or "",
+              "settings_changed": {"umt": a.umt_args, "vecmap": a.vecmap_args, "muse": a.muse_args,
+                                   "umt-supervised": "" if a.umt_supervised_args == UMT_SUPERVISED_ARGS
+                                   else a.umt_supervised_args}.get(system) or "",
               **{k: metrics[k] for k in ("csls_p1", "csls_p1_ci95", "nn_p1", "csls_p10", "csls_p1_no_identical",
                                          "n_queries", "n_test_sources", "n_identical") if k in metrics}}
     if system == "muse":
@@ -242,6 +244,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--umt-args", default="", help="extra `umt align` options for umt's unsupervised run "
                     "(recorded as a non-default setting)")
+    ap.add_argument("--umt-supervised-args", default=UMT_SUPERVISED_ARGS,
+                    help="`umt align` options of umt's supervised reference after `--method procrustes --dict TRAIN` "
+                         "(default %(default)r, the pipeline's reference; recorded when changed)")
     ap.add_argument("--vecmap-args", default="", help="extra options for VecMap's unsupervised run (recorded likewise)")
     ap.add_argument("--muse-args", default="", help="extra MUSE options, e.g. '--n_epochs 1' (recorded likewise)")
     ap.add_argument("--out", default="results/peers", help="writes OUT.json and OUT.md")
