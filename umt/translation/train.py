@@ -170,7 +170,7 @@ class Trainer:
         self.history: list[dict] = []
         self.best_roundtrip = -1.0
         # wall seconds spent before this sitting: this run's earlier sittings, or the pretraining of the
-        # run it starts from, so that a history's "seconds" never restart
+        # run it starts from (charged as if it had pretrained itself), so that "seconds" never restart
         self.seconds_before = 0.0
         self._sitting_t0: float | None = None
         self.ckpt = self.out / "checkpoint.pt"
@@ -505,7 +505,6 @@ class Trainer:
             self.history.insert(0, baseline)
             write_json(self.out / "history.json", self.history)
         bar = tqdm(total=c.steps, initial=self.step, desc="mt train", unit="step", disable=not progress or self.rank)
-        # a run started from another's pretraining is charged its seconds, as if it had pretrained itself
         self._sitting_t0, tokens = time.time(), 0
         while self.step < c.steps:
             losses = self.train_step()
