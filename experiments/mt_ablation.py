@@ -65,7 +65,13 @@ def read_run(name: str, folder: Path) -> dict:
             r["hours"] = seconds / 3600
         r["translation_step"] = r["step"] - pretrain if r.get("system") is None else None
         rows.append(r)
-    return {"name": name, "folder": str(folder), "settings": settings, "pretrain_steps": pretrain, "rows": rows}
+    prepared = None
+    if not settings:  # a bare `umt mt train` run: name the prepared data it was trained on
+        params = folder / "train" / "params.json"
+        prepared = read_json(params, "run parameters").get("prepared") if params.exists() else None
+        settings = {"train": train}
+    return {"name": name, "folder": str(folder), "settings": settings, "prepared": prepared,
+            "pretrain_steps": pretrain, "rows": rows}
 
 
 def directions(run: dict) -> list[str]:
@@ -90,7 +96,8 @@ def ablation(runs: list[dict], at: list[int]) -> dict:
         pre = next((r for r in run["rows"] if r.get("system") == "masked-LM pretraining"), {})
         selected = max((by_step[s] for s in common), key=lambda r: r["roundtrip"], default=None)
         entry = {"name": run["name"], "folder": run["folder"],
-                 "differences": setting_differences(base["settings"], run["settings"], free=set()),
+                 "differences": setting_differences(base["settings"], run["settings"], free=set())
+                 + ([f"trained on {run['prepared']}"] if run["prepared"] else []),
                  "pretrain_steps": run["pretrain_steps"],
                  "pretrain_seconds": round(pre["hours"] * 3600, 3) if pre else None,
                  "word_by_word": {d: wbw.get(f"test_{d}") for d in dirs}, "at": {}}

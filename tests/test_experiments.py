@@ -283,6 +283,13 @@ def test_mt_ablation_compares_levers_at_equal_translation_steps(prepared, tmp_pa
     assert 0 < xlm["pretrain_seconds"] <= 3600 * xlm["at"]["3"]["hours"] + 0.5  # charged its pretraining time
     assert base["word_by_word"] == xlm["word_by_word"]  # one prepared pair: the same seed
     assert "| xlm | train.pretrain_steps 0 -> 3" in stdout and out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    import shutil  # a bare `umt mt train` run (no mt_run.json): its own config gives the pretraining steps
+
+    shutil.copytree(tmp_path / "xlm" / "train", tmp_path / "bare" / "train")
+    (tmp_path / "bare" / "train" / "params.json").write_text(json.dumps({"prepared": "relexed-copy"}))
+    run_script("mt_ablation.py", "--runs", f"base={tmp_path / 'base'},bare={tmp_path / 'bare'}", "--out", str(out))
+    bare = json.loads(out.with_suffix(".json").read_text())["runs"][1]
+    assert bare["at"]["6"]["en-fr"] == at_9["test_en-fr"] and "trained on relexed-copy" in bare["differences"]
 
 
 def test_mt_throughput_times_steps_with_and_without_length_buckets(prepared, tmp_path):
