@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from umt.errors import UmtError, run_script  # noqa: E402
 from umt.fileio import write_json, write_text  # noqa: E402
+from umt.rundir import machine_and_date  # noqa: E402
 from umt.translation.train import cumulative_seconds  # noqa: E402
 
 
@@ -112,9 +111,7 @@ def headline_markdown(results: list[dict]) -> str:
 
 def headline(results: list[dict]) -> dict:
     """The README's MT figures: one object per direction, plus the machine and the date."""
-    out: dict = {"machine": f"{platform.node()} ({platform.machine()}, "
-                            f"{__import__('os').cpu_count()} cores)",
-                 "date": time.strftime("%Y-%m-%d"),
+    out: dict = {**machine_and_date(),
                  "test_set": "Multi30k test_2016_flickr",
                  "bleu_tok_lc": "lowercased, Moses-tokenized by sacremoses (-no-escape), multi-bleu.perl's BLEU",
                  "bleu": "sacreBLEU on detokenized cased output"}

@@ -196,25 +196,29 @@ def run_system(system: str, pair: tuple[str, str], files: dict, work: Path, peer
 
 
 def compare_with_umt(results: list[dict], work: Path) -> None:
-    """McNemar's exact test of each system against umt's default on the test words both cover."""
+    """McNemar's exact test of each system against umt on the test words both cover, and its time
+    against umt's: a supervised system against ``umt-supervised``, an unsupervised one against the
+    default ``umt``."""
     from umt.evaluation.bli import PER_QUERY_FILE, compare_query_files
 
     for r in results:
-        base = work / r["pair"] / "umt" / PER_QUERY_FILE
-        if r["system"] == "umt" or not base.exists():
+        own = "umt-supervised" if r["supervised"] else "umt"
+        base = work / r["pair"] / own / PER_QUERY_FILE
+        if r["system"] == own or not base.exists():
             continue
         diff, unshared = compare_query_files(base, work / r["pair"] / r["system"] / PER_QUERY_FILE)
-        r["vs_umt"] = {"n": diff.n, "umt_p1": round(diff.precision_a, 2), "p1": round(diff.precision_b, 2),
-                       "only_umt": diff.only_a, "only_this": diff.only_b, "p_value": diff.p_value,
-                       "unshared_words": unshared}
-        umt = next((u for u in results if u["pair"] == r["pair"] and u["system"] == "umt"), None)
+        r["vs_umt"] = {"against": own, "n": diff.n, "umt_p1": round(diff.precision_a, 2),
+                       "p1": round(diff.precision_b, 2), "only_umt": diff.only_a, "only_this": diff.only_b,
+                       "p_value": diff.p_value, "unshared_words": unshared}
+        umt = next((u for u in results if u["pair"] == r["pair"] and u["system"] == own), None)
         if umt is not None:
             r["time_vs_umt"] = round(r["seconds"] / max(umt["seconds"], 1e-9), 2)
 
 
 def markdown(results: list[dict]) -> str:
-    lines = ["| pair | system | CSLS P@1 [95% CI] | NN P@1 | P@1 w/o identical | covered | against umt: only umt / "
-             "only this, McNemar p | wall s | x umt's time | peak MiB |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| pair | system | CSLS P@1 [95% CI] | NN P@1 | P@1 w/o identical | covered | against umt (supervised: "
+             "umt-supervised): only umt / only this, McNemar p | wall s | x umt's time | peak MiB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         lo, hi = r["csls_p1_ci95"]
         vs = r.get("vs_umt")
@@ -222,7 +226,8 @@ def markdown(results: list[dict]) -> str:
         name = r["system"] + (f" ({r['settings_changed']})" if r.get("settings_changed") else "")
         lines.append(f"| {r['pair']} | {name} | {r['csls_p1']:.1f} [{lo:.1f}-{hi:.1f}] | {r['nn_p1']:.1f} | "
                      f"{r.get('csls_p1_no_identical', float('nan')):.1f} | {r['n_queries']} of {r['n_test_sources']} | "
-                     f"{versus} | {r['seconds']:.0f} | {r.get('time_vs_umt', 1.0):.2f} | {r['peak_rss_mib']:.0f} |")
+                     f"{versus} | {r['seconds']:.0f} | {r['time_vs_umt'] if 'time_vs_umt' in r else ''} | "
+                     f"{r['peak_rss_mib']:.0f} |")
     muse = [r for r in results if r.get("muse_own_log")]
     for r in muse:
         last = r["muse_own_log"][-1]
@@ -250,6 +255,8 @@ def main(argv=None) -> int:
     ap.add_argument("--vecmap-args", default="", help="extra options for VecMap's unsupervised run (recorded likewise)")
     ap.add_argument("--muse-args", default="", help="extra MUSE options, e.g. '--n_epochs 1' (recorded likewise)")
     ap.add_argument("--out", default="results/peers", help="writes OUT.json and OUT.md")
+    ap.add_argument("--headline", default=None,
+                    help="also write the results with the machine and the date to this JSON (the README's figures)")
     a = ap.parse_args(argv)
     systems = [s.strip() for s in a.systems.split(",") if s.strip()]
     unknown = sorted(set(systems) - set(SYSTEMS))
@@ -278,6 +285,11 @@ def main(argv=None) -> int:
     compare_with_umt(results, work)
     md = markdown(results)
     write_json(f"{a.out}.json", results)
+    if a.headline:
+        from umt.rundir import machine_and_date
+
+        write_json(a.headline, {**machine_and_date(), "dictionaries": "MUSE test split (5000-6500), CSLS P@1",
+                                "results": results})
     write_text(f"{a.out}.md", md)
     print(md)
     return 0

@@ -378,6 +378,8 @@ def test_main_command_runs_end_to_end_on_a_tiny_slice(data_root, tmp_path, capsy
     report = capsys.readouterr().out
     summary = json.loads((out / "results.json").read_text())
     assert len(summary["results"]) == 4  # the supervised reference both re-weighted and orthogonal
+    reference = json.loads((out / "procrustes" / "config.json").read_text())
+    assert reference["reweight_seed"] and reference["reweight_rounds"] == 1  # VecMap's supervised recipe + 1 round
     assert sum(not r["supervised"] for r in summary["results"].values()) == 2  # unsupervised + identical
     for r in summary["results"].values():
         assert 0 <= r["csls_p1"] <= 100 and r["n_queries"] > 0

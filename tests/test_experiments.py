@@ -235,16 +235,20 @@ def test_peers_runs_vecmap_muse_and_umt_as_processes_and_scores_them_alike(synth
     args = ["--emb-root", str(synthetic_languages / "emb"), "--dict-root", str(synthetic_languages / "dicts"),
             "--peers", str(data_root.parent / "peers"), "--work", str(work), "--out", str(out),
             "--umt-args", "--preset fast", "--vecmap-args", "--stochastic_interval 3",
-            "--muse-args", "--n_epochs 1 --epoch_size 2000 --n_refinement 1 --dis_hid_dim 64"]
+            "--muse-args", "--n_epochs 1 --epoch_size 2000 --n_refinement 1 --dis_hid_dim 64",
+            "--headline", str(tmp_path / "headline.json")]
     stdout = run_script("peers.py", *args)
+    headline = json.loads((tmp_path / "headline.json").read_text())
+    assert headline["machine"] and headline["date"] and len(headline["results"]) == 5
     results = {r["system"]: r for r in json.loads(out.with_suffix(".json").read_text())}
     assert set(results) == {"umt", "umt-supervised", "vecmap", "vecmap-supervised", "muse"}
     for name in ("umt", "umt-supervised", "vecmap", "vecmap-supervised"):  # a noisy rotation: all find it
         assert results[name]["csls_p1"] > 90, (name, results[name]["csls_p1"])
     for name, r in results.items():
         assert r["n_queries"] == 500 and r["seconds"] > 0 and r["peak_rss_mib"] > 10
-        assert (name == "umt") == ("vs_umt" not in r)
+        assert (name in ("umt", "umt-supervised")) == ("vs_umt" not in r)
     assert results["vecmap"]["vs_umt"]["n"] == 500 and results["vecmap"]["time_vs_umt"] > 0
+    assert results["vecmap-supervised"]["vs_umt"]["against"] == "umt-supervised"  # like against like
     assert results["muse"]["settings_changed"].startswith("--n_epochs 1") and results["muse"]["muse_own_log"]
     assert results["umt"]["settings_changed"] == "--preset fast" and not results["umt-supervised"]["settings_changed"]
     assert "| en-fr | muse (--n_epochs 1" in stdout

@@ -486,7 +486,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the whole pipeline on one language pair (the main job)",
                        description="Train vectors on the whole shared corpora (quick 100-d vectors by "
                        "default, 300-d ones with --full), align them without a dictionary, with the "
-                       "identical-strings seed and with the supervised reference (re-weighted and orthogonal), "
+                       "identical-strings seed and with the supervised reference (re-weighted on the seed, and "
+                       "orthogonal), "
                        "evaluate each on the MUSE test split, translate a few Multi30k captions word by word and "
                        "print a report. Vectors and finished alignments are reused, so a second run takes "
                        "seconds.",
@@ -508,7 +509,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lines", type=int, default=None, help="read only the first N lines of each corpus")
     p.add_argument("--dim", type=int, default=None, help="vector size (default 100, or 300 with --full)")
     p.add_argument("--epoch", type=int, default=None, help="fastText epochs (default 3, or 5 with --full)")
-    p.add_argument("--refine", type=int, default=3, help="refinement iterations (default %(default)s)")
+    p.add_argument("--refine", type=int, default=3,
+                   help="refinement iterations of the identical-strings seed and the orthogonal supervised map "
+                        "(default %(default)s; the re-weighted reference is VecMap's supervised recipe plus one "
+                        "induced round, as `umt align --reweight-seed --reweight-rounds 1`)")
     p.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET,
                    help="the unsupervised alignment's recipe, as in umt align (default %(default)s; fast is "
                         "quicker; the muse presets train a discriminator for hours on a CPU); its run directory "

@@ -21,6 +21,14 @@ _made: set[Path] = set()  # run directories this process created (or found empty
 _BOOKKEEPING = {"params.json", "run.log", LOCK_FILE}
 
 
+def machine_and_date() -> dict:
+    """Where and when a headline figure was measured, for the JSON that records it."""
+    import platform
+
+    return {"machine": f"{platform.node()} ({platform.machine()}, {os.cpu_count()} cores)",
+            "date": time.strftime("%Y-%m-%d")}
+
+
 def lock_run_directory(out: Path) -> None:
     """Hold ``out`` for this process until it exits, or refuse in one line when another holds it.
 
