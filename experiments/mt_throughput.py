@@ -26,7 +26,8 @@ from umt.errors import run_script  # noqa: E402
 from umt.fileio import write_json, write_text  # noqa: E402
 
 
-def measure(prepared: str, buckets: int, threads: int, batch_size: int, steps: int, warmup: int, at: int) -> dict:
+def measure(prepared: str, buckets: int, threads: int, batch_size: int, steps: int, warmup: int, at: int,
+            compiled: bool = False) -> dict:
     import torch
 
     from umt.translation.data import MTData
@@ -50,6 +51,8 @@ def measure(prepared: str, buckets: int, threads: int, batch_size: int, steps: i
         return out
 
     trainer.make_batch = timed_make_batch
+    if compiled:  # the training forward pass only; generation keeps its eager KV-cache loop
+        trainer.net = torch.compile(trainer.model, dynamic=True)
     tokens, total = 0, 0.0
     for i in range(warmup + steps):
         trainer.step = at + i
@@ -59,7 +62,7 @@ def measure(prepared: str, buckets: int, threads: int, batch_size: int, steps: i
             total += time.perf_counter() - t
             tokens += losses["tokens"]
     batch = sum(batch_seconds[warmup:])
-    return {"buckets": buckets, "threads": threads, "batch_size": batch_size, "steps": steps,
+    return {"buckets": buckets, "threads": threads, "compiled": compiled, "batch_size": batch_size, "steps": steps,
             "seconds_per_step": round(total / steps, 3), "batch_and_back_translation_s": round(batch / steps, 3),
             "learn_s": round((total - batch) / steps, 3), "tokens_per_step": round(tokens / steps, 1),
             "tokens_per_second": round(tokens / total, 1)}
@@ -70,6 +73,8 @@ def main(argv=None) -> int:
     ap.add_argument("--prepared", required=True, help="a folder written by `umt mt prepare`")
     ap.add_argument("--buckets", default="1,4", help="comma-separated length_buckets settings (default %(default)s)")
     ap.add_argument("--threads", default="2", help="comma-separated torch thread counts (default %(default)s)")
+    ap.add_argument("--compile", default="0", help="comma-separated: 0 eager, 1 torch.compile of the training "
+                    "forward pass (dynamic shapes; compiling happens in the warm-up steps) (default %(default)s)")
     ap.add_argument("--batch-size", type=int, default=48)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
@@ -79,14 +84,15 @@ def main(argv=None) -> int:
     rows = []
     for threads in (int(t) for t in a.threads.split(",")):
         for buckets in (int(b) for b in a.buckets.split(",")):
-            row = measure(a.prepared, buckets, threads, a.batch_size, a.steps, a.warmup, a.at)
-            print(row, flush=True)
-            rows.append(row)
+            for compiled in (bool(int(c)) for c in a.compile.split(",")):
+                row = measure(a.prepared, buckets, threads, a.batch_size, a.steps, a.warmup, a.at, compiled)
+                print(row, flush=True)
+                rows.append(row)
     write_json(f"{a.out}.json", {"machine": platform.node(), "processor": platform.processor() or platform.machine(),
                                  "date": time.strftime("%Y-%m-%d %H:%M"), "prepared": a.prepared, "rows": rows})
-    lines = ["| threads | length buckets | s/step | of it: batch + back-translation | learn | tokens/s |",
-             "|---|---|---|---|---|---|"]
-    lines += [f"| {r['threads']} | {r['buckets']} | {r['seconds_per_step']:.2f} | "
+    lines = ["| threads | length buckets | compiled | s/step | of it: batch + back-translation | learn | tokens/s |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['threads']} | {r['buckets']} | {'yes' if r['compiled'] else 'no'} | {r['seconds_per_step']:.2f} | "
               f"{r['batch_and_back_translation_s']:.2f} | {r['learn_s']:.2f} | {r['tokens_per_second']:.0f} |"
               for r in rows]
     write_text(f"{a.out}.md", "\n".join(lines) + "\n")
