@@ -74,6 +74,7 @@ def test_a_checkpoint_of_other_settings_or_vectors_is_not_used(pair, tmp_path):
     assert load_candidate(tmp_path, "similarity:0", key) is None  # lost work, not an error
 
 
+@pytest.mark.slow  # several seconds: kept out of the quick loop (pytest -m "not slow")
 def test_umt_align_resume(pair, tmp_path):
     src, tgt = pair
     save_vec(src, tmp_path / "src.vec")

@@ -79,6 +79,7 @@ def test_compare_tells_a_real_difference_from_noise(pair_files, capsys):
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "share no test word" in proc.stderr
 
 
+@pytest.mark.slow  # several seconds: kept out of the quick loop (pytest -m "not slow")
 def test_align_check_passes_a_rotation_and_warns_on_an_unrelated_space(pair_files, rng, capsys):
     t = pair_files
     common = ["-q", "align", "--method", "similarity", "--check", "--src-emb", str(t / "src.vec")]
@@ -157,6 +158,7 @@ def test_an_output_folder_blocked_by_a_file_is_one_clear_line(pair_files, args, 
     assert (t / "test.txt").read_bytes() == before  # the file in the way is left as it was
 
 
+@pytest.mark.slow  # several seconds: kept out of the quick loop (pytest -m "not slow")
 def test_quiet_means_no_progress_bars(pair_files):
     t = pair_files
     common = [sys.executable, "-m", "umt.cli", "align", "--preset", "fast", "--src-emb", str(t / "src.vec"),

@@ -172,6 +172,7 @@ def test_failure_rule_passes_the_real_pair_and_flags_the_control(synthetic_langu
     assert again.strip() == "" and len(json.loads(out.with_suffix(".json").read_text())) == 2
 
 
+@pytest.mark.slow  # several seconds: kept out of the quick loop (pytest -m "not slow")
 def test_info_table_collects_explained_bits_curves_and_control(prepared, tmp_path):
     import shutil
 
@@ -296,6 +297,7 @@ def test_mt_ablation_compares_levers_at_equal_translation_steps(prepared, tmp_pa
     assert bare["at"]["6"]["en-fr"] == at_9["test_en-fr"] and "trained on relexed-copy" in bare["differences"]
 
 
+@pytest.mark.slow  # several seconds: kept out of the quick loop (pytest -m "not slow")
 def test_mt_throughput_times_steps_with_and_without_length_buckets(prepared, tmp_path):
     out = tmp_path / "tp"
     run_script("mt_throughput.py", "--prepared", str(prepared), "--buckets", "1,3", "--threads", "1",
@@ -308,6 +310,7 @@ def test_mt_throughput_times_steps_with_and_without_length_buckets(prepared, tmp
     assert "| 1 | 3 |" in out.with_suffix(".md").read_text()
 
 
+@pytest.mark.slow  # several seconds: kept out of the quick loop (pytest -m "not slow")
 def test_gap_diagnosis_compares_unsupervised_and_supervised_basins(synthetic_languages, tmp_path):
     root = synthetic_languages
     out = tmp_path / "gap"
@@ -325,6 +328,7 @@ def test_gap_diagnosis_compares_unsupervised_and_supervised_basins(synthetic_lan
     assert "| supervised + 2 refinements |" in out.with_suffix(".md").read_text() and "CSLS P@1" in stdout
 
 
+@pytest.mark.slow  # several seconds: kept out of the quick loop (pytest -m "not slow")
 def test_reweight_table_scores_saved_maps_before_and_after(synthetic_languages, tmp_path):
     from umt.alignment import prepare, procrustes
     from umt.embeddings import load_embeddings
@@ -455,6 +459,7 @@ def test_seed_ensembles_rebuilds_the_ensemble_preset_from_single_seeds(synthetic
     assert [r["method"] for r in json.loads(out.with_suffix(".json").read_text())] == ["supervised"]
 
 
+@pytest.mark.slow  # several seconds: kept out of the quick loop (pytest -m "not slow")
 def test_seed_agreement_tells_seeds_of_one_map_from_unrelated_maps(synthetic_languages, tmp_path):
     from umt.alignment.procrustes import procrustes
 

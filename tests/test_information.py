@@ -66,6 +66,7 @@ def test_a_trained_model_compresses_its_language_and_not_the_other(toy, tmp_path
         load_language_model(tmp_path / "missing.pt")
 
 
+@pytest.mark.slow  # several seconds: kept out of the quick loop (pytest -m "not slow")
 def test_info_command_reports_explained_bits_and_joint_saving(prepared, tmp_path, capsys):
     """`umt info` on the tiny prepared pair, with a tiny back-translation model."""
     import json

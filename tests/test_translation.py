@@ -159,6 +159,7 @@ def test_word_by_word_keeps_case_and_spacing():
 
 # ----- model -----
 
+@pytest.mark.slow  # several seconds: kept out of the quick loop (pytest -m "not slow")
 def test_tiny_model_overfits_a_toy_pair_and_translates_it():
     """A supervised sanity check of the architecture: it must learn a word mapping with reordering."""
     torch.manual_seed(0)
@@ -520,6 +521,7 @@ _TINY_RUN = ["--steps", "4", "--pretrain-steps", "0", "--batch-size", "8", "--di
              "--checkpoint-every", "2", "--wbw-steps", "2", "--ae-decay-steps", "4", "--beam", "2", "--device", "cpu"]
 
 
+@pytest.mark.slow  # several seconds: kept out of the quick loop (pytest -m "not slow")
 def test_mt_run_trains_evaluates_and_continues(prepared, tmp_path, capsys):
     import shutil
 
@@ -652,6 +654,7 @@ def test_identical_spelling_wins_when_among_the_best_targets():
         == "pantalon"
 
 
+@pytest.mark.slow  # several seconds: kept out of the quick loop (pytest -m "not slow")
 @pytest.mark.parametrize("pretrain_steps", ["0", "2"])  # "2": masked-LM steps outside DDP's forward, then one more
 def test_torchrun_ranks_stay_identical_on_the_cpu(prepared, tmp_path, pretrain_steps):
     import subprocess
