@@ -116,9 +116,8 @@ def run_pipeline(cfg: PipelineConfig, out: str | Path, progress: bool = True) ->
         skipped["identical strings (no dictionary)"] = f"only {shared} words spelt alike in both vocabularies"
         log.info("identical strings: skipped, %s", skipped["identical strings (no dictionary)"])
     if train is not None:
-        # VecMap's supervised mode (re-weighting on the seed itself) then one round on the dictionary it
-        # induces: on the development split level with or above Procrustes + refinement + re-weighting on
-        # all four pairs, in about a third of the time
+        # VecMap's supervised mode (re-weighting on the seed itself), then one round on the dictionary it
+        # induces: chosen over Procrustes + refinement + re-weighting on the development split
         runs += [(f"procrustes (supervised reference, {train.name} seed, re-weighted on it)", "procrustes",
                   AlignConfig(method="procrustes", dict=str(train), refine=RefineConfig(iterations=0),
                               reweight_seed=True, reweight_rounds=1)),
