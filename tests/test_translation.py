@@ -790,6 +790,7 @@ def test_training_options_default_to_the_config_and_pretraining_fits_in_the_step
     _add_train_options(parser)
     assert _train_config(parser.parse_args([])) == MTTrainConfig()
     assert MTTrainConfig().pretrain_steps > 0
+    assert _train_config(parser.parse_args(["--ae-weight-end", "1"])).ae_weight_end == 1.0  # no decay
     recorded = {k: v for k, v in asdict(MTTrainConfig(steps=600, pretrain_steps=0)).items() if k != "pretrain_steps"}
     assert MTTrainConfig.from_dict(recorded).pretrain_steps == 0  # a run from before pretraining had none
     assert MTTrainConfig(steps=5, pretrain_steps=5).pretrain_steps == 5
@@ -800,6 +801,10 @@ def test_training_options_default_to_the_config_and_pretraining_fits_in_the_step
     err = capsys.readouterr().err
     assert "--pretrain-steps 2000: expected at most --steps (4)" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+    assert main(["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run"),
+                 "--ae-weight-end", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("umt: error: --ae-weight-end -1") and len(err.strip().splitlines()) == 1
 
 
 def test_mt_train_takes_resume_or_pretrained_not_both(prepared, tmp_path, capsys):

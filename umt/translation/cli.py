@@ -92,7 +92,7 @@ def _train_config(a):
     model = ModelConfig(dim=a.dim, heads=a.heads, enc_layers=a.layers, dec_layers=a.layers, ff_dim=4 * a.dim,
                         dropout=a.dropout)
     return MTTrainConfig(steps=a.steps, batch_size=a.batch_size, lr=a.lr, wbw_steps=a.wbw_steps,
-                         ae_decay_steps=a.ae_decay_steps, eval_every=a.eval_every,
+                         ae_decay_steps=a.ae_decay_steps, ae_weight_end=a.ae_weight_end, eval_every=a.eval_every,
                          checkpoint_every=a.checkpoint_every, eval_val=a.eval_val, seed=a.seed, device=a.device,
                          init_embeddings=not a.random_embeddings, pretrain_steps=a.pretrain_steps, model=model)
 
@@ -149,7 +149,9 @@ def _add_train_options(p) -> None:
     p.add_argument("--wbw-steps", type=int, default=300,
                    help="translation steps whose back-translations are word by word (default %(default)s)")
     p.add_argument("--ae-decay-steps", type=int, default=2000,
-                   help="auto-encoding weight 1 -> 0.1 over N translation steps (default %(default)s)")
+                   help="auto-encoding weight 1 -> --ae-weight-end over N translation steps (default %(default)s)")
+    p.add_argument("--ae-weight-end", type=float, default=0.1,
+                   help="auto-encoding (denoising) weight after the decay; 1: no decay (default %(default)s)")
     p.add_argument("--dim", type=int, default=256, help="model width (default %(default)s)")
     p.add_argument("--heads", type=int, default=4, help="attention heads (default %(default)s)")
     p.add_argument("--layers", type=int, default=3, help="encoder and decoder layers each (default %(default)s)")
