@@ -551,7 +551,7 @@ def cumulative_seconds(history: list[dict]) -> list[float | None]:
             if seconds < last:
                 offset += last
             last = seconds
-            seconds = round(offset + seconds, 1)
+            seconds = round(offset + seconds, 3)  # a tiny pretraining takes milliseconds
         out.append(seconds)
     return out
 
