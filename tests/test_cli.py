@@ -429,12 +429,18 @@ def test_main_command_runs_end_to_end_on_a_tiny_slice(data_root, tmp_path, capsy
     assert {p: p.stat().st_mtime_ns for p in out.glob("[ip]*/mapping.npy")} == references
 
 
-def test_embed_train_passes_the_character_ngram_range(tmp_path):
+def test_embed_train_passes_the_character_ngram_range(tmp_path, capsys):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("the cat sat on the mat with the other cat\n" * 200, encoding="utf-8")
     out = tmp_path / "emb"
-    assert main(["-q", "embed", "train", "--lang", "en", "--corpus", str(corpus), "--out", str(out), "--dim", "8",
-                 "--epoch", "1", "--min-count", "1", "--minn", "5", "--maxn", "5", "--threads", "1"]) == 0
+    args = ["-q", "embed", "train", "--lang", "en", "--corpus", str(corpus), "--out", str(out), "--dim", "8",
+            "--epoch", "1", "--min-count", "1", "--minn", "5", "--maxn", "5", "--threads", "1"]
+    for _ in range(3):  # fastText diverges to NaN at random on this machine, rarely (issue 43): another draw
+        code = main(args)
+        if code == 0:
+            break
+        assert "diverged to NaN" in capsys.readouterr().err  # any other failure is this test's
+    assert code == 0
     config = json.loads((out / "meta.json").read_text())["config"]
     assert (config["minn"], config["maxn"], config["dim"]) == (5, 5, 8)
 
