@@ -47,17 +47,26 @@ def parse_runs(text: str) -> list[tuple[str, Path]]:
     return runs
 
 
+def run_settings(folder: Path) -> tuple[dict, str | None]:
+    """The settings of a run, and the prepared data it was trained on when it is a bare
+    ``umt mt train`` run (an ``umt mt run`` folder's settings name the data themselves)."""
+    settings_path = folder / "mt_run.json"
+    if settings_path.exists():
+        return read_json(settings_path, "pipeline settings"), None
+    config_path, params = folder / "train" / "config.json", folder / "train" / "params.json"
+    train = read_json(config_path, "training settings") if config_path.exists() else {}
+    prepared = read_json(params, "run parameters").get("prepared") if params.exists() else None
+    return {"train": train}, prepared
+
+
 def read_run(name: str, folder: Path) -> dict:
     """History (with cumulative wall seconds and translation steps) and settings of one run."""
     history_path = folder / "train" / "history.json"  # an `umt mt run` folder, or one holding a train/ run
-    settings_path = folder / "mt_run.json"
     if not history_path.exists():
         raise UmtError(f"{history_path}: missing ({folder} is not an `umt mt run` directory)")
     history = read_json(history_path, "training history")
-    settings = read_json(settings_path, "pipeline settings") if settings_path.exists() else {}
-    config_path = folder / "train" / "config.json"  # a bare `umt mt train` run has no pipeline settings
-    train = settings.get("train") or (read_json(config_path, "training settings") if config_path.exists() else {})
-    pretrain = train.get("pretrain_steps", 0)
+    settings, prepared = run_settings(folder)
+    pretrain = settings.get("train", {}).get("pretrain_steps", 0)
     rows = []
     for r, seconds in zip(history, cumulative_seconds(history)):
         r = dict(r)
@@ -65,11 +74,6 @@ def read_run(name: str, folder: Path) -> dict:
             r["hours"] = seconds / 3600
         r["translation_step"] = r["step"] - pretrain if r.get("system") is None else None
         rows.append(r)
-    prepared = None
-    if not settings:  # a bare `umt mt train` run: name the prepared data it was trained on
-        params = folder / "train" / "params.json"
-        prepared = read_json(params, "run parameters").get("prepared") if params.exists() else None
-        settings = {"train": train}
     return {"name": name, "folder": str(folder), "settings": settings, "prepared": prepared,
             "pretrain_steps": pretrain, "rows": rows}
 
@@ -96,7 +100,7 @@ def ablation(runs: list[dict], at: list[int]) -> dict:
         pre = next((r for r in run["rows"] if r.get("system") == "masked-LM pretraining"), {})
         selected = max((by_step[s] for s in common), key=lambda r: r["roundtrip"], default=None)
         entry = {"name": run["name"], "folder": run["folder"],
-                 "differences": setting_differences(base["settings"], run["settings"], free=set())
+                 "differences": setting_differences(base["settings"], run["settings"])
                  + ([f"trained on {run['prepared']}"] if run["prepared"] else []),
                  "pretrain_steps": run["pretrain_steps"],
                  "pretrain_seconds": round(pre["hours"] * 3600, 3) if pre else None,

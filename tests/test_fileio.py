@@ -163,3 +163,9 @@ def test_staged_results_replace_the_set_together_or_not_at_all(tmp_path):
     # b.txt was not written this time: the earlier run's copy goes, so the set is this run's alone
     assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {
         "a.txt": "third", "marker.json": "third", "mine.txt": "not a result"}
+    # a result the writer did not declare would outlive the next run that does not write it
+    with pytest.raises(RuntimeError, match="results extra.txt are not declared"):
+        with staged_results(tmp_path, owned, "marker.json") as staging:
+            (staging / "extra.txt").write_text("fourth")
+            (staging / "marker.json").write_text("fourth")
+    assert (tmp_path / "marker.json").read_text() == "third" and not (tmp_path / "extra.txt").exists()

@@ -67,3 +67,19 @@ def test_row_topk_with_ties_returns_the_tied_entries_once(rng):
     assert torch.equal(values, a.topk(10, dim=1).values)
     assert torch.equal(a.gather(1, ids), values)
     assert all(len(set(row.tolist())) == 10 for row in ids)
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_neighbourhood_gives_the_nearest_similarity_and_the_csls_density(rng, dim):
+    from umt.retrieval.dense import neighbourhood
+
+    sim = torch.from_numpy(rng.standard_normal((300, 500)).astype(np.float32))
+    best, density = neighbourhood(sim, 10, dim)
+    for j in range(sim.shape[1 - dim]):
+        line = (sim[j] if dim == 1 else sim[:, j]).numpy()
+        assert best[j] == line.max()
+        assert density[j] == pytest.approx(np.sort(line)[-10:].mean(), rel=1e-6)
+    assert torch.allclose(neighbourhood(sim[:3], 10, 0)[1], sim[:3].mean(dim=0))  # k capped at the rows there are
+    low_best, low_density = neighbourhood(sim.to(torch.bfloat16), 10, dim)
+    assert low_density.dtype == torch.float32 and low_best.dtype == torch.bfloat16  # averaged, not rounded
+    assert torch.allclose(low_density, density, atol=0.02)

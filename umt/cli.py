@@ -569,6 +569,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(args, "max_vocab", None) is not None:  # every command that loads vectors has it
             check_option("--max-vocab", args.max_vocab, POSITIVE)
+        from umt.device import use_all_cores  # imports torch: not before a command needs it
+
+        use_all_cores()  # torch and FAISS threads, set once here for every command
         args.func(args)
         keep_runs()
         sys.stdout.flush()  # inside the try: a closed pipe is then caught below, not reported at exit

@@ -113,13 +113,21 @@ def staged_results(folder: str | os.PathLike, owned: Iterable[str], marker: str)
     that records the set, with its digests, and that readers check) is removed first and renamed
     in last, so a folder caught between the two sets has no marker and is refused by its readers,
     never read as mixed. A staging folder left by a killed process is cleared by the next write.
+
+    Every name written must be in ``owned``: a writer that adds a result file without declaring
+    it fails here (before anything is published), rather than leaving that file behind, stale,
+    when a later run does not write it.
     """
+    owned = tuple(owned)
     folder = make_folder(folder)
     staging = folder / STAGING
     shutil.rmtree(staging, ignore_errors=True)
     make_folder(staging)
     try:
         yield staging
+        undeclared = sorted(p.name for p in staging.iterdir() if p.name not in owned)
+        if undeclared:
+            raise RuntimeError(f"{folder}: results {', '.join(undeclared)} are not declared among {owned}")
         (folder / marker).unlink(missing_ok=True)
         for name in owned:
             if name != marker and not (staging / name).exists():

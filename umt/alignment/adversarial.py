@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from umt.alignment.criterion import mean_csls_cosine
 from umt.alignment.stages import run_stage
-from umt.device import default_device, use_all_cores
+from umt.device import default_device
 from umt.ranges import FRACTION, NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, CheckedConfig, ranged
 
 log = logging.getLogger("umt")
@@ -107,7 +107,6 @@ class AdversarialTraining:
         self.t0 = time.time()
         self.x, self.y, self.cfg, self.device, self.progress = x, y, cfg, device, progress
         self.dev = dev = default_device(device)
-        use_all_cores()
         torch.manual_seed(seed)  # the discriminator's initialisation and dropout draw from it
         self.gen = torch.Generator().manual_seed(seed)  # the batches draw from this one
         d = x.shape[1]

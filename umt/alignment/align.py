@@ -36,6 +36,7 @@ from umt.alignment.unsupervised import (
     select_best,
     with_init_words,
 )
+from umt.device import use_all_cores
 from umt.embeddings.dictionaries import IndexedDictionary
 from umt.embeddings.io import save_vec
 from umt.embeddings.vectors import Embeddings
@@ -90,6 +91,7 @@ def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig | None = None, prog
     """
     if cfg is None:
         cfg = resolve()
+    use_all_cores()
     if cfg.method not in METHODS:
         raise UmtError(f"unknown alignment method {cfg.method!r}: choose from {', '.join(METHODS)}")
     if cfg.reweight_seed and (cfg.method not in ("procrustes", "identical") or cfg.reweight is None):

@@ -52,12 +52,13 @@ def reweight_from_seed(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_id
     they induce (0: the seed's maps alone). A supervised reference: it reads the seed dictionary.
     ``ValueError`` when the seed cannot be whitened; a later round that cannot be whitened keeps
     the previous maps."""
-    maps = [reweighted_maps(x, y, src_ids, tgt_ids, power)]
+    seed_maps = maps = reweighted_maps(x, y, src_ids, tgt_ids, power)
     try:
-        maps.extend(reweight_rounds(x, y, *maps[0], power=power, words=words, device=device, rounds=rounds))
+        for round_maps in reweight_rounds(x, y, *seed_maps, power=power, words=words, device=device, rounds=rounds):
+            maps = round_maps
     except ValueError:  # a first induced dictionary that cannot be whitened: the seed's maps stand
         pass
-    return maps[-1]
+    return maps
 
 
 def reweight_rounds(x: np.ndarray, y: np.ndarray, w: np.ndarray, w_tgt: np.ndarray | None = None, power: float = 0.5,

@@ -53,9 +53,9 @@ import torch
 
 from umt.alignment.procrustes import average_maps, procrustes_on_pairs
 from umt.alignment.stages import run_stage
-from umt.device import default_device, use_all_cores
+from umt.device import default_device
 from umt.ranges import FRACTION, POSITIVE, CheckedConfig, ranged
-from umt.retrieval.dense import row_max, row_topk
+from umt.retrieval.dense import neighbourhood, row_max, row_topk
 
 log = logging.getLogger("umt")
 
@@ -108,10 +108,6 @@ def _sorted_similarity_profile(x: torch.Tensor) -> torch.Tensor:
     sim = sim.sort(dim=1).values
     unit = lambda a: a / a.norm(dim=1, keepdim=True).clamp_min(1e-12)  # noqa: E731
     return unit(unit(sim) - unit(sim).mean(0, keepdim=True))  # VecMap's unit,center,unit
-
-
-def _topk_mean(sim: torch.Tensor, k: int, dim: int) -> torch.Tensor:
-    return sim.topk(min(k, sim.shape[dim]), dim=dim).values.mean(dim=dim)
 
 
 def _dropout_depth(width: int, keep: float) -> int:
@@ -195,9 +191,8 @@ def _induce_both_ways(sim: torch.Tensor, sim_t: torch.Tensor, scratch: torch.Ten
                                             for size in (n, n, m, m))
     fwd, bwd = (torch.empty(size, dtype=torch.long, device=sim.device) for size in (n, m))
 
-    def neighbourhood(rows: torch.Tensor, at: int, best: torch.Tensor, knn: torch.Tensor) -> None:
-        top = row_topk(rows, min(csls_k, rows.shape[1]))[0]
-        best[at:at + len(rows)], knn[at:at + len(rows)] = top[:, 0], top.float().mean(dim=1).to(sim.dtype)
+    def densities(rows: torch.Tensor, at: int, best: torch.Tensor, knn: torch.Tensor) -> None:
+        best[at:at + len(rows)], knn[at:at + len(rows)] = neighbourhood(rows, csls_k)
 
     def choose(rows: torch.Tensor, at: int, half_knn: torch.Tensor, rank: torch.Tensor | None,
                out: torch.Tensor) -> None:
@@ -205,10 +200,10 @@ def _induce_both_ways(sim: torch.Tensor, sim_t: torch.Tensor, scratch: torch.Ten
         out[at:at + len(rows)] = _entry_of_rank(scores, None if rank is None else rank[at:at + len(rows)], keep)
 
     for i in range(0, n, block):
-        neighbourhood(sim[i:i + block], i, best_fwd, knn_fwd)
+        densities(sim[i:i + block], i, best_fwd, knn_fwd)
         sim_t[:, i:i + block].copy_(sim[i:i + block].T)
     for j in range(0, m, block):
-        neighbourhood(sim_t[j:j + block], j, best_bwd, knn_bwd)
+        densities(sim_t[j:j + block], j, best_bwd, knn_bwd)
         choose(sim_t[j:j + block], j, knn_fwd[None, :] / 2, rank_bwd, bwd)
     for i in range(0, n, block):
         choose(sim[i:i + block], i, knn_bwd[None, :] / 2, rank_fwd, fwd)
@@ -219,12 +214,11 @@ def initial_dictionary(x: np.ndarray, y: np.ndarray, n: int = 4000, csls_k: int 
                        device: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Dictionary from sorted similarity profiles of the ``n`` most frequent words (both directions)."""
     dev = default_device(device)
-    use_all_cores()
     n = min(n, len(x), len(y))
     xs = _sorted_similarity_profile(torch.from_numpy(np.ascontiguousarray(x[:n])).to(dev, torch.float64))
     ys = _sorted_similarity_profile(torch.from_numpy(np.ascontiguousarray(y[:n])).to(dev, torch.float64))
     sim = xs @ ys.T
-    sim = sim - _topk_mean(sim, csls_k, 1)[:, None] / 2 - _topk_mean(sim, csls_k, 0)[None, :] / 2
+    sim = sim - neighbourhood(sim, csls_k, 1)[1][:, None] / 2 - neighbourhood(sim, csls_k, 0)[1][None, :] / 2
     ar = torch.arange(n, device=dev)
     src = torch.cat([ar, sim.argmax(dim=0)])
     tgt = torch.cat([sim.argmax(dim=1), ar])
@@ -269,7 +263,6 @@ class SelfLearning:
         self.x, self.y, self.cfg, self.device, self.seed_cache = x, y, cfg, device, seed_cache
         self.seed_pairs = src_ids, tgt_ids
         self.dev = dev = default_device(device)
-        use_all_cores()
         self.gen = torch.Generator(device=dev).manual_seed(seed)
         self.n = n = min(cfg.cutoff, len(x), len(y))
         self.xc = torch.from_numpy(np.ascontiguousarray(x[:n])).to(dev)

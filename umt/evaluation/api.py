@@ -10,6 +10,7 @@ import numpy as np
 from umt.alignment.criterion import mean_csls_cosine
 from umt.alignment.procrustes import map_spaces
 from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare
+from umt.device import use_all_cores
 from umt.embeddings.dictionaries import load_dictionary
 from umt.embeddings.vectors import Embeddings
 from umt.evaluation.bli import (
@@ -60,6 +61,7 @@ def evaluate_mapping(src: Embeddings, tgt: Embeddings, dict_path, mapping: np.nd
                      per_query_tsv: str | os.PathLike | None = None) -> dict:
     """Normalise both spaces, map them (the source by ``mapping``, identity when None; the target
     by ``target_mapping`` when there is one) and evaluate."""
+    use_all_cores()
     x, y = prepare(src, tgt, normalize)
     w = np.eye(x.shape[1], dtype=np.float32) if mapping is None else mapping
     return evaluate_prepared(*map_spaces(x, y, w, target_mapping), src, tgt, dict_path, device, methods,

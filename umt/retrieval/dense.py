@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from umt.device import default_device, use_all_cores
+from umt.device import default_device
 
 
 def _tensor(a: np.ndarray, dev) -> torch.Tensor:
@@ -68,6 +68,25 @@ def row_max(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return values[:, 0], ids[:, 0]
 
 
+def neighbourhood(sim: torch.Tensor, k: int, dim: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Nearest-neighbour similarity and CSLS density of every row (``dim=1``) or column
+    (``dim=0``) of a similarity matrix: the one CSLS kernel of umt's torch paths.
+
+    .. math:: r(q) = \frac{1}{k}\sum_{b \in N_k(q)} \cos(q, b)
+
+    For a ``source x target`` block, ``dim=1`` gives :math:`r_T(x)` and ``dim=0`` gives
+    :math:`r_S(y)`; CSLS is then :math:`2\cos(x, y) - r_T(x) - r_S(y)`. ``k`` is capped at the
+    number of neighbours there are. Rows go through :func:`row_topk`; the mean is taken in at
+    least float32 (a bfloat16 block's density is not rounded to bfloat16 before it is used).
+
+    Returns ``(best, density)``: the largest similarity and :math:`r`, one per row (column).
+    """
+    k = min(k, sim.shape[dim])
+    top = row_topk(sim, k)[0] if dim == 1 else sim.topk(k, dim=0).values
+    density = top.mean(dim=dim, dtype=torch.promote_types(top.dtype, torch.float32))
+    return top.select(dim, 0), density
+
+
 def mutual_best(s: np.ndarray, t: np.ndarray, method: str = "csls", k: int = 10, block: int = 2048,
                 device: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     r"""Best target of every row of ``s`` and best source of every row of ``t``.
@@ -82,7 +101,6 @@ def mutual_best(s: np.ndarray, t: np.ndarray, method: str = "csls", k: int = 10,
     whose rows are the columns (together about twice as fast on 20k x 20k words, same results).
     """
     dev = default_device(device)
-    use_all_cores()
     st, tt = _tensor(s, dev), _tensor(t, dev)
     n, m = len(st), len(tt)
     block = max(1, min(block, n))
@@ -100,10 +118,10 @@ def mutual_best(s: np.ndarray, t: np.ndarray, method: str = "csls", k: int = 10,
         col_top = torch.full((m, k_s), -np.inf, device=dev)
         for i in range(0, n, block):
             sim = scores(i)
-            r_s[i:i + len(sim)] = row_topk(sim, k_t)[0].mean(dim=1)
+            r_s[i:i + len(sim)] = neighbourhood(sim, k_t)[1]
             sim_t = transposed(sim, out=slab_t[:, :len(sim)])
             col_top = torch.cat([col_top, row_topk(sim_t, min(k_s, len(sim)))[0]], dim=1).topk(k_s, dim=1).values
-        r_t = col_top.mean(dim=1)
+        r_t = neighbourhood(col_top, k_s)[1]  # the columns' top k, merged block by block
     fwd_scores = torch.empty(n, device=dev)
     fwd_ids = torch.empty(n, dtype=torch.long, device=dev)
     bwd_scores = torch.full((m,), -np.inf, device=dev)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from umt.device import default_device, use_all_cores
+from umt.device import default_device
 
 DEFAULT_BATCH = 4096
 
@@ -35,7 +35,6 @@ def knn(queries: np.ndarray, base: np.ndarray, k: int, batch_size: int = DEFAULT
 def _knn_faiss(queries, base, k, batch_size):
     import faiss
 
-    use_all_cores()
     index = faiss.IndexFlatIP(base.shape[1])
     index.add(base)
     scores = np.empty((len(queries), k), dtype=np.float32)
@@ -70,7 +69,6 @@ def logsumexp_over_queries(queries: np.ndarray, base: np.ndarray, beta: float,
     The normaliser of the inverted softmax; computed block by block over the base rows.
     """
     dev = default_device(device)
-    use_all_cores()
     q = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32)).to(dev)
     out = []
     for start in range(0, len(base), batch_size):

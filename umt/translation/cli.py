@@ -98,7 +98,6 @@ def _train_config(a):
 
 
 def cmd_train(a) -> None:
-    from umt.device import use_all_cores
     from umt.rundir import start_run
     from umt.translation.data import MTData
     from umt.translation.train import MTTrainConfig, Trainer
@@ -106,7 +105,6 @@ def cmd_train(a) -> None:
     cfg = _train_config(a)  # a bad setting is reported before any data is read
     if a.resume and a.pretrained:
         raise UmtError("--resume continues a run from its own checkpoint; --pretrained starts a new one: give one")
-    use_all_cores()
     data = MTData.load(a.prepared)
     if a.resume:
         from dataclasses import asdict
