@@ -31,18 +31,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from umt.errors import UmtError, run_script  # noqa: E402
 from umt.fileio import read_json, save_png, write_json, write_text  # noqa: E402
-from umt.translation.train import cumulative_seconds  # noqa: E402
+from umt.translation.history import cumulative_seconds, row_figures  # noqa: E402
+
+UNTRAINED = {("train", "average_decay")}  # settings that change no training step
 
 
-def parse_runs(text: str) -> list[tuple[str, Path]]:
-    """``NAME=DIR,NAME=DIR`` (a bare ``DIR`` is named after its folder)."""
+def parse_runs(text: str) -> list[tuple[str, Path, str]]:
+    """``NAME=DIR,NAME=DIR@averaged`` (a bare ``DIR`` is named after its folder; ``@averaged``:
+    the figures of the run's averaged weights, ``--average-decay``, instead of its live ones)."""
     runs = []
     for item in filter(None, (t.strip() for t in text.split(","))):
         name, _, folder = item.rpartition("=") if "=" in item else ("", "", item)
-        runs.append((name or Path(folder).name, Path(folder)))
+        folder, averaged, _ = folder.partition("@averaged")
+        runs.append((name or Path(folder).name, Path(folder), "averaged" if averaged else "live"))
     if len(runs) < 1:
         raise UmtError("--runs: give at least one NAME=DIR (the first is the baseline)")
-    if len({n for n, _ in runs}) < len(runs):
+    if len({n for n, _, _ in runs}) < len(runs):
         raise UmtError(f"--runs: two runs share a name ({text})")
     return runs
 
@@ -59,8 +63,9 @@ def run_settings(folder: Path) -> tuple[dict, str | None]:
     return {"train": train}, prepared
 
 
-def read_run(name: str, folder: Path) -> dict:
-    """History (with cumulative wall seconds and translation steps) and settings of one run."""
+def read_run(name: str, folder: Path, weights: str = "live") -> dict:
+    """History (with cumulative wall seconds and translation steps) and settings of one run, with
+    the figures of its ``weights`` (``"live"`` or ``"averaged"``)."""
     history_path = folder / "train" / "history.json"  # an `umt mt run` folder, or one holding a train/ run
     if not history_path.exists():
         raise UmtError(f"{history_path}: missing ({folder} is not an `umt mt run` directory)")
@@ -68,14 +73,24 @@ def read_run(name: str, folder: Path) -> dict:
     settings, prepared = run_settings(folder)
     pretrain = settings.get("train", {}).get("pretrain_steps", 0)
     rows = []
+    if weights == "averaged" and not any("averaged" in r for r in history):
+        raise UmtError(f"{history_path}: no averaged weights were evaluated (train with --average-decay)")
     for r, seconds in zip(history, cumulative_seconds(history)):
-        r = dict(r)
+        r = dict(row_figures(r, weights) if "averaged" in r else r)
         if seconds is not None:
             r["hours"] = seconds / 3600
         r["translation_step"] = r["step"] - pretrain if r.get("system") is None else None
         rows.append(r)
     return {"name": name, "folder": str(folder), "settings": settings, "prepared": prepared,
-            "pretrain_steps": pretrain, "rows": rows}
+            "pretrain_steps": pretrain, "rows": rows, "weights": weights}
+
+
+def trained_elsewhere(run: dict, base: dict) -> bool:
+    """Whether a bare ``umt mt train`` run names prepared data other than the baseline's."""
+    if not run["prepared"]:
+        return False
+    base_data = base["prepared"] or str(Path(base["folder"]) / "data")
+    return Path(run["prepared"]).resolve() != Path(base_data).resolve()
 
 
 def directions(run: dict) -> list[str]:
@@ -100,8 +115,10 @@ def ablation(runs: list[dict], at: list[int]) -> dict:
         pre = next((r for r in run["rows"] if r.get("system") == "masked-LM pretraining"), {})
         selected = max((by_step[s] for s in common), key=lambda r: r["roundtrip"], default=None)
         entry = {"name": run["name"], "folder": run["folder"],
-                 "differences": setting_differences(base["settings"], run["settings"])
-                 + ([f"trained on {run['prepared']}"] if run["prepared"] else []),
+                 # averaging changes no training step: a lever only when its figures are read (@averaged)
+                 "differences": setting_differences(base["settings"], run["settings"], free=UNTRAINED)
+                 + ([f"trained on {run['prepared']}"] if trained_elsewhere(run, base) else [])
+                 + (["averaged weights"] if run["weights"] == "averaged" else []),
                  "pretrain_steps": run["pretrain_steps"],
                  "pretrain_seconds": round(pre["hours"] * 3600, 3) if pre else None,
                  "word_by_word": {d: wbw.get(f"test_{d}") for d in dirs}, "at": {}}
@@ -178,7 +195,9 @@ def plot(runs: list[dict], dirs: list[str], path: str) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", required=True, help="NAME=DIR,... `umt mt run` directories; the first is the baseline")
+    ap.add_argument("--runs", required=True,
+                    help="NAME=DIR,... `umt mt run` directories; the first is the baseline; NAME=DIR@averaged: "
+                         "that run's averaged weights (--average-decay)")
     ap.add_argument("--at", default="", help="translation steps to tabulate (default: every step all runs have)")
     ap.add_argument("--out", default="results/mt_ablation", help="writes OUT.json, OUT.md, OUT.png")
     a = ap.parse_args(argv)
@@ -186,7 +205,7 @@ def main(argv=None) -> int:
         at = [int(s) for s in a.at.split(",") if s.strip()]
     except ValueError:
         raise UmtError(f"--at: expected comma-separated step counts, got {a.at!r}") from None
-    runs = [read_run(name, folder) for name, folder in parse_runs(a.runs)]
+    runs = [read_run(name, folder, weights) for name, folder, weights in parse_runs(a.runs)]
     result = ablation(runs, at)
     if not result["common_steps"]:
         raise UmtError(f"--runs: no translation step was evaluated in every run ({a.runs})")

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from umt.errors import UmtError, run_script  # noqa: E402
 from umt.fileio import write_json, write_text  # noqa: E402
 from umt.rundir import machine_and_date  # noqa: E402
-from umt.translation.train import cumulative_seconds  # noqa: E402
+from umt.translation.history import cumulative_seconds, row_figures, selected_evaluation  # noqa: E402
 
 
 def table_rows(run: Path) -> list[dict]:
@@ -42,12 +42,14 @@ def table_rows(run: Path) -> list[dict]:
     history = json.loads(path.read_text())
     config = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
     rows = []
-    best = max((r for r in history if r.get("system") is None), key=lambda r: r["roundtrip"], default=None)
+    chosen = selected_evaluation(history)  # a run that averages its weights may select the averaged model
     for r, seconds in zip(history, cumulative_seconds(history)):
-        selected = r is best
-        r = {**r, "seconds": seconds}
+        selected = r.get("system") is None and r["step"] == chosen.get("step")
+        weights = chosen.get("weights", "live") if selected else "live"
+        r = {**row_figures(r, weights), "seconds": seconds}
         directions = sorted({k[5:] for k in r if k.startswith("test_") and not k.endswith(("_tok_lc", "_bpc"))})
-        row = {"run": str(run), "stage": r.get("system") or f"step {r['step']}", "step": r["step"],
+        stage = r.get("system") or f"step {r['step']}" + (" (averaged weights)" if weights == "averaged" else "")
+        row = {"run": str(run), "stage": stage, "step": r["step"],
                "roundtrip": r.get("roundtrip"), "selected": selected, "seconds": r.get("seconds"),
                "steps_total": config.get("steps")}
         for d in directions:

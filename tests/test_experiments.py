@@ -271,7 +271,8 @@ def test_mt_ablation_compares_levers_at_equal_translation_steps(prepared, tmp_pa
     histories = {}
     for name, pretrain in (("base", 0), ("xlm", 3)):  # the lever: 3 masked-LM steps first
         cfg = MTTrainConfig(steps=pretrain + 6, pretrain_steps=pretrain, batch_size=8, warmup=2, wbw_steps=2,
-                            ae_decay_steps=4, eval_every=3, max_len=20, model=model, device="cpu")
+                            ae_decay_steps=4, eval_every=3, max_len=20, model=model, device="cpu",
+                            average_decay=0.5 if name == "base" else 0.0)
         histories[name] = Trainer(data, cfg, tmp_path / name / "train").fit(progress=False)
         (tmp_path / name / "mt_run.json").write_text(json.dumps({"src": "en", "tgt": "fr", "train": asdict(cfg)}))
     out = tmp_path / "ablation"
@@ -295,6 +296,14 @@ def test_mt_ablation_compares_levers_at_equal_translation_steps(prepared, tmp_pa
     run_script("mt_ablation.py", "--runs", f"base={tmp_path / 'base'},bare={tmp_path / 'bare'}", "--out", str(out))
     bare = json.loads(out.with_suffix(".json").read_text())["runs"][1]
     assert bare["at"]["6"]["en-fr"] == at_9["test_en-fr"] and "trained on relexed-copy" in bare["differences"]
+    # the averaged weights of a run that evaluated them, as a lever of their own
+    run_script("mt_ablation.py", "--runs", f"base={tmp_path / 'base'},avg={tmp_path / 'base'}@averaged", "--out",
+               str(out))
+    avg = json.loads(out.with_suffix(".json").read_text())["runs"][1]
+    at_6 = next(r for r in histories["base"] if r["step"] == 6)
+    assert avg["at"]["6"]["en-fr"] == at_6["averaged"]["test_en-fr"] and avg["differences"] == ["averaged weights"]
+    with pytest.raises(AssertionError, match="no averaged weights were evaluated"):
+        run_script("mt_ablation.py", "--runs", f"avg={tmp_path / 'xlm'}@averaged", "--out", str(out))
 
 
 @pytest.mark.slow  # several seconds: kept out of the quick loop (pytest -m "not slow")

@@ -791,6 +791,7 @@ def test_training_options_default_to_the_config_and_pretraining_fits_in_the_step
     assert _train_config(parser.parse_args([])) == MTTrainConfig()
     assert MTTrainConfig().pretrain_steps > 0
     assert _train_config(parser.parse_args(["--ae-weight-end", "1"])).ae_weight_end == 1.0  # no decay
+    assert _train_config(parser.parse_args(["--average-decay", "0.998"])).average_decay == 0.998
     recorded = {k: v for k, v in asdict(MTTrainConfig(steps=600, pretrain_steps=0)).items() if k != "pretrain_steps"}
     assert MTTrainConfig.from_dict(recorded).pretrain_steps == 0  # a run from before pretraining had none
     assert MTTrainConfig(steps=5, pretrain_steps=5).pretrain_steps == 5
@@ -843,3 +844,63 @@ def test_translate_names_a_lexicon_of_the_other_direction_and_bad_utf8_on_stdin(
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"Le chien court.\r\n")))
     assert main(["-q", "translate", "--lexicon", lexicon, "--src", "fr", "--tgt", "en"]) == 0
     assert capsys.readouterr().out == "The dog runs.\n"
+
+
+def test_weight_average_follows_its_formula_and_swaps_back():
+    import torch
+
+    from umt.translation.averaging import WeightAverage
+
+    model = torch.nn.Linear(3, 2)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    average = WeightAverage(model, 0.75)
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    average.update()  # the first update keeps a tenth of the start: d_0 = min(0.75, 1 / 10)
+    expected = 0.1 * start["weight"] + 0.9 * (start["weight"] + 1.0)
+    assert torch.allclose(average.state_dict()["weights"]["weight"], expected)
+    for _ in range(30):  # then d_t grows to the decay asked for
+        average.update()
+    assert average.updates == 31 and min(0.75, 31 / 40) == 0.75
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    average.update()
+    expected = 0.75 * (start["weight"] + 1.0) + 0.25 * (start["weight"] + 2.0)
+    assert torch.allclose(average.state_dict()["weights"]["weight"], expected, atol=1e-6)
+    live = model.weight.detach().clone()
+    with average.swapped_in():
+        assert torch.allclose(model.weight, expected)
+    assert torch.equal(model.weight, live)  # the live weights are back, bit for bit
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        WeightAverage(model, 1.0)
+
+
+@pytest.mark.slow
+def test_averaged_weights_are_evaluated_beside_the_live_ones_and_may_be_selected(prepared, tmp_path):
+    """Averaging changes no training step; each evaluation row holds both models' figures, and
+    best.pt holds whichever round-trip BLEU prefers, as the run's summary says."""
+    import torch
+
+    from umt.translation.data import MTData
+    from umt.translation.history import selected_evaluation
+    from umt.translation.train import Trainer
+
+    data = MTData.load(prepared)
+    plain = Trainer(data, _tiny_config(steps=3), tmp_path / "plain").fit(progress=False)
+    averaged = Trainer(data, _tiny_config(steps=3, average_decay=0.5), tmp_path / "avg").fit(progress=False)
+    for a, b in zip(plain[1:], averaged[1:]):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-6) and a["roundtrip"] == b["roundtrip"]
+        assert "averaged" not in a and set(b["averaged"]) >= {"roundtrip", "test_en-fr", "test_fr-en"}
+    chosen = selected_evaluation(averaged)
+    best = torch.load(tmp_path / "avg" / "best.pt", weights_only=False)
+    assert best["step"] == chosen["step"] and best["roundtrip"] == chosen["roundtrip"]
+    assert best["weights"] == chosen.get("weights", "live")
+    saved = torch.load(tmp_path / "avg" / "checkpoint.pt", weights_only=False)["average"]
+    resumed = Trainer(data, _tiny_config(average_decay=0.5), tmp_path / "avg", resume=True)
+    assert resumed.average.updates == saved["updates"] == 3  # one update a translation step
+    assert all(torch.equal(resumed.average.state_dict()["weights"][k], v) for k, v in saved["weights"].items())
+    # a run resumed with averaging turned on starts it at its next step
+    late = Trainer(data, _tiny_config(average_decay=0.5), tmp_path / "plain", resume=True)
+    assert late.average is None
+    late.train_step()
+    assert late.average is not None

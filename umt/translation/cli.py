@@ -94,7 +94,8 @@ def _train_config(a):
     return MTTrainConfig(steps=a.steps, batch_size=a.batch_size, lr=a.lr, wbw_steps=a.wbw_steps,
                          ae_decay_steps=a.ae_decay_steps, ae_weight_end=a.ae_weight_end, eval_every=a.eval_every,
                          checkpoint_every=a.checkpoint_every, eval_val=a.eval_val, seed=a.seed, device=a.device,
-                         init_embeddings=not a.random_embeddings, pretrain_steps=a.pretrain_steps, model=model)
+                         init_embeddings=not a.random_embeddings, pretrain_steps=a.pretrain_steps, model=model,
+                         average_decay=MTTrainConfig.average_decay if a.average_decay is None else a.average_decay)
 
 
 def cmd_train(a) -> None:
@@ -115,12 +116,15 @@ def cmd_train(a) -> None:
         saved = Path(a.out) / "config.json"
         if saved.exists():  # a resumed run keeps the settings it started with, except its length
             stored = read_json(saved, "saved training settings")
-            free = {("steps",), ("device",), ("model", "vocab_size"), ("model", "n_langs")}  # or set by the data
+            # averaging changes no training step, so a resumed run may start (or stop) it
+            free = {("steps",), ("device",), ("average_decay",), ("model", "vocab_size"), ("model", "n_langs")}
             diff = setting_differences(stored, json.loads(json.dumps(asdict(cfg))), free=free)
             if diff:
                 raise UmtError(f"{a.out}: --resume continues the settings the run started with, and the command "
                                f"gives others ({'; '.join(diff[:3])}): drop them, or train into another --out")
             cfg = MTTrainConfig.from_dict({**stored, "steps": a.steps})
+            if a.average_decay is not None:
+                cfg.average_decay = a.average_decay
     start_run(a.out, {**_params(a), "command": "mt train"})
     trainer = Trainer(data, cfg, a.out, resume=a.resume, pretrained=a.pretrained)
     history = trainer.fit(progress=not a.quiet)
@@ -150,6 +154,11 @@ def _add_train_options(p) -> None:
                    help="auto-encoding weight 1 -> --ae-weight-end over N translation steps (default %(default)s)")
     p.add_argument("--ae-weight-end", type=float, default=0.1,
                    help="auto-encoding (denoising) weight after the decay; 1: no decay (default %(default)s)")
+    p.add_argument("--average-decay", type=float, default=None, metavar="D",
+                   help="also evaluate an exponential moving average of the weights over translation steps "
+                        "(decay D, e.g. 0.999: about the last 1/(1-D) steps); round-trip BLEU selects the live "
+                        "or the averaged model. It changes no training step, so --resume may turn it on "
+                        "(default: off, or what the resumed run used)")
     p.add_argument("--dim", type=int, default=256, help="model width (default %(default)s)")
     p.add_argument("--heads", type=int, default=4, help="attention heads (default %(default)s)")
     p.add_argument("--layers", type=int, default=3, help="encoder and decoder layers each (default %(default)s)")

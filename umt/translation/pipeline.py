@@ -29,7 +29,8 @@ from umt.fileio import read_json, write_json, write_text
 from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, CheckedConfig, ranged, setting_differences
 from umt.translation.data import IDENTICAL_TOP, MT_PRESET
 from umt.translation.evaluate import bleu_scores, paired_bleu, translate_lines
-from umt.translation.train import MTTrainConfig, cumulative_seconds, load_model
+from umt.translation.history import cumulative_seconds, selected_evaluation
+from umt.translation.train import MTTrainConfig, load_model
 from umt.translation.vocab import Vocab
 
 log = logging.getLogger("umt")
@@ -93,7 +94,7 @@ class MTPipelineConfig(CheckedConfig):
 
 # Settings a finished stage may differ in without being redone: how many cores trained the vectors,
 # and how long training goes on (a longer --steps continues the same run).
-_FREE = {("embed", "threads"), ("train", "steps"), ("train", "device")}
+_FREE = {("embed", "threads"), ("train", "steps"), ("train", "device"), ("train", "average_decay")}
 
 
 def refuse_other_settings(out: str | Path, cfg: MTPipelineConfig) -> None:
@@ -228,12 +229,12 @@ def training_hours(history: list[dict]) -> float:
 def summarize(cfg: MTPipelineConfig, history: list[dict], evaluations: dict, step: int | None = None) -> dict:
     """The headline figures of one pair's run: both directions, both conventions, greedy and beam
     (only the training figures when the pair has no parallel test set)."""
-    selected = max((r for r in history if r.get("system") is None), key=lambda r: r["roundtrip"], default={})
+    selected = selected_evaluation(history)
     directions = {}
     for s, t in ((cfg.src, cfg.tgt), (cfg.tgt, cfg.src)):
         key = f"{s}-{t}"
         d = {"train_hours": training_hours(history), "selected_step": selected.get("step"),
-             "roundtrip_bleu": selected.get("roundtrip")}
+             "selected_weights": selected.get("weights", "live"), "roundtrip_bleu": selected.get("roundtrip")}
         if evaluations:
             g, b = evaluations[1][key], evaluations[max(evaluations)][key]
             d.update({

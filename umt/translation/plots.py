@@ -16,7 +16,8 @@ def plot_bleu(history: list[dict], src: str, tgt: str, path: str | os.PathLike, 
     """Test BLEU per direction against training steps; the word-by-word baseline as dashed lines.
 
     When the history holds code lengths (``test_SRC-TGT_bpc``, :math:`L(Y|X)` in bits per
-    character), a third panel shows them falling as the source comes to explain the target.
+    character), a third panel shows them falling as the source comes to explain the target. A run
+    that averages its weights (``averaged`` in its rows) shows the averaged model dotted.
     """
     baseline = next((r for r in history if r.get("system") == "word-by-word"), {})
     rows = [r for r in history if r.get("system") is None]
@@ -28,6 +29,9 @@ def plot_bleu(history: list[dict], src: str, tgt: str, path: str | os.PathLike, 
         pts = [(r["step"], r[key]) for r in rows if key in r]
         if pts:
             ax.plot(*zip(*pts), marker="o", color=color, label=f"{a}->{b}")
+        pts = [(r["step"], r["averaged"][key]) for r in rows if key in r.get("averaged", {})]
+        if pts:
+            ax.plot(*zip(*pts), ls=":", color=color, label=f"{a}->{b} averaged")
         if key in baseline:
             ax.axhline(baseline[key], ls="--", color=color, alpha=0.7, label=f"{a}->{b} word-by-word")
     ax.set(xlabel="training step", ylabel=f"{split} BLEU (sacrebleu)", title="Back-translation vs word-by-word")
@@ -36,6 +40,9 @@ def plot_bleu(history: list[dict], src: str, tgt: str, path: str | os.PathLike, 
     pts = [(r["step"], r["roundtrip"]) for r in rows]
     if pts:
         ax_rt.plot(*zip(*pts), marker="o", color="tab:green", label="model")
+    pts = [(r["step"], r["averaged"]["roundtrip"]) for r in rows if "averaged" in r]
+    if pts:
+        ax_rt.plot(*zip(*pts), ls=":", color="tab:green", label="averaged weights")
     if "roundtrip" in baseline:
         ax_rt.axhline(baseline["roundtrip"], ls="--", color="tab:green", alpha=0.7, label="word-by-word")
     ax_rt.set(xlabel="training step", ylabel="round-trip BLEU (held-out mono)", title="Unsupervised selection metric")

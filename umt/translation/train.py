@@ -44,6 +44,7 @@ from umt.config import model_languages
 from umt.errors import UmtError
 from umt.fileio import atomic_path, load_checkpoint, make_folder, write_json
 from umt.ranges import NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, CheckedConfig, ConfigError, ranged
+from umt.translation.averaging import WeightAverage
 from umt.translation.data import MTData
 from umt.translation.evaluate import (
     bleu_scores,
@@ -53,6 +54,7 @@ from umt.translation.evaluate import (
     strip_output,
     translate_lines,
 )
+from umt.translation.history import cumulative_seconds, row_figures, selected_weights
 from umt.translation.model import ModelConfig, Seq2Seq
 from umt.translation.noise import NoiseConfig, add_noise
 from umt.translation.vocab import BOS, EOS, PAD, UNK
@@ -99,6 +101,8 @@ class MTTrainConfig(CheckedConfig):
     amp: bool = True  # bfloat16 autocast of training and back-translation on CUDA; no effect on the CPU
     pretrain_steps: int = ranged(2000, NON_NEGATIVE)  # cross-lingual masked-LM steps first (XLM); 0: none
     mask_rate: float = ranged(0.15, PROBABILITY_TO_DROP)  # share of subwords the masked LM predicts
+    # weights averaged over translation steps (umt.translation.averaging), evaluated beside the live ones; 0: none
+    average_decay: float = ranged(0.0, PROBABILITY_TO_DROP)
     eval_every: int = ranged(200, POSITIVE)
     checkpoint_every: int = ranged(200, POSITIVE)
     eval_test: bool = True
@@ -169,6 +173,7 @@ class Trainer:
         self.step = 0
         self.history: list[dict] = []
         self.best_roundtrip = -1.0
+        self.average: WeightAverage | None = None  # begins at the first translation step
         # wall seconds spent before this sitting: this run's earlier sittings, or the pretraining of the
         # run it starts from (charged as if it had pretrained itself), so that "seconds" never restart
         self.seconds_before = 0.0
@@ -205,7 +210,8 @@ class Trainer:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step,
                 "config": asdict(self.cfg), "history": self.history, "best_roundtrip": self.best_roundtrip,
                 "pair": [self.data.src, self.data.tgt], "vocab": str(self.data.vocab.path),
-                "seconds": round(self.elapsed(), 1)}
+                "seconds": round(self.elapsed(), 1),
+                "average": self.average.state_dict() if self.average is not None else None}
 
     def elapsed(self) -> float:
         """Wall seconds of training so far, earlier sittings included."""
@@ -224,6 +230,9 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.step, self.history, self.best_roundtrip = state["step"], state["history"], state["best_roundtrip"]
+        if state.get("average") is not None and self.cfg.average_decay:
+            self.average = WeightAverage(self.model, self.cfg.average_decay)
+            self.average.load_state_dict(state["average"])
         # a checkpoint written before "seconds" was saved continues from its last timed row
         timed = [s for s in cumulative_seconds(self.history) if s is not None]
         self.seconds_before = state.get("seconds", timed[-1] if timed else 0.0)
@@ -331,7 +340,12 @@ class Trainer:
             return self.masked_lm_step()
         if self.step == self.cfg.pretrain_steps > 0:
             self.decoder_from_encoder()
-        return self.learn(self.make_batch())
+        losses = self.learn(self.make_batch())
+        if self.cfg.average_decay:
+            if self.average is None:  # a run that turns averaging on when resumed starts it here
+                self.average = WeightAverage(self.model, self.cfg.average_decay)
+            self.average.update()
+        return losses
 
     def masked_lm_step(self) -> dict:
         """One optimiser step of the cross-lingual masked language model (encoder and embeddings)."""
@@ -521,15 +535,20 @@ class Trainer:
                 self.save(self.out / "pretrained.pt", data_digest=pretraining_data_digest(self.data))
             if self.rank == 0 and not pretraining and (self.step % c.eval_every == 0 or done):
                 row = self.evaluate()
+                if self.average is not None:
+                    with self.average.swapped_in():
+                        row["averaged"] = {k: v for k, v in self.evaluate().items() if k != "step"}
                 row.update({k: round(v, 4) for k, v in losses.items() if k != "tokens"})
                 row["seconds"] = round(self.elapsed(), 1)
                 self._record(row)
                 log.info("step %d: %s", self.step, json.dumps(row))
-                if row["roundtrip"] > self.best_roundtrip:
-                    self.best_roundtrip = row["roundtrip"]
+                chosen = selected_weights(row)
+                if row_figures(row, chosen)["roundtrip"] > self.best_roundtrip:
+                    self.best_roundtrip = row_figures(row, chosen)["roundtrip"]
+                    weights = self.average.weights() if chosen == "averaged" else self.model.state_dict()
                     with atomic_path(self.out / "best.pt") as tmp:
-                        torch.save({"model": self.model.state_dict(), "config": asdict(c), "step": self.step,
-                                    "pair": [self.data.src, self.data.tgt], "roundtrip": row["roundtrip"]}, tmp)
+                        torch.save({"model": weights, "config": asdict(c), "step": self.step, "weights": chosen,
+                                    "pair": [self.data.src, self.data.tgt], "roundtrip": self.best_roundtrip}, tmp)
             if self.step % c.checkpoint_every == 0 or done:
                 self.save()
         bar.close()
@@ -538,22 +557,6 @@ class Trainer:
 
             plot_bleu(self.history, self.data.src, self.data.tgt, self.out / "bleu.png")
         return self.history
-
-
-def cumulative_seconds(history: list[dict]) -> list[float | None]:
-    """Each row's wall seconds since the run began (None for an untimed row). Histories written
-    before checkpoints kept the time restart ``seconds`` from 0 at each resumption; those segments
-    are added up."""
-    out, offset, last = [], 0.0, 0.0
-    for row in history:
-        seconds = row.get("seconds")
-        if seconds is not None:
-            if seconds < last:
-                offset += last
-            last = seconds
-            seconds = round(offset + seconds, 3)  # a tiny pretraining takes milliseconds
-        out.append(seconds)
-    return out
 
 
 def load_model(run: str | os.PathLike, which: str = "best", device=None) -> tuple[Seq2Seq, dict]:

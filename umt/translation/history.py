@@ -1,0 +1,45 @@
+"""Reading a training run's history (``history.json``): its clock and the model it selects.
+
+Each evaluation row holds the step, round-trip BLEU on held-out monolingual text (the selection
+metric), display-only test figures and the wall ``seconds`` since the run began; a run that
+averages its weights (:mod:`umt.translation.averaging`) adds the same figures for the averaged
+model under ``"averaged"``. Rows with a ``"system"`` (word by word, masked-LM pretraining) are
+not evaluations of the model.
+"""
+
+from __future__ import annotations
+
+
+def selected_weights(row: dict) -> str:
+    """``"averaged"`` when an evaluation row's averaged weights have the higher round-trip BLEU
+    (:mod:`umt.translation.averaging`), else ``"live"``."""
+    averaged = row.get("averaged", {}).get("roundtrip")
+    return "averaged" if averaged is not None and averaged > row["roundtrip"] else "live"
+
+
+def row_figures(row: dict, weights: str) -> dict:
+    """An evaluation row's figures for the ``"live"`` or the ``"averaged"`` weights."""
+    return row if weights == "live" else {**row, **row["averaged"], "weights": "averaged"}
+
+
+def selected_evaluation(history: list[dict]) -> dict:
+    """The evaluation that round-trip BLEU selects over every step and both kinds of weights: the
+    figures of the model ``best.pt`` holds, with ``"weights": "averaged"`` when they are averaged."""
+    rows = [row_figures(r, selected_weights(r)) for r in history if r.get("system") is None]
+    return max(rows, key=lambda r: r["roundtrip"], default={})
+
+
+def cumulative_seconds(history: list[dict]) -> list[float | None]:
+    """Each row's wall seconds since the run began (None for an untimed row). Histories written
+    before checkpoints kept the time restart ``seconds`` from 0 at each resumption; those segments
+    are added up."""
+    out, offset, last = [], 0.0, 0.0
+    for row in history:
+        seconds = row.get("seconds")
+        if seconds is not None:
+            if seconds < last:
+                offset += last
+            last = seconds
+            seconds = round(offset + seconds, 3)  # a tiny pretraining takes milliseconds
+        out.append(seconds)
+    return out
