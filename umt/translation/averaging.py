@@ -26,16 +26,17 @@ class WeightAverage:
         if not 0.0 < decay < 1.0:
             raise ValueError(f"averaging decay {decay}: expected a number between 0 and 1, both excluded")
         self.model, self.decay = model, decay
-        self.shadow = {k: v.detach().float().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+        # the model's own tensors, read in place at every update (loading weights copies into them)
+        self.live = {k: v for k, v in model.state_dict().items() if v.is_floating_point()}
+        self.shadow = {k: v.detach().float().clone() for k, v in self.live.items()}
         self.updates = 0
 
     @torch.no_grad()
     def update(self) -> None:
         """Fold the model's current weights into the average."""
         decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        for name, value in self.model.state_dict().items():
-            if name in self.shadow:
-                self.shadow[name].lerp_(value.float(), 1.0 - decay)
+        for name, value in self.live.items():
+            self.shadow[name].lerp_(value.float(), 1.0 - decay)
         self.updates += 1
 
     def weights(self) -> dict[str, torch.Tensor]:

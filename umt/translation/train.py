@@ -543,8 +543,9 @@ class Trainer:
                 self._record(row)
                 log.info("step %d: %s", self.step, json.dumps(row))
                 chosen = selected_weights(row)
-                if row_figures(row, chosen)["roundtrip"] > self.best_roundtrip:
-                    self.best_roundtrip = row_figures(row, chosen)["roundtrip"]
+                roundtrip = row_figures(row, chosen)["roundtrip"]
+                if roundtrip > self.best_roundtrip:
+                    self.best_roundtrip = roundtrip
                     weights = self.average.weights() if chosen == "averaged" else self.model.state_dict()
                     with atomic_path(self.out / "best.pt") as tmp:
                         torch.save({"model": weights, "config": asdict(c), "step": self.step, "weights": chosen,
