@@ -25,6 +25,7 @@ from umt.alignment import AlignConfig, RefineConfig, align, apply_mapping, prepa
 from umt.alignment.adversarial import AdversarialConfig
 from umt.alignment.presets import preset
 from umt.alignment.similarity_init import SelfLearnConfig
+from umt.device import computing_on
 from umt.embeddings import load_embeddings
 from umt.errors import run_script
 from umt.evaluation import load_dictionary, precision_at_k
@@ -94,63 +95,64 @@ def main() -> None:
     ap.add_argument("--save-maps", default=None, metavar="DIR",
                     help="also write each run's mapping as DIR/PAIR_METHOD_SEED.npy (for later diagnosis)")
     a = ap.parse_args()
-    unknown = [c for c in a.configs.split(",") if c not in CONFIGS]
-    if unknown:
-        ap.error(f"unknown method {', '.join(unknown)}: choose from {', '.join(CONFIGS)}")
-    t_start = time.time()
-    # Resumable: the runs already in OUT.json are kept, not run again (a table can grow over sessions).
-    previous = Path(f"{a.out}.json")
-    rows = json.loads(previous.read_text()) if previous.exists() else []
-    done = {(r["config"], r["seed"], r["pair"]) for r in rows}
-    cache = {}
-    jobs = [(name, seed, pair) for name in a.configs.split(",") for seed in parse_seeds(a.seeds)
-            for pair in a.pairs.split(",") if (name, seed, pair) not in done]
-    for name, seed, pair in jobs:
-        s, t = pair.split("-")
-        for lang in (s, t):
-            if lang not in cache:
-                cache[lang] = load_embeddings(Path(a.emb_root) / lang, a.max_vocab)
-        src, tgt = cache[s], cache[t]
-        if time.time() - t_start > a.time_budget:
-            break
-        cfg = replace(CONFIGS[name](), seed=seed, device=a.device)
-        if a.adversarial_samples:
-            cfg = replace(cfg, adversarial=replace(cfg.adversarial, epoch_size=a.adversarial_samples))
-        if cfg.method == "procrustes":
-            cfg = replace(cfg, dict=str(Path(a.dict_root) / f"{pair}.0-5000.txt"))
-        t0 = time.time()
-        result = align(src, tgt, cfg, progress=False)
-        seconds = time.time() - t0
-        if a.save_maps:
-            # the orthogonal map (before any re-weighting): the one seeds can be averaged over
-            save_npy(Path(a.save_maps) / f"{pair}_{name}_{seed}.npy",
-                     result.mapping if result.orthogonal is None else result.orthogonal)
-        x, y = prepare(src, tgt, cfg.normalize)
-        gold = load_dictionary(Path(a.dict_root) / f"{pair}.5000-6500.txt", src, tgt)
-        found = [retrieve_queries(*result.mapped(x, y), gold, method, device=a.device) for method in ("nn", "csls")]
-        m = precision_metrics(found, gold, identical=identical_queries(found[0], src.words, tgt.words))
-        row = {"pair": pair, "config": name, "seed": seed, "supervised": result.supervised, **{
-               k: m[k] for k in ("nn_p1", "csls_p1", "csls_p1_no_identical", "n_identical", "csls_p5", "csls_p10",
-                                 "coverage", "n_queries")},
-               # "criterion": the last refinement's; "best_criterion": the kept map's
-               "criterion": round(result.criteria[-1] if result.criteria else 0, 4),
-               "best_criterion": round(result.criterion, 4), "chosen": result.chosen,
-               "verdict": result.verdict, "seconds": round(seconds, 1)}
-        kept = next((c for c in result.candidates if c.name == result.chosen), None)
-        if kept is not None and "self_learning" in kept.curves:
-            row["self_learning_iterations"] = len(kept.curves["self_learning"])
-        if result.agreement is not None:
-            row["agreement"] = round(result.agreement, 4)
-        if len(result.candidates) > 1:  # score every candidate's orthogonal map, after the criterion has chosen
-            row["candidates"] = [
-                {"name": c.name, "criterion": round(c.criterion, 4), "csls_p1": precision_at_k(
-                    apply_mapping(x, c.result.mapping), y, gold, device=a.device)["csls_p1"]}
-                for c in result.candidates]
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-        write_table(rows, a.out)
-    if rows and not jobs:  # nothing new to run: rewrite the table (e.g. after merging two OUT.json files)
-        write_table(rows, a.out)
+    with computing_on(a.device):  # where the tensor work runs, for the whole script
+        unknown = [c for c in a.configs.split(",") if c not in CONFIGS]
+        if unknown:
+            ap.error(f"unknown method {', '.join(unknown)}: choose from {', '.join(CONFIGS)}")
+        t_start = time.time()
+        # Resumable: the runs already in OUT.json are kept, not run again (a table can grow over sessions).
+        previous = Path(f"{a.out}.json")
+        rows = json.loads(previous.read_text()) if previous.exists() else []
+        done = {(r["config"], r["seed"], r["pair"]) for r in rows}
+        cache = {}
+        jobs = [(name, seed, pair) for name in a.configs.split(",") for seed in parse_seeds(a.seeds)
+                for pair in a.pairs.split(",") if (name, seed, pair) not in done]
+        for name, seed, pair in jobs:
+            s, t = pair.split("-")
+            for lang in (s, t):
+                if lang not in cache:
+                    cache[lang] = load_embeddings(Path(a.emb_root) / lang, a.max_vocab)
+            src, tgt = cache[s], cache[t]
+            if time.time() - t_start > a.time_budget:
+                break
+            cfg = replace(CONFIGS[name](), seed=seed, device=a.device)
+            if a.adversarial_samples:
+                cfg = replace(cfg, adversarial=replace(cfg.adversarial, epoch_size=a.adversarial_samples))
+            if cfg.method == "procrustes":
+                cfg = replace(cfg, dict=str(Path(a.dict_root) / f"{pair}.0-5000.txt"))
+            t0 = time.time()
+            result = align(src, tgt, cfg, progress=False)
+            seconds = time.time() - t0
+            if a.save_maps:
+                # the orthogonal map (before any re-weighting): the one seeds can be averaged over
+                save_npy(Path(a.save_maps) / f"{pair}_{name}_{seed}.npy",
+                         result.mapping if result.orthogonal is None else result.orthogonal)
+            x, y = prepare(src, tgt, cfg.normalize)
+            gold = load_dictionary(Path(a.dict_root) / f"{pair}.5000-6500.txt", src, tgt)
+            found = [retrieve_queries(*result.mapped(x, y), gold, method) for method in ("nn", "csls")]
+            m = precision_metrics(found, gold, identical=identical_queries(found[0], src.words, tgt.words))
+            row = {"pair": pair, "config": name, "seed": seed, "supervised": result.supervised, **{
+                   k: m[k] for k in ("nn_p1", "csls_p1", "csls_p1_no_identical", "n_identical", "csls_p5", "csls_p10",
+                                     "coverage", "n_queries")},
+                   # "criterion": the last refinement's; "best_criterion": the kept map's
+                   "criterion": round(result.criteria[-1] if result.criteria else 0, 4),
+                   "best_criterion": round(result.criterion, 4), "chosen": result.chosen,
+                   "verdict": result.verdict, "seconds": round(seconds, 1)}
+            kept = next((c for c in result.candidates if c.name == result.chosen), None)
+            if kept is not None and "self_learning" in kept.curves:
+                row["self_learning_iterations"] = len(kept.curves["self_learning"])
+            if result.agreement is not None:
+                row["agreement"] = round(result.agreement, 4)
+            if len(result.candidates) > 1:  # score every candidate's orthogonal map, after the criterion has chosen
+                row["candidates"] = [
+                    {"name": c.name, "criterion": round(c.criterion, 4), "csls_p1": precision_at_k(
+                        apply_mapping(x, c.result.mapping), y, gold)["csls_p1"]}
+                    for c in result.candidates]
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            write_table(rows, a.out)
+        if rows and not jobs:  # nothing new to run: rewrite the table (e.g. after merging two OUT.json files)
+            write_table(rows, a.out)
 
 
 def write_table(rows: list[dict], out: str) -> None:

@@ -38,6 +38,7 @@ from umt.alignment.criterion import (  # noqa: E402
     random_rotation_criterion,
 )
 from umt.alignment.presets import preset  # noqa: E402
+from umt.device import computing_on  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
 from umt.errors import UmtError, run_script  # noqa: E402
 from umt.evaluation import load_dictionary, precision_at_k  # noqa: E402
@@ -65,15 +66,15 @@ def run_pair(src_tag: str, tgt_tag: str, emb_root: Path, dict_root: Path, base: 
             save_npy(save_maps / f"{src_tag}-{tgt_tag}_{c.name.replace(':', '_')}.npy", c.result.mapping)
     x, y = prepare(src, tgt, cfg.normalize)
     gold = load_dictionary(dict_root / f"{pair}.5000-6500.txt", src, tgt)
-    unsup = precision_at_k(*result.mapped(x, y), gold, device=device)
+    unsup = precision_at_k(*result.mapped(x, y), gold)
     sup_cfg = AlignConfig(method="procrustes", dict=str(dict_root / f"{pair}.0-5000.txt"),
                           refine=RefineConfig(iterations=3), device=device)
     sup = align(src, tgt, sup_cfg, progress=False)
-    sup_m = precision_at_k(*sup.mapped(x, y), gold, device=device)
+    sup_m = precision_at_k(*sup.mapped(x, y), gold)
     return {"src": src_tag, "tgt": tgt_tag, "control": "_control" in src_tag + tgt_tag, "dictionary": pair,
             "runs": [{"name": c.name, "criterion": round(c.criterion, 4)} for c in result.candidates],
             "criterion": round(max(c.criterion for c in result.candidates), 4),
-            "random_rotation_criterion": round(random_rotation_criterion(x, y, device=device), 4),
+            "random_rotation_criterion": round(random_rotation_criterion(x, y), 4),
             "agreement": round(result.agreement, 4), "verdict": result.verdict,
             "csls_p1": unsup["csls_p1"], "supervised_csls_p1": sup_m["csls_p1"],
             "supervised_criterion": round(max(sup.criteria), 4), "seconds": round(seconds, 1)}
@@ -132,30 +133,31 @@ def main(argv=None) -> int:
                     help="also write each run's orthogonal map as DIR/SRC-TGT_INIT_SEED.npy")
     ap.add_argument("--out", required=True, help="output prefix: writes OUT.json, OUT.md, OUT.png")
     a = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    pairs = a.pairs.split(",")
-    for pair in pairs:
-        if not pair.partition("-")[2]:
-            ap.error(f"bad pair {pair!r}: expected SRC-TGT")
-    done = {f"{r['src']}-{r['tgt']}" for r in read_rows(a.out)}
-    for pair in pairs:
-        if pair in done:  # resume: a pair already in OUT.json is kept, not rerun
-            logging.info("%s: already in %s.json", pair, a.out)
-            continue
-        src_tag, _, tgt_tag = pair.partition("-")
-        row = run_pair(src_tag, tgt_tag, Path(a.emb_root), Path(a.dict_root), a.preset, a.max_vocab, a.device,
-                       a.interval, Path(a.save_maps) if a.save_maps else None)
-        print(json.dumps(row), flush=True)
-        # merge with what is on disk now, so that runs of other pairs into the same OUT add up
-        rows = {f"{r['src']}-{r['tgt']}": r for r in read_rows(a.out)}
-        rows[pair] = row
-        order = pairs + [k for k in rows if k not in pairs]
-        rows = [rows[k] for k in order if k in rows]
-        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-        write_json(f"{a.out}.json", rows)
-        write_text(f"{a.out}.md", markdown(rows))
-        plot(rows, f"{a.out}.png")
-    return 0
+    with computing_on(a.device):  # where the tensor work runs, for the whole script
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+        pairs = a.pairs.split(",")
+        for pair in pairs:
+            if not pair.partition("-")[2]:
+                ap.error(f"bad pair {pair!r}: expected SRC-TGT")
+        done = {f"{r['src']}-{r['tgt']}" for r in read_rows(a.out)}
+        for pair in pairs:
+            if pair in done:  # resume: a pair already in OUT.json is kept, not rerun
+                logging.info("%s: already in %s.json", pair, a.out)
+                continue
+            src_tag, _, tgt_tag = pair.partition("-")
+            row = run_pair(src_tag, tgt_tag, Path(a.emb_root), Path(a.dict_root), a.preset, a.max_vocab, a.device,
+                           a.interval, Path(a.save_maps) if a.save_maps else None)
+            print(json.dumps(row), flush=True)
+            # merge with what is on disk now, so that runs of other pairs into the same OUT add up
+            rows = {f"{r['src']}-{r['tgt']}": r for r in read_rows(a.out)}
+            rows[pair] = row
+            order = pairs + [k for k in rows if k not in pairs]
+            rows = [rows[k] for k in order if k in rows]
+            Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+            write_json(f"{a.out}.json", rows)
+            write_text(f"{a.out}.md", markdown(rows))
+            plot(rows, f"{a.out}.png")
+        return 0
 
 
 def read_rows(out: str) -> list[dict]:

@@ -29,16 +29,17 @@ from reweight_table import mean_agreement  # noqa: E402  (this folder is on the 
 
 from umt.alignment import AlignConfig, apply_mapping, map_spaces, prepare  # noqa: E402
 from umt.alignment.reweight import reweight_from_map  # noqa: E402
+from umt.device import computing_on  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
 from umt.errors import run_script  # noqa: E402
 from umt.fileio import write_json, write_text  # noqa: E402
 from umt.retrieval.dense import mutual_best  # noqa: E402
 
 
-def best_targets(xm: np.ndarray, ym: np.ndarray, sources: int, targets: int, device: str | None) -> np.ndarray:
+def best_targets(xm: np.ndarray, ym: np.ndarray, sources: int, targets: int) -> np.ndarray:
     """CSLS best target (among the ``targets`` most frequent) of each of the ``sources`` most frequent sources."""
     unit = lambda a: a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)  # noqa: E731
-    return mutual_best(unit(xm[:sources]), unit(ym[:targets]), "csls", 10, device=device)[0]
+    return mutual_best(unit(xm[:sources]), unit(ym[:targets]), "csls", 10)[0]
 
 
 def main() -> None:
@@ -58,25 +59,26 @@ def main() -> None:
     if len(found) < 2:
         ap.error(f"{a.maps}: fewer than two {a.pair}_fast_SEED.npy maps, nothing to compare")
     s, t = a.pair.split("-")
-    src, tgt = load_embeddings(Path(a.emb_root) / s, a.max_vocab), load_embeddings(Path(a.emb_root) / t, a.max_vocab)
+    src, tgt = (load_embeddings(Path(a.emb_root) / lang, a.max_vocab) for lang in (s, t))
     cfg = AlignConfig()
     x, y = prepare(src, tgt, cfg.normalize)
-    orthogonal, reweighted = [], []
-    for seed, path in found:
-        w = np.load(path)
-        orthogonal.append(best_targets(apply_mapping(x, w), y, a.sources, a.targets, a.device))
-        maps = reweight_from_map(x, y, w, cfg.reweight, a.reweight_words, a.device, cfg.reweight_rounds)
-        reweighted.append(best_targets(*map_spaces(x, y, *maps), a.sources, a.targets, a.device))
-        print(f"seed {seed} done", flush=True)
-    result = {"pair": a.pair, "seeds": [seed for seed, _ in found], "sources": a.sources, "targets": a.targets,
-              "reweight_words": a.reweight_words, "orthogonal": mean_agreement(orthogonal),
-              "reweighted": mean_agreement(reweighted)}
-    write_json(f"{a.out}.json", result)
-    table = ("| pair | seeds | agreement of two seeds, orthogonal maps (%) | re-weighted, as umt align outputs (%) |\n"
-             "|---|---|---|---|\n"
-             f"| {a.pair} | {len(found)} | {result['orthogonal']:.2f} | {result['reweighted']:.2f} |\n")
-    write_text(f"{a.out}.md", table)
-    print(table)
+    with computing_on(a.device):  # where the tensor work runs
+        orthogonal, reweighted = [], []
+        for seed, path in found:
+            w = np.load(path)
+            orthogonal.append(best_targets(apply_mapping(x, w), y, a.sources, a.targets))
+            maps = reweight_from_map(x, y, w, cfg.reweight, a.reweight_words, cfg.reweight_rounds)
+            reweighted.append(best_targets(*map_spaces(x, y, *maps), a.sources, a.targets))
+            print(f"seed {seed} done", flush=True)
+        result = {"pair": a.pair, "seeds": [seed for seed, _ in found], "sources": a.sources, "targets": a.targets,
+                  "reweight_words": a.reweight_words, "orthogonal": mean_agreement(orthogonal),
+                  "reweighted": mean_agreement(reweighted)}
+        write_json(f"{a.out}.json", result)
+        table = ("| pair | seeds | agreement of two seeds, orthogonal maps (%) | re-weighted, as umt align outputs "
+                 "(%) |\n|---|---|---|---|\n"
+                 f"| {a.pair} | {len(found)} | {result['orthogonal']:.2f} | {result['reweighted']:.2f} |\n")
+        write_text(f"{a.out}.md", table)
+        print(table)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from umt.alignment.criterion import AGREEMENT_FAILED_BELOW, mean_csls_cosine, tr
 from umt.alignment.presets import preset  # noqa: E402
 from umt.alignment.reweight import reweight_from_map  # noqa: E402
 from umt.alignment.unsupervised import average_if_better, scored_average  # noqa: E402
+from umt.device import computing_on  # noqa: E402
 from umt.embeddings import load_embeddings  # noqa: E402
 from umt.errors import run_script  # noqa: E402
 from umt.evaluation import load_dictionary, paired_difference, retrieve_queries  # noqa: E402
@@ -78,30 +79,31 @@ def main() -> None:
                     help="induce the re-weighting dictionaries among the N most frequent words (default: the "
                          "preset's)")
     a = ap.parse_args()
-    if (a.resume or a.rescore) and not a.save_maps:
-        ap.error("--resume and --rescore need --save-maps: they read the saved maps")
-    for flag, value in (("--interval", a.interval), ("--reweight-words", a.reweight_words)):
-        if value is not None and value < 1:  # 0 would otherwise fall back to the preset's value unnoticed
-            ap.error(f"{flag} {value}: expected 1 or more")
-    if a.multiplier is not None and not a.multiplier > 1:
-        ap.error(f"--multiplier {a.multiplier}: expected a value > 1")
-    t_start = time.time()
-    rows: list[dict] = []
-    done = json.loads(Path(f"{a.out}.json").read_text()) if a.resume and Path(f"{a.out}.json").exists() else []
-    interval = a.interval if a.interval is not None else preset("fast").selflearn.interval
-    words = a.reweight_words if a.reweight_words is not None else preset("fast").reweight_words
-    multiplier = a.multiplier if a.multiplier is not None else preset("fast").selflearn.multiplier
-    for pair in a.pairs.split(","):
-        # a row made with other self-learning settings or re-weighting vocabulary is another experiment: it
-        # is run again (rows written before the vocabulary or multiplier was recorded used 10000 words and 2)
-        run_pair(a, pair, rows, t_start, interval, words, multiplier,
-                 {(r["method"], r["seed"]): r for r in done if r["pair"] == pair
-                  and r.get("interval", interval) == interval and r.get("reweight_words", 10000) == words
-                  and r.get("multiplier", 2.0) == multiplier
-                  and r.get("average_final_phase", False) == a.average_final_phase
-                  and (r["method"] == "fast" or r.get("average_when", "better") == a.average_when)})
-    write_text(f"{a.out}.md", summary(rows))
-    print(summary(rows))
+    with computing_on(a.device):  # where the tensor work runs, for the whole script
+        if (a.resume or a.rescore) and not a.save_maps:
+            ap.error("--resume and --rescore need --save-maps: they read the saved maps")
+        for flag, value in (("--interval", a.interval), ("--reweight-words", a.reweight_words)):
+            if value is not None and value < 1:  # 0 would otherwise fall back to the preset's value unnoticed
+                ap.error(f"{flag} {value}: expected 1 or more")
+        if a.multiplier is not None and not a.multiplier > 1:
+            ap.error(f"--multiplier {a.multiplier}: expected a value > 1")
+        t_start = time.time()
+        rows: list[dict] = []
+        done = json.loads(Path(f"{a.out}.json").read_text()) if a.resume and Path(f"{a.out}.json").exists() else []
+        interval = a.interval if a.interval is not None else preset("fast").selflearn.interval
+        words = a.reweight_words if a.reweight_words is not None else preset("fast").reweight_words
+        multiplier = a.multiplier if a.multiplier is not None else preset("fast").selflearn.multiplier
+        for pair in a.pairs.split(","):
+            # a row made with other self-learning settings or re-weighting vocabulary is another experiment: it
+            # is run again (rows written before the vocabulary or multiplier was recorded used 10000 words and 2)
+            run_pair(a, pair, rows, t_start, interval, words, multiplier,
+                     {(r["method"], r["seed"]): r for r in done if r["pair"] == pair
+                      and r.get("interval", interval) == interval and r.get("reweight_words", 10000) == words
+                      and r.get("multiplier", 2.0) == multiplier
+                      and r.get("average_final_phase", False) == a.average_final_phase
+                      and (r["method"] == "fast" or r.get("average_when", "better") == a.average_when)})
+        write_text(f"{a.out}.md", summary(rows))
+        print(summary(rows))
 
 
 def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float, interval: int, words: int,
@@ -119,7 +121,7 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float,
         """CSLS P@1 on each split, and which words were right ("1") in the split's query order."""
         scores = {}
         for name, g in gold.items():
-            found = retrieve_queries(xm, ym, g, "csls", 1, a.device)
+            found = retrieve_queries(xm, ym, g, "csls", 1)
             scores[name] = precision_metrics([found], g, ks=(1,))["csls_p1"]
             scores[f"{name}_hits"] = "".join("1" if h else "0" for h in found.hits(1).tolist())
         return scores
@@ -146,11 +148,11 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float,
         saved = Path(a.save_maps) / f"{pair}_fast_{seed}.npy" if a.save_maps else None
         if saved is not None and saved.exists() and (("fast", seed) in done or a.rescore):
             w = np.load(saved)  # its criterion is recomputed unrounded, as the ensemble compares criteria
-            runs.append((w, mean_csls_cosine(apply_mapping(x, w), y, cfg.refine.criterion_words, device=a.device)))
+            runs.append((w, mean_csls_cosine(apply_mapping(x, w), y, cfg.refine.criterion_words)))
             if ("fast", seed) in done:
                 record({key: v for key, v in done[("fast", seed)].items() if key != "pair"})
             else:  # --rescore: the saved map gets the current last step
-                maps = reweight_from_map(x, y, w, cfg.reweight, cfg.reweight_words, a.device, cfg.reweight_rounds)
+                maps = reweight_from_map(x, y, w, cfg.reweight, cfg.reweight_words, cfg.reweight_rounds)
                 record({"method": "fast", "seed": seed, **recorded, "criterion": round(runs[-1][1], 5),
                         "rescored": True, **score(*map_spaces(x, y, *maps))})
         else:
@@ -169,16 +171,15 @@ def run_pair(a: argparse.Namespace, pair: str, rows: list[dict], t_start: float,
                 if (f"ensemble{k}", first) in done:
                     record({key: v for key, v in done[(f"ensemble{k}", first)].items() if key != "pair"})
                     continue
-                kept, criterion, label = ensemble_map(x, y, runs[first:], replace(cfg, average_when=a.average_when),
-                                                      a.device)
-                maps = reweight_from_map(x, y, kept, cfg.reweight, cfg.reweight_words, a.device, cfg.reweight_rounds)
+                kept, criterion, label = ensemble_map(x, y, runs[first:], replace(cfg, average_when=a.average_when))
+                maps = reweight_from_map(x, y, kept, cfg.reweight, cfg.reweight_words, cfg.reweight_rounds)
                 gate = {"average_when": a.average_when} if a.average_when != "better" else {}
                 record({"method": f"ensemble{k}", "seed": first, **recorded, **gate, "kept": label if label == "average"
                         else f"seed {first + label}", "criterion": round(criterion, 5),
                         **score(*map_spaces(x, y, *maps))})
 
 
-def ensemble_map(x: np.ndarray, y: np.ndarray, members: list, cfg: AlignConfig, device) -> tuple:
+def ensemble_map(x: np.ndarray, y: np.ndarray, members: list, cfg: AlignConfig) -> tuple:
     """What the ensemble preset keeps from its members' (orthogonal map, criterion): the best member
     (ties: the first, as ``select_best``), or the average when the library's rule
     (``cfg.average_when``) prefers it. Returns (map, criterion, ``"average"`` or the kept member's index)."""
@@ -186,13 +187,13 @@ def ensemble_map(x: np.ndarray, y: np.ndarray, members: list, cfg: AlignConfig, 
     # the kept map first and its replicates after it, in seed order, as the preset passes them
     replicates = [w for i, (w, _) in enumerate(members) if i != best]
     if cfg.average_when == "agree":
-        agreeing = [w for w in replicates if translation_agreement(x, y, members[best][0], w, device=device)
+        agreeing = [w for w in replicates if translation_agreement(x, y, members[best][0], w)
                     >= AGREEMENT_FAILED_BELOW]
         if not agreeing:
             return (*members[best], best)
-        average = scored_average(x, y, [members[best][0], *agreeing], cfg.refine.criterion_words, device)
+        average = scored_average(x, y, [members[best][0], *agreeing], cfg.refine.criterion_words)
         return average.mapping, average.criterion, "average"
-    better = average_if_better(x, y, *members[best], replicates, cfg.refine.criterion_words, device)
+    better = average_if_better(x, y, *members[best], replicates, cfg.refine.criterion_words)
     return (better.mapping, better.criterion, "average") if better is not None else (*members[best], best)
 
 

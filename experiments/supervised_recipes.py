@@ -45,7 +45,7 @@ def split_pairs(pairs: list[tuple[str, str]], every: int = 5) -> tuple[list, lis
     return [p for p in pairs if p[0] not in held], [p for p in pairs if p[0] in held]
 
 
-def learn(recipe: str, x: np.ndarray, y: np.ndarray, seed, device=None) -> tuple[np.ndarray, np.ndarray | None]:
+def learn(recipe: str, x: np.ndarray, y: np.ndarray, seed) -> tuple[np.ndarray, np.ndarray | None]:
     """The (source map, target map) of ``recipe`` from the indexed training pairs ``seed``."""
     from umt.alignment.procrustes import RefineConfig, map_spaces, procrustes, refine
     from umt.alignment.reweight import reweight_from_map, reweighted_maps
@@ -54,21 +54,21 @@ def learn(recipe: str, x: np.ndarray, y: np.ndarray, seed, device=None) -> tuple
     if recipe in ("refined", "procrustes-reweight"):
         w = procrustes(x[seed.src_ids], y[seed.tgt_ids])
         if recipe == "refined":
-            w = refine(x, y, w, RefineConfig(iterations=3), progress=False, device=device).mapping
-        return reweight_from_map(x, y, w, 0.5, 20000, device, rounds=2)
+            w = refine(x, y, w, RefineConfig(iterations=3), progress=False).mapping
+        return reweight_from_map(x, y, w, 0.5, 20000, rounds=2)
     maps = reweighted_maps(x, y, seed.src_ids, seed.tgt_ids, 0.5)
     if recipe == "seed-reweight+1":
         xm, ym = map_spaces(x[:20000], y[:20000], *maps)
-        induced = induce_lexicon(xm, ym, "csls", "union", 20000, device=device)
+        induced = induce_lexicon(xm, ym, "csls", "union", 20000)
         maps = reweighted_maps(x, y, induced.src_ids, induced.tgt_ids, 0.5)
     return maps
 
 
-def score(x, y, maps, gold, device=None) -> tuple[float, int]:
+def score(x, y, maps, gold) -> tuple[float, int]:
     from umt.alignment.procrustes import map_spaces
     from umt.evaluation.bli import retrieve_queries
 
-    res = retrieve_queries(*map_spaces(x, y, *maps), gold, "csls", 1, device)
+    res = retrieve_queries(*map_spaces(x, y, *maps), gold, "csls", 1)
     return round(100.0 * float(res.hits(1).mean()), 2), len(res.queries)
 
 

@@ -102,17 +102,17 @@ def test_adversarial_training_continues_after_its_last_finished_epoch(pair, tmp_
     src, tgt = pair
     x, y = prepare(src, tgt, "none")
     cfg = AdversarialConfig(epochs=3, epoch_size=1024, batch_size=32, dis_hidden=32, log_every=8)
-    whole = adversarial.train_adversarial(x, y, cfg, seed=3, device="cpu", progress=False)
+    whole = adversarial.train_adversarial(x, y, cfg, seed=3, progress=False)
     real = adversarial.mean_csls_cosine
     path = tmp_path / "adversarial-3.pt"
     monkeypatch.setattr(adversarial, "mean_csls_cosine", stopping_at_call(3, real))  # in the third epoch
     with pytest.raises(KeyboardInterrupt):
-        adversarial.train_adversarial(x, y, cfg, seed=3, device="cpu", progress=False, checkpoint=path, key="k")
+        adversarial.train_adversarial(x, y, cfg, seed=3, progress=False, checkpoint=path, key="k")
     saved = torch.load(path, weights_only=False)
     assert saved["epoch"] == 1  # epochs 1 and 2 finished
     counted = []
     monkeypatch.setattr(adversarial, "mean_csls_cosine", lambda *a, **k: counted.append(1) or real(*a, **k))
-    resumed = adversarial.train_adversarial(x, y, cfg, seed=3, device="cpu", progress=False, checkpoint=path,
+    resumed = adversarial.train_adversarial(x, y, cfg, seed=3, progress=False, checkpoint=path,
                                             key="k")
     assert len(counted) == 1  # only the third epoch ran
     assert (resumed.continued_after, whole.continued_after) == (2, 0)
@@ -121,7 +121,7 @@ def test_adversarial_training_continues_after_its_last_finished_epoch(pair, tmp_
     assert resumed.epoch_samples == whole.epoch_samples and resumed.best_epoch == whole.best_epoch
     strip = [{k: v for k, v in h.items() if k != "seconds"} for h in whole.history]
     assert [{k: v for k, v in h.items() if k != "seconds"} for h in resumed.history] == strip
-    other = adversarial.train_adversarial(x, y, cfg, seed=3, device="cpu", progress=False, checkpoint=path,
+    other = adversarial.train_adversarial(x, y, cfg, seed=3, progress=False, checkpoint=path,
                                           key="other settings")  # not this run's state: starts afresh
     assert other.criteria == whole.criteria
 
@@ -153,8 +153,8 @@ def test_self_learning_continues_after_its_last_saved_iteration(pair, tmp_path, 
         tgt = Embeddings(tgt.words, tgt.vectors + 0.2 * rng.standard_normal(tgt.vectors.shape).astype(np.float32))
     x, y = prepare(src, tgt, "none")
     cfg = SelfLearnConfig(cutoff=600, interval=5, init_words=300, average_final_phase=average)
-    seed_src, seed_tgt = sl.initial_dictionary(x, y, cfg.init_words, cfg.csls_k, device="cpu")
-    whole = sl.self_learning(x, y, seed_src, seed_tgt, cfg, seed=4, device="cpu", progress=False)
+    seed_src, seed_tgt = sl.initial_dictionary(x, y, cfg.init_words, cfg.csls_k)
+    whole = sl.self_learning(x, y, seed_src, seed_tgt, cfg, seed=4, progress=False)
     stop, save_every = 14, 10
     if average:
         last_stochastic = [i for i, k in enumerate(whole.keep_probs) if k == max(set(whole.keep_probs) - {1.0})]
@@ -165,14 +165,14 @@ def test_self_learning_continues_after_its_last_saved_iteration(pair, tmp_path, 
     path = tmp_path / "similarity-4.pt"
     monkeypatch.setattr(sl, "procrustes_on_pairs", stopping_at_call(stop, real))
     with pytest.raises(KeyboardInterrupt):
-        sl.self_learning(x, y, seed_src, seed_tgt, cfg, seed=4, device="cpu", progress=False, checkpoint=path,
+        sl.self_learning(x, y, seed_src, seed_tgt, cfg, seed=4, progress=False, checkpoint=path,
                          save_every=save_every, key="k")
     saved = torch.load(path, weights_only=False)
     assert saved["iteration"] == (stop - 1 if average else 10)
     counted = []
     monkeypatch.setattr(sl, "procrustes_on_pairs", lambda *a, **k: counted.append(1) or real(*a, **k))
     wrong_seed = np.zeros_like(seed_src)  # not read: the saved dictionary is
-    resumed = sl.self_learning(x, y, wrong_seed, wrong_seed, cfg, seed=4, device="cpu", progress=False,
+    resumed = sl.self_learning(x, y, wrong_seed, wrong_seed, cfg, seed=4, progress=False,
                                checkpoint=path, key="k")
     assert len(counted) == len(whole.objectives) + 1 - saved["iteration"]  # the iterations after it, and the last
     assert np.array_equal(resumed.mapping, whole.mapping)
@@ -180,7 +180,7 @@ def test_self_learning_continues_after_its_last_saved_iteration(pair, tmp_path, 
     assert resumed.objectives == whole.objectives and resumed.keep_probs == whole.keep_probs
     assert (resumed.continued_after, whole.continued_after) == (saved["iteration"], 0)
     assert resumed.seconds >= saved["seconds"] > 0  # the time before the restart counts
-    other = sl.self_learning(x, y, seed_src, seed_tgt, cfg, seed=4, device="cpu", progress=False, checkpoint=path,
+    other = sl.self_learning(x, y, seed_src, seed_tgt, cfg, seed=4, progress=False, checkpoint=path,
                              key="other settings")  # not this run's state: starts afresh
     assert other.objectives == whole.objectives
 

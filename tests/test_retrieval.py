@@ -1,8 +1,12 @@
+import importlib
+
 import numpy as np
 import pytest
 import torch
 from scipy.special import logsumexp
 
+from umt.device import compute_device, computing_on, default_device, to_numpy, to_tensor
+from umt.errors import UmtError
 from umt.retrieval import Retriever, knn
 from umt.retrieval.dense import row_topk
 from umt.retrieval.knn import _knn_torch
@@ -34,8 +38,42 @@ def test_knn_matches_brute_force(spaces):
     sims = src @ tgt.T
     np.testing.assert_array_equal(ids, np.argsort(-sims, axis=1)[:, :5])
     np.testing.assert_allclose(scores, np.sort(sims, axis=1)[:, ::-1][:, :5], atol=1e-5)
-    t_scores, t_ids = _knn_torch(src, tgt, 5, 64, "cpu")
+    with computing_on("cpu"):
+        t_scores, t_ids = _knn_torch(src, tgt, 5, 64)
     np.testing.assert_array_equal(t_ids, ids)
+
+
+def test_computing_on_sets_the_device_for_its_block_and_restores_the_outer_one():
+    outside = compute_device()
+    assert outside == default_device()
+    with computing_on("cpu") as chosen:
+        assert chosen == compute_device() == torch.device("cpu")
+        with computing_on(torch.device("cpu", 0)):
+            assert compute_device() == torch.device("cpu", 0)
+        assert compute_device() == torch.device("cpu")
+        assert to_tensor(np.ones((2, 3), np.float64)).dtype == torch.float32  # the boundary's default type
+        assert to_tensor(np.ones(2, np.float64), None).dtype == torch.float64
+        assert to_numpy(to_tensor(np.arange(3))).tolist() == [0, 1, 2]
+    assert compute_device() == outside
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_computing_on_cuda_without_a_gpu_is_one_clear_error():
+    with pytest.raises(UmtError, match="device 'cuda' requested but no CUDA GPU is available"):
+        with computing_on("cuda"):
+            pass
+
+
+def test_knn_takes_the_torch_path_exactly_when_the_compute_device_is_cuda(spaces, monkeypatch):
+    src, tgt = spaces
+    knn_module = importlib.import_module("umt.retrieval.knn")  # the package re-exports a function of that name
+    taken = []
+    monkeypatch.setattr(knn_module, "_knn_torch", lambda *a: taken.append("torch") or _knn_torch(*a))
+    monkeypatch.setattr(knn_module, "_knn_faiss", lambda *a: taken.append("faiss") or _knn_torch(*a))
+    knn(src, tgt, 3)
+    monkeypatch.setattr(knn_module, "compute_device", lambda: torch.device("cuda"))
+    knn(src, tgt, 3)
+    assert taken == ["faiss", "torch"]
 
 
 @pytest.mark.parametrize("method", ["nn", "csls", "isf"])

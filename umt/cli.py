@@ -183,7 +183,7 @@ def cmd_align(a) -> None:
     if not a.resume:
         clear_candidates(checkpoints)
     result = align(src, tgt, cfg, progress=not a.quiet, checkpoints=checkpoints)
-    scorer = dictionary_scorer(src, tgt, eval_dict, a.device) if eval_dict else None
+    scorer = dictionary_scorer(src, tgt, eval_dict) if eval_dict else None
     metrics = write_alignment(result, src, tgt, a.out, scorer, a.export_vec)
     _print_metrics(a.out, metrics)
 
@@ -242,7 +242,7 @@ def cmd_induce(a) -> None:
     src, tgt = _load_pair(a)
     saved = load_mapping(a.mapping, src.dim, src, tgt)
     xm, ym = saved.apply(*prepare(src, tgt, a.normalize or saved.normalize or DEFAULT_NORMALIZE))
-    lex = induce_lexicon(xm, ym, a.score, a.build, a.max_rank, device=a.device)
+    lex = induce_lexicon(xm, ym, a.score, a.build, a.max_rank)
     write_lexicon_tsv(lex, src, tgt, a.out)
     print(f"{a.out}: {len(lex)} pairs ({a.build}, {a.score}, max rank {a.max_rank})")
 
@@ -569,10 +569,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(args, "max_vocab", None) is not None:  # every command that loads vectors has it
             check_option("--max-vocab", args.max_vocab, POSITIVE)
-        from umt.device import use_all_cores  # imports torch: not before a command needs it
+        from umt.device import computing_on, use_all_cores  # imports torch: not before a command needs it
 
         use_all_cores()  # torch and FAISS threads, set once here for every command
-        args.func(args)
+        with computing_on(getattr(args, "device", None)):  # and where the tensor work runs
+            args.func(args)
         keep_runs()
         sys.stdout.flush()  # inside the try: a closed pipe is then caught below, not reported at exit
     except ConfigError as e:

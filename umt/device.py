@@ -1,12 +1,24 @@
-"""Thread and device settings: use every core, and the GPU when one is present (never required)."""
+"""Thread and device settings: use every core, and the GPU when one is present (never required).
+
+Where the tensor work of retrieval, alignment and evaluation runs is chosen once, at an entry
+point (``umt``'s commands, :func:`umt.alignment.align`, :func:`umt.evaluation.evaluate_mapping`),
+with :func:`computing_on`; the library below reads it with :func:`compute_device` instead of
+passing a ``device`` argument down every call. :func:`to_tensor` and :func:`to_numpy` are the one
+numpy/torch boundary of those floors: arrays come in as numpy and leave as numpy.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
+import numpy as np
 import torch
 
 _configured = False
+_compute_device: ContextVar[torch.device | None] = ContextVar("umt_compute_device", default=None)
 
 
 def use_all_cores() -> int:
@@ -34,3 +46,33 @@ def default_device(requested: str | None = None) -> torch.device:
             raise UmtError(f"device {requested!r} requested but no CUDA GPU is available")
         return torch.device(requested)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@contextmanager
+def computing_on(device: str | torch.device | None = None) -> Iterator[torch.device]:
+    """Run the enclosed retrieval, alignment and evaluation on ``device`` (as
+    :func:`default_device` reads it: ``None`` is CUDA when present, else the CPU); nested uses
+    restore the outer device on exit."""
+    chosen = device if isinstance(device, torch.device) else default_device(device)
+    token = _compute_device.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _compute_device.reset(token)
+
+
+def compute_device() -> torch.device:
+    """The device chosen by the innermost :func:`computing_on`, else :func:`default_device`'s."""
+    chosen = _compute_device.get()
+    return chosen if chosen is not None else default_device()
+
+
+def to_tensor(a: np.ndarray, dtype: type | None = np.float32) -> torch.Tensor:
+    """``a`` as a contiguous tensor of numpy type ``dtype`` (``None``: ``a``'s own) on
+    :func:`compute_device`; no copy on the CPU when ``a`` already is one."""
+    return torch.from_numpy(np.ascontiguousarray(a, dtype=dtype)).to(compute_device())
+
+
+def to_numpy(t: torch.Tensor) -> np.ndarray:
+    """``t`` back on the host as a numpy array."""
+    return t.detach().cpu().numpy()

@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from umt.alignment.criterion import mean_csls_cosine
 from umt.alignment.stages import run_stage
-from umt.device import default_device
+from umt.device import compute_device, to_numpy, to_tensor
 from umt.ranges import FRACTION, NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, CheckedConfig, ranged
 
 log = logging.getLogger("umt")
@@ -103,15 +103,14 @@ class AdversarialTraining:
     name, unit = "adversarial training", "epoch"
 
     def __init__(self, x: np.ndarray, y: np.ndarray, cfg: AdversarialConfig, seed: int = 0,
-                 device: str | None = None, progress: bool = True):
+                 progress: bool = True):
         self.t0 = time.time()
-        self.x, self.y, self.cfg, self.device, self.progress = x, y, cfg, device, progress
-        self.dev = dev = default_device(device)
+        self.x, self.y, self.cfg, self.progress = x, y, cfg, progress
+        self.dev = dev = compute_device()
         torch.manual_seed(seed)  # the discriminator's initialisation and dropout draw from it
         self.gen = torch.Generator().manual_seed(seed)  # the batches draw from this one
         d = x.shape[1]
-        self.xs = torch.from_numpy(np.ascontiguousarray(x)).to(dev)
-        self.ys = torch.from_numpy(np.ascontiguousarray(y)).to(dev)
+        self.xs, self.ys = to_tensor(x, None), to_tensor(y, None)
         self.n_src, self.n_tgt = min(cfg.most_frequent, len(x)), min(cfg.most_frequent, len(y))
         self.mapping = nn.Linear(d, d, bias=False).to(dev)
         with torch.no_grad():
@@ -123,7 +122,7 @@ class AdversarialTraining:
         bs = cfg.batch_size
         self.labels = torch.cat([torch.full((bs,), 1 - cfg.smoothing), torch.full((bs,), cfg.smoothing)]).to(dev)
         self.truth = torch.cat([torch.ones(bs), torch.zeros(bs)]).to(dev)
-        self.result = AdversarialResult(self.mapping.weight.detach().cpu().numpy().copy())
+        self.result = AdversarialResult(to_numpy(self.mapping.weight).copy())
         self.best, self.seen = -np.inf, 0
         self.total, self.done = cfg.epochs, 0
 
@@ -205,8 +204,8 @@ class AdversarialTraining:
                 result.history.append(entry)
                 bar.set_postfix(dis_loss=f"{entry['dis_loss']:.3f}", dis_acc=f"{entry['dis_acc']:.2f}")
                 dis_losses, dis_accs = [], []
-        w = self.mapping.weight.detach().cpu().numpy().copy()
-        criterion = mean_csls_cosine(self.x @ w.T, self.y, device=self.device)
+        w = to_numpy(self.mapping.weight).copy()
+        criterion = mean_csls_cosine(self.x @ w.T, self.y)
         result.criteria.append(criterion)
         result.epoch_samples.append(self.seen)
         log.info("adversarial epoch %d: criterion %.4f (%.0f s)", epoch + 1, criterion, time.time() - self.t0)
@@ -222,7 +221,7 @@ class AdversarialTraining:
 
 
 def train_adversarial(x: np.ndarray, y: np.ndarray, cfg: AdversarialConfig, seed: int = 0,
-                      device: str | None = None, progress: bool = True, checkpoint: str | os.PathLike | None = None,
+                      progress: bool = True, checkpoint: str | os.PathLike | None = None,
                       key: str = "") -> AdversarialResult:
     """Learn :math:`W` adversarially from normalised ``x`` (source) and ``y`` (target) rows.
 
@@ -230,7 +229,7 @@ def train_adversarial(x: np.ndarray, y: np.ndarray, cfg: AdversarialConfig, seed
     under the same ``key`` (a digest of the settings and spaces, :mod:`umt.alignment.checkpoints`),
     training continues after that state's epoch.
     """
-    stage = AdversarialTraining(x, y, cfg, seed, device, progress)
+    stage = AdversarialTraining(x, y, cfg, seed, progress)
     run_stage(stage, checkpoint, key, 1, progress)
     stage.result.seconds = time.time() - stage.t0
     return stage.result

@@ -36,7 +36,7 @@ from umt.alignment.unsupervised import (
     select_best,
     with_init_words,
 )
-from umt.device import use_all_cores
+from umt.device import computing_on, use_all_cores
 from umt.embeddings.dictionaries import IndexedDictionary
 from umt.embeddings.io import save_vec
 from umt.embeddings.vectors import Embeddings
@@ -87,11 +87,18 @@ def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig | None = None, prog
     ``checkpoints``: a folder where each unsupervised candidate is saved as it finishes, and from
     which candidates finished earlier under the same settings and vectors are read back instead
     of run again (:mod:`umt.alignment.checkpoints`); the candidate running when a run was killed
-    continues from its last saved epoch or self-learning iteration.
+    continues from its last saved epoch or self-learning iteration. The tensor work runs on
+    ``cfg.device`` (:func:`umt.device.computing_on`).
     """
     if cfg is None:
         cfg = resolve()
     use_all_cores()
+    with computing_on(cfg.device):
+        return _align(src, tgt, cfg, progress, checkpoints)
+
+
+def _align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig, progress: bool,
+           checkpoints: str | os.PathLike | None) -> AlignResult:
     if cfg.method not in METHODS:
         raise UmtError(f"unknown alignment method {cfg.method!r}: choose from {', '.join(METHODS)}")
     if cfg.reweight_seed and (cfg.method not in ("procrustes", "identical") or cfg.reweight is None):
@@ -105,7 +112,7 @@ def align(src: Embeddings, tgt: Embeddings, cfg: AlignConfig | None = None, prog
         _reweight(result, x, y, cfg)
     if result.lexicon is None:  # an average whose lexicon re-weighting did not induce
         result.lexicon = induce_lexicon(result.mapped(x, y)[0], y, cfg.refine.method, cfg.refine.build,
-                                        cfg.refine.max_rank, device=cfg.device)
+                                        cfg.refine.max_rank)
     result.seconds = time.time() - t0
     return result
 
@@ -134,7 +141,7 @@ def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, 
             else:
                 stage = stage_state_path(checkpoints, spec.name) if checkpoints is not None else None
                 candidate = run_candidate(x, y, spec.init, spec.seed, cfg.adversarial, selflearn, cfg.refine,
-                                          cfg.device, progress, stage, key, seed_cache, spec.init_words)
+                                          progress, stage, key, seed_cache, spec.init_words)
                 if checkpoints is not None:
                     save_candidate(checkpoints, candidate, key)
                     stage.unlink(missing_ok=True)  # the finished candidate supersedes its stage's state
@@ -148,7 +155,7 @@ def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, 
         # the targets each refinement's criterion found are the ones compared, if found among as many words
         reuse = cfg.refine.criterion_words == AGREEMENT_WORDS
         agreements = [translation_agreement(x, y, best.result.mapping, c.result.mapping, AGREEMENT_WORDS,
-                                            device=cfg.device, targets_a=best.result.targets if reuse else None,
+                                            targets_a=best.result.targets if reuse else None,
                                             targets_b=c.result.targets if reuse else None)
                       for c in replicates]
         agreement = max(agreements, default=None)
@@ -171,7 +178,7 @@ def _orthogonal(src: Embeddings, tgt: Embeddings, x: np.ndarray, y: np.ndarray, 
     seed = seed_dictionary(spec, src, tgt)
     log.info("seed dictionary %s: %d pairs", spec, len(seed.src_ids))
     w = procrustes(x[seed.src_ids], y[seed.tgt_ids])
-    result = refine(x, y, w, cfg.refine, progress, cfg.device)
+    result = refine(x, y, w, cfg.refine, progress)
     return AlignResult(result.mapping, result.lexicon, result.criteria, time.time() - t0, cfg,
                        supervised=spec != "identical", criterion=result.criteria[result.best_iteration], seed=seed)
 
@@ -191,7 +198,7 @@ def _keep_average_if_better(result: AlignResult, x: np.ndarray, y: np.ndarray, m
     """Replace the kept map (``members[0]``'s) by the average of ``members`` (it and its replicates)
     when the unsupervised criterion prefers the average; no dictionary is read."""
     better = average_if_better(x, y, result.mapping, result.criterion, [c.result.mapping for c in members[1:]],
-                               cfg.refine.criterion_words, cfg.device)
+                               cfg.refine.criterion_words)
     if better is not None:
         _take_average(result, y, better, members, cfg)
 
@@ -199,8 +206,8 @@ def _keep_average_if_better(result: AlignResult, x: np.ndarray, y: np.ndarray, m
 def _keep_average(result: AlignResult, x: np.ndarray, y: np.ndarray, members: list[Candidate],
                   cfg: AlignConfig) -> None:
     """Replace the kept map (``members[0]``'s) by the average of ``members``, whatever its criterion."""
-    _take_average(result, y, scored_average(x, y, [c.result.mapping for c in members], cfg.refine.criterion_words,
-                                            cfg.device), members, cfg)
+    _take_average(result, y, scored_average(x, y, [c.result.mapping for c in members], cfg.refine.criterion_words),
+                  members, cfg)
 
 
 def _take_average(result: AlignResult, y: np.ndarray, average: AverageMap, members: list[Candidate],
@@ -218,9 +225,9 @@ def _reweight(result: AlignResult, x: np.ndarray, y: np.ndarray, cfg: AlignConfi
     try:
         if cfg.reweight_seed:
             maps = reweight_from_seed(x, y, result.seed.src_ids, result.seed.tgt_ids, cfg.reweight, cfg.reweight_words,
-                                      cfg.device, cfg.reweight_rounds)
+                                      cfg.reweight_rounds)
         else:
-            maps = reweight_from_map(x, y, result.mapping, cfg.reweight, cfg.reweight_words, cfg.device,
+            maps = reweight_from_map(x, y, result.mapping, cfg.reweight, cfg.reweight_words,
                                      cfg.reweight_rounds)
     except ValueError as e:  # too few or degenerate pairs (tiny vocabularies): keep the orthogonal map
         log.warning("re-weighting skipped, the orthogonal map is kept: %s", e)
@@ -228,8 +235,7 @@ def _reweight(result: AlignResult, x: np.ndarray, y: np.ndarray, cfg: AlignConfi
     result.orthogonal = result.mapping
     result.mapping, result.target_mapping = maps
     xm, ym = result.mapped(x, y)
-    result.lexicon = induce_lexicon(xm, ym, cfg.refine.method, cfg.refine.build, cfg.refine.max_rank,
-                                    device=cfg.device)
+    result.lexicon = induce_lexicon(xm, ym, cfg.refine.method, cfg.refine.build, cfg.refine.max_rank)
     log.info("re-weighted (power %.2f)", cfg.reweight)
 
 
@@ -250,7 +256,7 @@ def write_alignment(result: AlignResult, src: Embeddings, tgt: Embeddings, out: 
     interrupted write leaves the earlier results whole.
     """
     cfg = result.config
-    with staged_results(out, ALIGN_RESULTS, "mapping.json") as folder:
+    with computing_on(cfg.device), staged_results(out, ALIGN_RESULTS, "mapping.json") as folder:
         save_mapping(folder, result.mapping, cfg.normalize, target=result.target_mapping, src=src.source,
                      tgt=tgt.source, method=cfg.method, src_vocabulary=vocabulary_fingerprint(src),
                      tgt_vocabulary=vocabulary_fingerprint(tgt))
@@ -278,7 +284,7 @@ def write_alignment(result: AlignResult, src: Embeddings, tgt: Embeddings, out: 
         if scorer is not None:  # evaluation builds on alignment, so it comes in from above
             metrics.update(scorer(xm, ym, folder))
         else:
-            metrics["criterion"] = round(mean_csls_cosine(xm, ym, device=cfg.device), 5)
+            metrics["criterion"] = round(mean_csls_cosine(xm, ym), 5)
         write_json(folder / "metrics.json", metrics)
         write_json(folder / "config.json", asdict(cfg))
         if export_vec:

@@ -21,26 +21,24 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
-def mean_csls_cosine(src_mapped: np.ndarray, tgt: np.ndarray, n: int = 10000, csls_k: int = 10,
-                     device: str | None = None) -> float:
+def mean_csls_cosine(src_mapped: np.ndarray, tgt: np.ndarray, n: int = 10000, csls_k: int = 10) -> float:
     """The criterion :math:`C(W)` for mapped source rows and target rows (frequency order)."""
-    return criterion_and_targets(src_mapped, tgt, n, csls_k, device)[0]
+    return criterion_and_targets(src_mapped, tgt, n, csls_k)[0]
 
 
-def criterion_and_targets(src_mapped: np.ndarray, tgt: np.ndarray, n: int = 10000, csls_k: int = 10,
-                          device: str | None = None) -> tuple[float, np.ndarray]:
+def criterion_and_targets(src_mapped: np.ndarray, tgt: np.ndarray, n: int = 10000,
+                          csls_k: int = 10) -> tuple[float, np.ndarray]:
     r""":math:`C(W)` and the best targets :math:`\hat\jmath(i)` it averages over (those of
     :func:`best_targets`), from one search."""
     s, t = _unit(src_mapped[:n]), _unit(tgt[:n])
-    ids = mutual_best(s, t, "csls", csls_k, device=device)[0]
+    ids = mutual_best(s, t, "csls", csls_k)[0]
     return float(np.mean(np.sum(s * t[ids], axis=1))), ids
 
 
-def best_targets(src_mapped: np.ndarray, tgt: np.ndarray, n: int = 10000, csls_k: int = 10,
-                 device: str | None = None) -> np.ndarray:
+def best_targets(src_mapped: np.ndarray, tgt: np.ndarray, n: int = 10000, csls_k: int = 10) -> np.ndarray:
     """The CSLS best target of each of the ``n`` most frequent (mapped) source words, among the
     ``n`` most frequent target words: the translations :func:`translation_agreement` compares."""
-    return criterion_and_targets(src_mapped, tgt, n, csls_k, device)[1]
+    return criterion_and_targets(src_mapped, tgt, n, csls_k)[1]
 
 
 #: How many of the most frequent source words :func:`translation_agreement` compares by default.
@@ -48,7 +46,7 @@ AGREEMENT_WORDS = 10000
 
 
 def translation_agreement(x: np.ndarray, y: np.ndarray, w_a: np.ndarray, w_b: np.ndarray, n: int = AGREEMENT_WORDS,
-                          csls_k: int = 10, device: str | None = None, targets_a: np.ndarray | None = None,
+                          csls_k: int = 10, targets_a: np.ndarray | None = None,
                           targets_b: np.ndarray | None = None) -> float:
     r"""How often two maps give the same translation, with no dictionary.
 
@@ -66,18 +64,17 @@ def translation_agreement(x: np.ndarray, y: np.ndarray, w_a: np.ndarray, w_b: np
     searched again.
     """
     s = x[:n]
-    a = best_targets(s @ w_a.T, y, n, csls_k, device) if targets_a is None else targets_a
-    b = best_targets(s @ w_b.T, y, n, csls_k, device) if targets_b is None else targets_b
+    a = best_targets(s @ w_a.T, y, n, csls_k) if targets_a is None else targets_a
+    b = best_targets(s @ w_b.T, y, n, csls_k) if targets_b is None else targets_b
     return float(np.mean(a == b))
 
 
-def random_rotation_criterion(x: np.ndarray, y: np.ndarray, n: int = 10000, csls_k: int = 10, seed: int = 0,
-                              device: str | None = None) -> float:
+def random_rotation_criterion(x: np.ndarray, y: np.ndarray, n: int = 10000, csls_k: int = 10, seed: int = 0) -> float:
     """The criterion of a random orthogonal map: what :math:`C` gives when nothing was learned."""
     rng = np.random.default_rng(seed)
     q, r = np.linalg.qr(rng.standard_normal((x.shape[1], x.shape[1])))
     q = q * np.sign(np.diag(r))  # Haar-distributed
-    return mean_csls_cosine(_unit(x[:n] @ q.T), y, n, csls_k, device)
+    return mean_csls_cosine(_unit(x[:n] @ q.T), y, n, csls_k)
 
 
 #: An alignment whose translations agree with an independent run's on fewer of the most frequent

@@ -99,7 +99,6 @@ class RefineResult:
 
 
 def refine(x: np.ndarray, y: np.ndarray, w: np.ndarray, cfg: RefineConfig, progress: bool = True,
-           device: str | None = None,
            on_iteration: Callable[[int, np.ndarray], None] | None = None) -> RefineResult:
     """Iterative Procrustes from ``w``; keeps the refined map with the best unsupervised criterion.
 
@@ -111,8 +110,8 @@ def refine(x: np.ndarray, y: np.ndarray, w: np.ndarray, cfg: RefineConfig, progr
     ``on_iteration(it, w)`` sees every iterate, not only the kept one (for diagnostics).
     """
     mapped = apply_mapping(x, w)
-    best = RefineResult(w, induce_lexicon(mapped, y, cfg.method, cfg.build, cfg.max_rank, device=device))
-    start_criterion, best.targets = criterion_and_targets(mapped, y, cfg.criterion_words, device=device)
+    best = RefineResult(w, induce_lexicon(mapped, y, cfg.method, cfg.build, cfg.max_rank))
+    start_criterion, best.targets = criterion_and_targets(mapped, y, cfg.criterion_words)
     best.criteria.append(start_criterion)
     best_value = start_criterion if cfg.start_competes or cfg.iterations == 0 else -np.inf
     lexicon, stale = best.lexicon, 0
@@ -120,8 +119,8 @@ def refine(x: np.ndarray, y: np.ndarray, w: np.ndarray, cfg: RefineConfig, progr
     for it in bar:
         w = procrustes(x[lexicon.src_ids], y[lexicon.tgt_ids])
         mapped = apply_mapping(x, w)
-        lexicon = induce_lexicon(mapped, y, cfg.method, cfg.build, cfg.max_rank, device=device)
-        value, targets = criterion_and_targets(mapped, y, cfg.criterion_words, device=device)
+        lexicon = induce_lexicon(mapped, y, cfg.method, cfg.build, cfg.max_rank)
+        value, targets = criterion_and_targets(mapped, y, cfg.criterion_words)
         best.criteria.append(value)
         if on_iteration is not None:
             on_iteration(it, w)

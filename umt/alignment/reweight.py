@@ -31,7 +31,7 @@ from umt.retrieval.lexicon import induce_lexicon
 
 
 def reweight_from_map(x: np.ndarray, y: np.ndarray, w: np.ndarray, power: float = 0.5, words: int = 10000,
-                      device: str | None = None, rounds: int = 1) -> tuple[np.ndarray, np.ndarray]:
+                      rounds: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Re-weighted maps learned on the dictionary the orthogonal map ``w`` induces: CSLS nearest
     neighbours in both directions among the ``words`` most frequent words, united (no dictionary
     is read). Each further round learns them again on the dictionary that the previous round's
@@ -41,12 +41,12 @@ def reweight_from_map(x: np.ndarray, y: np.ndarray, w: np.ndarray, power: float 
     The defaults here (10k words, the self-learning vocabulary; one round, as VecMap re-weights
     once) are not ``umt align``'s: it passes ``AlignConfig.reweight_words`` and
     ``AlignConfig.reweight_rounds`` (20k words, two rounds), chosen on the development split."""
-    *_, last = reweight_rounds(x, y, w, power=power, words=words, device=device, rounds=rounds)
+    *_, last = reweight_rounds(x, y, w, power=power, words=words, rounds=rounds)
     return last
 
 
 def reweight_from_seed(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_ids: np.ndarray, power: float = 0.5,
-                       words: int = 10000, device: str | None = None, rounds: int = 1) -> tuple[np.ndarray, np.ndarray]:
+                       words: int = 10000, rounds: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Re-weighted maps learned on the seed dictionary ``(src_ids, tgt_ids)`` itself (VecMap's
     ``--supervised``), then ``rounds`` more rounds of :func:`reweight_from_map` on the dictionaries
     they induce (0: the seed's maps alone). A supervised reference: it reads the seed dictionary.
@@ -54,7 +54,7 @@ def reweight_from_seed(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_id
     the previous maps."""
     seed_maps = maps = reweighted_maps(x, y, src_ids, tgt_ids, power)
     try:
-        for round_maps in reweight_rounds(x, y, *seed_maps, power=power, words=words, device=device, rounds=rounds):
+        for round_maps in reweight_rounds(x, y, *seed_maps, power=power, words=words, rounds=rounds):
             maps = round_maps
     except ValueError:  # a first induced dictionary that cannot be whitened: the seed's maps stand
         pass
@@ -62,8 +62,7 @@ def reweight_from_seed(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray, tgt_id
 
 
 def reweight_rounds(x: np.ndarray, y: np.ndarray, w: np.ndarray, w_tgt: np.ndarray | None = None, power: float = 0.5,
-                    words: int = 10000, device: str | None = None,
-                    rounds: int = 1) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+                    words: int = 10000, rounds: int = 1) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The maps after each round of :func:`reweight_from_map`, one round at a time (so that
     every round can be scored without recomputing the earlier ones); stops early when a later
     round cannot be whitened (a first one raises ValueError). ``w_tgt``: a target map when the
@@ -71,7 +70,7 @@ def reweight_rounds(x: np.ndarray, y: np.ndarray, w: np.ndarray, w_tgt: np.ndarr
     x_top, y_top = x[:words], y[:words]  # the dictionaries are induced among these words only
     xm, ym = map_spaces(x_top, y_top, w, w_tgt)
     for r in range(rounds):
-        seed = induce_lexicon(xm, ym, "csls", "union", words, device=device)
+        seed = induce_lexicon(xm, ym, "csls", "union", words)
         try:
             maps = reweighted_maps(x, y, seed.src_ids, seed.tgt_ids, power)
         except ValueError:

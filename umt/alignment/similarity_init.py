@@ -53,7 +53,7 @@ import torch
 
 from umt.alignment.procrustes import average_maps, procrustes_on_pairs
 from umt.alignment.stages import run_stage
-from umt.device import default_device
+from umt.device import compute_device, to_numpy, to_tensor
 from umt.ranges import FRACTION, POSITIVE, CheckedConfig, ranged
 from umt.retrieval.dense import neighbourhood, row_max, row_topk
 
@@ -210,19 +210,17 @@ def _induce_both_ways(sim: torch.Tensor, sim_t: torch.Tensor, scratch: torch.Ten
     return _Induction(fwd, bwd, _mean_best_similarity(best_fwd, best_bwd))
 
 
-def initial_dictionary(x: np.ndarray, y: np.ndarray, n: int = 4000, csls_k: int = 10,
-                       device: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+def initial_dictionary(x: np.ndarray, y: np.ndarray, n: int = 4000, csls_k: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """Dictionary from sorted similarity profiles of the ``n`` most frequent words (both directions)."""
-    dev = default_device(device)
     n = min(n, len(x), len(y))
-    xs = _sorted_similarity_profile(torch.from_numpy(np.ascontiguousarray(x[:n])).to(dev, torch.float64))
-    ys = _sorted_similarity_profile(torch.from_numpy(np.ascontiguousarray(y[:n])).to(dev, torch.float64))
+    xs = _sorted_similarity_profile(to_tensor(x[:n], np.float64))
+    ys = _sorted_similarity_profile(to_tensor(y[:n], np.float64))
     sim = xs @ ys.T
     sim = sim - neighbourhood(sim, csls_k, 1)[1][:, None] / 2 - neighbourhood(sim, csls_k, 0)[1][None, :] / 2
-    ar = torch.arange(n, device=dev)
+    ar = torch.arange(n, device=sim.device)
     src = torch.cat([ar, sim.argmax(dim=0)])
     tgt = torch.cat([sim.argmax(dim=1), ar])
-    return src.cpu().numpy(), tgt.cpu().numpy()
+    return to_numpy(src), to_numpy(tgt)
 
 
 def _plateaued(phase_best: list[float], cfg: SelfLearnConfig) -> bool:
@@ -246,7 +244,7 @@ def self_learning_objective(x: np.ndarray, y: np.ndarray, w: np.ndarray, cutoff:
     over the ``cutoff`` most frequent words of each side (rows of ``x`` and ``y`` unit-normalised).
     """
     mapped = np.ascontiguousarray(x[:cutoff] @ w.T.astype(x.dtype))
-    sim = torch.from_numpy(mapped) @ torch.from_numpy(np.ascontiguousarray(y[:cutoff])).T
+    sim = to_tensor(mapped, None) @ to_tensor(y[:cutoff], None).T
     return _mean_best_similarity(sim.max(dim=1).values, sim.max(dim=0).values)
 
 
@@ -258,15 +256,14 @@ class SelfLearning:
     name, unit = "self-learning", "iteration"
 
     def __init__(self, x: np.ndarray, y: np.ndarray, src_ids: np.ndarray | None, tgt_ids: np.ndarray | None,
-                 cfg: SelfLearnConfig, seed: int = 0, device: str | None = None, seed_cache: dict | None = None):
+                 cfg: SelfLearnConfig, seed: int = 0, seed_cache: dict | None = None):
         self.t0 = time.time()
-        self.x, self.y, self.cfg, self.device, self.seed_cache = x, y, cfg, device, seed_cache
+        self.x, self.y, self.cfg, self.seed_cache = x, y, cfg, seed_cache
         self.seed_pairs = src_ids, tgt_ids
-        self.dev = dev = default_device(device)
+        self.dev = dev = compute_device()
         self.gen = torch.Generator(device=dev).manual_seed(seed)
         self.n = n = min(cfg.cutoff, len(x), len(y))
-        self.xc = torch.from_numpy(np.ascontiguousarray(x[:n])).to(dev)
-        self.yc = torch.from_numpy(np.ascontiguousarray(y[:n])).to(dev)
+        self.xc, self.yc = to_tensor(x[:n], None), to_tensor(y[:n], None)
         self.yc_low = self.yc.to(torch.bfloat16) if cfg.low_precision else self.yc
         self.ar = torch.arange(n, device=dev)
         self.total, self.done = cfg.max_iterations, 0
@@ -288,8 +285,7 @@ class SelfLearning:
         if src_ids is None or tgt_ids is None:
             cache = {} if self.seed_cache is None else self.seed_cache
             if (cfg.init_words, cfg.csls_k) not in cache:
-                cache[cfg.init_words, cfg.csls_k] = initial_dictionary(self.x, self.y, cfg.init_words, cfg.csls_k,
-                                                                       self.device)
+                cache[cfg.init_words, cfg.csls_k] = initial_dictionary(self.x, self.y, cfg.init_words, cfg.csls_k)
             src_ids, tgt_ids = cache[cfg.init_words, cfg.csls_k]
         self.result = SelfLearnResult(np.eye(self.x.shape[1], dtype=np.float32), src_ids, tgt_ids)
 
@@ -351,7 +347,7 @@ class SelfLearning:
     def _induce(self, w: np.ndarray) -> _Induction:
         """The dictionary the map ``w`` induces, both ways, with this phase's dropout."""
         dev, n = self.dev, self.n
-        mapped = self.xc @ torch.from_numpy(w).to(dev).T
+        mapped = self.xc @ to_tensor(w, None).T
         if self.cfg.low_precision and self.keep < 1.0:
             mapped, targets = mapped.to(torch.bfloat16), self.yc_low
         else:
@@ -373,8 +369,8 @@ class SelfLearning:
             return False
         induced = self._induce(w)
         result = self.result
-        result.src_ids = torch.cat([self.ar, induced.bwd]).cpu().numpy()
-        result.tgt_ids = torch.cat([induced.fwd, self.ar]).cpu().numpy()
+        result.src_ids = to_numpy(torch.cat([self.ar, induced.bwd]))
+        result.tgt_ids = to_numpy(torch.cat([induced.fwd, self.ar]))
         result.objectives.append(induced.objective)
         result.keep_probs.append(self.keep)
         if induced.objective - self.best >= self.cfg.threshold:
@@ -385,7 +381,7 @@ class SelfLearning:
 
 
 def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray | None, tgt_ids: np.ndarray | None,
-                  cfg: SelfLearnConfig, seed: int = 0, device: str | None = None, progress: bool = True,
+                  cfg: SelfLearnConfig, seed: int = 0, progress: bool = True,
                   checkpoint: str | os.PathLike | None = None, key: str = "", save_every: int = 10,
                   seed_cache: dict | None = None) -> SelfLearnResult:
     """Stochastic self-learning from a seed dictionary; returns the final orthogonal map.
@@ -398,7 +394,7 @@ def self_learning(x: np.ndarray, y: np.ndarray, src_ids: np.ndarray | None, tgt_
     holds a state saved under the same ``key`` (:func:`umt.alignment.checkpoints.candidate_key`),
     self-learning continues after that state's iteration and the seed dictionary is not used.
     """
-    stage = SelfLearning(x, y, src_ids, tgt_ids, cfg, seed, device, seed_cache)
+    stage = SelfLearning(x, y, src_ids, tgt_ids, cfg, seed, seed_cache)
     run_stage(stage, checkpoint, key, save_every, progress)
     result = stage.result
     result.seconds = time.time() - stage.t0

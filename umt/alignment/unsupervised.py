@@ -100,7 +100,7 @@ def parse_candidates(spec: str | list[str]) -> list[CandidateSpec]:
 
 
 def run_candidate(x: np.ndarray, y: np.ndarray, init: str, seed: int, adversarial: AdversarialConfig,
-                  selflearn: SelfLearnConfig, refine_cfg: RefineConfig, device: str | None = None,
+                  selflearn: SelfLearnConfig, refine_cfg: RefineConfig,
                   progress: bool = True, checkpoint: str | os.PathLike | None = None, key: str = "",
                   seed_cache: dict | None = None, init_words: int | None = None) -> Candidate:
     """Initialise with ``init`` under ``seed``, then refine with Procrustes. ``checkpoint``/``key``:
@@ -113,17 +113,17 @@ def run_candidate(x: np.ndarray, y: np.ndarray, init: str, seed: int, adversaria
     carries (:func:`with_init_words`); it names the candidate."""
     curves: dict = {}
     if init == "adversarial":
-        stage = train_adversarial(x, y, adversarial, seed, device, progress, checkpoint, key)
+        stage = train_adversarial(x, y, adversarial, seed, progress, checkpoint, key)
         curves.update(adversarial=stage.history, adversarial_criteria=stage.criteria,
                       adversarial_epoch_samples=stage.epoch_samples)
         continued = f"adversarial epoch {stage.continued_after}" if stage.continued_after else ""
     else:
-        stage = self_learning(x, y, None, None, selflearn, seed, device, progress, checkpoint, key,
+        stage = self_learning(x, y, None, None, selflearn, seed, progress, checkpoint, key,
                               seed_cache=seed_cache)
         curves.update(self_learning=stage.objectives, keep_probs=stage.keep_probs)
         continued = f"self-learning iteration {stage.continued_after}" if stage.continued_after else ""
     t1 = time.time()
-    result = refine(x, y, stage.mapping, refine_cfg, progress, device)
+    result = refine(x, y, stage.mapping, refine_cfg, progress)
     curves["refinement"] = result.criteria
     name = CandidateSpec(init, seed, init_words).name
     cand = Candidate(name, stage.seconds, time.time() - t1, result, curves, continued)
@@ -146,22 +146,20 @@ class AverageMap(NamedTuple):
 
 
 def average_if_better(x: np.ndarray, y: np.ndarray, kept: np.ndarray, kept_criterion: float,
-                      replicates: list[np.ndarray], criterion_words: int,
-                      device: str | None = None) -> AverageMap | None:
+                      replicates: list[np.ndarray], criterion_words: int) -> AverageMap | None:
     """The polar average of the kept map and its replicates (:func:`average_maps`, the kept map
     first) with its unsupervised criterion and the mapped source space, when that criterion beats
     ``kept_criterion``; else ``None``. The criterion, never a dictionary, decides.
     """
-    average = scored_average(x, y, [kept, *replicates], criterion_words, device)
+    average = scored_average(x, y, [kept, *replicates], criterion_words)
     log.info("average of %d maps: criterion %.4f (kept map %.4f)", 1 + len(replicates), average.criterion,
              kept_criterion)
     return average if average.criterion > kept_criterion else None
 
 
-def scored_average(x: np.ndarray, y: np.ndarray, maps: list[np.ndarray], criterion_words: int,
-                   device: str | None = None) -> AverageMap:
+def scored_average(x: np.ndarray, y: np.ndarray, maps: list[np.ndarray], criterion_words: int) -> AverageMap:
     """The polar average of ``maps`` (:func:`average_maps`), its unsupervised criterion and ``x``
     mapped by it."""
     w = average_maps(maps)
     mapped = apply_mapping(x, w)
-    return AverageMap(w, mean_csls_cosine(mapped, y, criterion_words, device=device), mapped)
+    return AverageMap(w, mean_csls_cosine(mapped, y, criterion_words), mapped)

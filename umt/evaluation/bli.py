@@ -65,13 +65,13 @@ def gold_answers(gold: IndexedDictionary) -> dict[int, set[int]]:
 
 
 def retrieve_queries(src: np.ndarray, tgt: np.ndarray, gold: IndexedDictionary, method: str = "csls",
-                     k: int = max(KS), device: str | None = None) -> QueryResults:
+                     k: int = max(KS)) -> QueryResults:
     """The ``k`` best targets of every test source word by ``method`` (``nn`` or ``csls``)."""
     answers = gold_answers(gold)
     queries = np.array(sorted(answers), dtype=np.int64)
     if len(queries) == 0:
         return QueryResults(method, queries, [], np.zeros((0, k), dtype=np.int64), np.zeros(0, dtype=np.int64))
-    _, top = Retriever(src, tgt, method, device=device).search(queries, k)
+    _, top = Retriever(src, tgt, method).search(queries, k)
     rank = np.zeros(len(queries), dtype=np.int64)
     for i, q in enumerate(queries.tolist()):
         right = answers[q]
@@ -114,12 +114,12 @@ def precision_metrics(results: list[QueryResults], gold: IndexedDictionary, ks=K
 
 
 def precision_at_k(src: np.ndarray, tgt: np.ndarray, gold: IndexedDictionary,
-                   methods=("nn", "csls"), ks=KS, device: str | None = None) -> dict:
+                   methods=("nn", "csls"), ks=KS) -> dict:
     """Precision@k for each retrieval method, as percentages, plus coverage figures.
 
     ``src`` holds the mapped, unit-normalised source vectors, ``tgt`` the unit target vectors.
     """
-    return precision_metrics([retrieve_queries(src, tgt, gold, m, max(ks), device) for m in methods], gold, ks)
+    return precision_metrics([retrieve_queries(src, tgt, gold, m, max(ks)) for m in methods], gold, ks)
 
 
 def write_query_tsv(results: QueryResults, src: Embeddings, tgt: Embeddings, path: str | os.PathLike) -> None:

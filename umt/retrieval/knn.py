@@ -10,14 +10,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from umt.device import default_device
+from umt.device import compute_device, to_numpy, to_tensor
 
 DEFAULT_BATCH = 4096
 
 
-def knn(queries: np.ndarray, base: np.ndarray, k: int, batch_size: int = DEFAULT_BATCH,
-        device: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    r"""The ``k`` rows of ``base`` with the largest inner product with each query.
+def knn(queries: np.ndarray, base: np.ndarray, k: int,
+        batch_size: int = DEFAULT_BATCH) -> tuple[np.ndarray, np.ndarray]:
+    r"""The ``k`` rows of ``base`` with the largest inner product with each query: FAISS on the
+    CPU, torch on CUDA (the one place the two are chosen between, by
+    :func:`umt.device.compute_device`).
 
     Returns
     -------
@@ -27,8 +29,8 @@ def knn(queries: np.ndarray, base: np.ndarray, k: int, batch_size: int = DEFAULT
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     base = np.ascontiguousarray(base, dtype=np.float32)
     k = min(k, base.shape[0])
-    if default_device(device).type == "cuda":
-        return _knn_torch(queries, base, k, batch_size, default_device(device))
+    if compute_device().type == "cuda":
+        return _knn_torch(queries, base, k, batch_size)
     return _knn_faiss(queries, base, k, batch_size)
 
 
@@ -45,14 +47,13 @@ def _knn_faiss(queries, base, k, batch_size):
     return scores, indices
 
 
-def _knn_torch(queries, base, k, batch_size, device):
-    base_t = torch.from_numpy(base).to(device)
+def _knn_torch(queries, base, k, batch_size):
+    base_t = to_tensor(base)
     scores, indices = [], []
     for start in range(0, len(queries), batch_size):
-        q = torch.from_numpy(queries[start:start + batch_size]).to(device)
-        s, i = (q @ base_t.T).topk(k, dim=1)
-        scores.append(s.cpu().numpy())
-        indices.append(i.cpu().numpy())
+        s, i = (to_tensor(queries[start:start + batch_size]) @ base_t.T).topk(k, dim=1)
+        scores.append(to_numpy(s))
+        indices.append(to_numpy(i))
     return np.concatenate(scores), np.concatenate(indices).astype(np.int64)
 
 
@@ -63,15 +64,14 @@ def mean_topk_similarity(queries: np.ndarray, base: np.ndarray, k: int = 10, **k
 
 
 def logsumexp_over_queries(queries: np.ndarray, base: np.ndarray, beta: float,
-                           batch_size: int = DEFAULT_BATCH, device: str | None = None) -> np.ndarray:
+                           batch_size: int = DEFAULT_BATCH) -> np.ndarray:
     r"""For each base row :math:`y`, :math:`\log \sum_{x} \exp(\beta\, x^\top y)` over all queries.
 
     The normaliser of the inverted softmax; computed block by block over the base rows.
     """
-    dev = default_device(device)
-    q = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32)).to(dev)
+    q = to_tensor(queries)
     out = []
     for start in range(0, len(base), batch_size):
-        b = torch.from_numpy(np.ascontiguousarray(base[start:start + batch_size], dtype=np.float32)).to(dev)
-        out.append(torch.logsumexp(beta * (b @ q.T), dim=1).cpu().numpy())
+        b = to_tensor(base[start:start + batch_size])
+        out.append(to_numpy(torch.logsumexp(beta * (b @ q.T), dim=1)))
     return np.concatenate(out).astype(np.float32)

@@ -48,7 +48,7 @@ class Lexicon:
 
 
 def induce_lexicon(src: np.ndarray, tgt: np.ndarray, method: str = "csls", build: str = "intersection",
-                   max_rank: int = 15000, csls_k: int = 10, device: str | None = None) -> Lexicon:
+                   max_rank: int = 15000, csls_k: int = 10) -> Lexicon:
     """Induce a dictionary from mapped, unit-normalised ``src`` rows and ``tgt`` rows.
 
     Pairs are sorted by decreasing score.
@@ -60,14 +60,14 @@ def induce_lexicon(src: np.ndarray, tgt: np.ndarray, method: str = "csls", build
     s, t = src[:max_rank], tgt[:max_rank]
     forward = backward = None
     if method in ("nn", "csls"):
-        f_ids, f_sc, b_ids, b_sc = mutual_best(s, t, method, csls_k, device=device)
+        f_ids, f_sc, b_ids, b_sc = mutual_best(s, t, method, csls_k)
         forward = {(i, int(j)): float(v) for i, (j, v) in enumerate(zip(f_ids, f_sc))}
         backward = {(int(i), j): float(v) for j, (i, v) in enumerate(zip(b_ids, b_sc))}
     if build != "T2S" and forward is None:
-        sc, ids = Retriever(s, t, method, csls_k, device=device).search(None, 1)
+        sc, ids = Retriever(s, t, method, csls_k).search(None, 1)
         forward = {(i, int(ids[i, 0])): float(sc[i, 0]) for i in range(len(s))}
     if build != "S2T" and backward is None:
-        sc, ids = Retriever(t, s, method, csls_k, device=device).search(None, 1)
+        sc, ids = Retriever(t, s, method, csls_k).search(None, 1)
         backward = {(int(ids[j, 0]), j): float(sc[j, 0]) for j in range(len(t))}
     if build == "S2T":
         found = forward

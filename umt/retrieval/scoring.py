@@ -40,7 +40,6 @@ class Retriever:
     method: str = "csls"
     csls_k: int = 10
     isf_beta: float = 30.0
-    device: str | None = None
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -55,15 +54,15 @@ class Retriever:
             if self.method == "nn":
                 self._target_bias = np.zeros(len(self.tgt), dtype=np.float32)
             elif self.method == "csls":
-                self._target_bias = -mean_topk_similarity(self.tgt, self.src, self.csls_k, device=self.device)
+                self._target_bias = -mean_topk_similarity(self.tgt, self.src, self.csls_k)
             else:
-                self._target_bias = -logsumexp_over_queries(self.src, self.tgt, self.isf_beta, device=self.device)
+                self._target_bias = -logsumexp_over_queries(self.src, self.tgt, self.isf_beta)
         return self._target_bias
 
     def query_offset(self, queries: np.ndarray) -> np.ndarray:
         """Per-query constant (does not change the ranking; makes scores the textbook values)."""
         if self.method == "csls":
-            return -mean_topk_similarity(queries, self.tgt, self.csls_k, device=self.device)
+            return -mean_topk_similarity(queries, self.tgt, self.csls_k)
         return np.zeros(len(queries), dtype=np.float32)
 
     def search(self, query_ids: np.ndarray | None = None, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -75,5 +74,5 @@ class Retriever:
         scale = {"nn": 1.0, "csls": 2.0, "isf": self.isf_beta}[self.method]
         base = np.hstack([scale * self.tgt, self.target_bias()[:, None]]).astype(np.float32)
         aug_q = np.hstack([queries, np.ones((len(queries), 1), dtype=np.float32)])
-        scores, ids = knn(aug_q, base, k, device=self.device)
+        scores, ids = knn(aug_q, base, k)
         return scores + self.query_offset(queries)[:, None], ids
