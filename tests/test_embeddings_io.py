@@ -1,6 +1,8 @@
 import gzip
 import json
 import logging
+import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -116,6 +118,63 @@ def test_fasttext_bin(tmp_path):
     np.testing.assert_allclose(emb["cat"], model.get_word_vector("cat"))
     with pytest.raises(UmtError, match="not a readable fastText model"):
         load_embeddings(write(tmp_path / "junk.bin", "not a model"))
+
+
+def _word_only_corpus(path):
+    rng = np.random.default_rng(1)
+    words = ["w" + chr(97 + i // 26) + chr(97 + i % 26) for i in range(400)]  # letters: umt's tokenizer keeps them
+    p = 1.0 / np.arange(1, 401)  # Zipf-like, so that the vocabulary has a frequency order
+    path.write_text("\n".join(" ".join(rng.choice(words, 15, p=p / p.sum())) for _ in range(600)), encoding="utf-8")
+    return path
+
+
+def test_word_only_training_is_the_same_whatever_memory_fasttext_reuses(tmp_path):
+    """fastText draws only threads/10 of its initial rows (issue 43); the rest kept what the heap
+    held. glibc's MALLOC_PERTURB_ fills fresh allocations with a byte pattern and a high mmap
+    threshold makes the matrix come from the heap: before umt wrote every word's initial vector,
+    the two runs below differed (and huge patterns gave NaN)."""
+    import subprocess
+    import sys
+
+    corpus = _word_only_corpus(tmp_path / "c.txt")
+    code = ("import sys; from umt.embeddings.train import EmbedTrainConfig, train_embeddings; "
+            "train_embeddings(sys.argv[1], sys.argv[2], EmbedTrainConfig(dim=16, epoch=2, minn=0, maxn=0, threads=1), "
+            "progress=False)")
+    vectors = []
+    for perturb in ("0", "128"):
+        env = {**os.environ, "MALLOC_PERTURB_": perturb, "MALLOC_MMAP_THRESHOLD_": "4000000000"}
+        subprocess.run([sys.executable, "-c", code, str(corpus), str(tmp_path / perturb)], env=env, check=True)
+        vectors.append(load_embeddings(tmp_path / perturb).vectors)
+        assert json.loads((tmp_path / perturb / "meta.json").read_text())["initial_vectors"] == "umt"
+    assert np.isfinite(vectors[0]).all()
+    np.testing.assert_array_equal(vectors[0], vectors[1])
+
+
+def test_initial_vectors_cover_exactly_fasttexts_vocabulary_and_only_when_needed(tmp_path):
+    import fasttext
+
+    from umt.embeddings.train import EmbedTrainConfig, train_embeddings, write_initial_vectors
+
+    corpus = _word_only_corpus(tmp_path / "c.txt")
+    word_only = EmbedTrainConfig(dim=16, epoch=1, minn=0, maxn=0, threads=1)
+    assert write_initial_vectors(corpus, tmp_path / "init.vec", word_only, threads=1)
+    written = [line.split()[0] for line in (tmp_path / "init.vec").read_text().splitlines()[1:]]
+    # fastText's own vocabulary; on ten threads, since on one this very training can start from stale
+    # memory and diverge (it did, in this test's first version)
+    plain = fasttext.train_unsupervised(str(corpus), dim=16, epoch=1, minn=0, maxn=0, thread=10, verbose=0)
+    assert sorted(written) == sorted(plain.words)  # no word added, none left unset
+    values = np.array([line.split()[1:] for line in (tmp_path / "init.vec").read_text().splitlines()[1:]], float)
+    assert values.shape == (len(written), 16) and np.abs(values).max() <= 1 / 16  # fastText's own U(-1/d, 1/d)
+    # ten threads draw every row (when rows x dim is a multiple of ten: fastText never draws the
+    # remainder), and the buckets of character n-grams put every word in the drawn share: nothing to write
+    assert write_initial_vectors(corpus, tmp_path / "init.vec", word_only, threads=10) == (len(written) * 16 % 10 > 0)
+    assert not write_initial_vectors(corpus, tmp_path / "none.vec", replace(word_only, dim=20), threads=10)
+    assert not write_initial_vectors(corpus, tmp_path / "none.vec", EmbedTrainConfig(dim=16, threads=1), threads=1)
+    assert not (tmp_path / "none.vec").exists()
+    emb = train_embeddings(corpus, tmp_path / "emb", word_only, progress=False)
+    counts = dict(zip(*plain.get_words(include_freq=True)))
+    assert [int(c) for c in emb.counts] == [counts[w] for w in emb.words]  # the extra count is taken off
+    assert not (tmp_path / "emb" / "init.vec").exists()
 
 
 def test_fasttext_divergence_is_retried_at_a_smaller_step_then_one_clear_error(tmp_path, monkeypatch):
