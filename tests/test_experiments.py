@@ -230,6 +230,43 @@ def test_supervised_recipes_hold_out_a_development_split_of_the_training_pairs(s
         assert r["dev_csls_p1"] > 90 and r["test_csls_p1"] > 90  # a noisy rotation: every recipe finds it
 
 
+@pytest.mark.slow  # two fastText trainings and two alignments, as processes
+def test_vectors_study_trains_each_recipe_once_and_scores_the_development_split_only(synthetic_languages, tmp_path):
+    import gzip
+
+    from umt.embeddings import load_embeddings
+
+    root = synthetic_languages
+    dicts = tmp_path / "dicts"  # the training split alone: the study must never need the test split
+    dicts.mkdir()
+    (dicts / "en-fr.0-5000.txt").write_text((root / "dicts" / "en-fr.0-5000.txt").read_text())
+    data = tmp_path / "data"
+    (data / "mono").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for lang in ("en", "fr"):
+        words = load_embeddings(root / "emb" / lang).words[:400]
+        with gzip.open(data / "mono" / f"{lang}.txt.gz", "wt", encoding="utf-8") as f:
+            f.write("\n".join(" ".join(rng.choice(words, 12)) for _ in range(1500)) + "\n")
+    out, work = tmp_path / "study", tmp_path / "work"
+    args = ["--recipe", f"given=@{root / 'emb'}", "--recipe", "tiny=--dim 8 --epoch 1 --min-count 1 --threads 1",
+            "--dict-root", str(dicts), "--data", str(data), "--align-args", "--preset fast", "--work", str(work),
+            "--out", str(out)]
+    run_script("vectors_study.py", *args)
+    result = json.loads(out.with_suffix(".json").read_text())
+    rows = {r["recipe"]: r for r in result["rows"]}
+    assert rows["given"]["dev_queries"] == 400  # one source word in five of the 2,000 training pairs
+    # a noisy rotation: both maps find it, on words the supervised map never saw
+    assert rows["given"]["supervised_dev_csls_p1"] > 90 and rows["given"]["unsupervised_dev_csls_p1"] > 90
+    assert result["trained"]["given"] == {"en": None, "fr": None} and result["trained"]["tiny"]["en"] > 0
+    assert rows["tiny"]["vocabulary"] == [400, 400] and 0 < rows["tiny"]["dev_queries"] < 400
+    stamp = (work / "vectors" / "tiny" / "en" / "meta.json").stat().st_mtime_ns
+    table = out.with_suffix(".md").read_text()
+    assert "| given | en-fr |" in table and "made elsewhere" in table and "`tiny` = `--dim 8" in table
+    run_script("vectors_study.py", *args)  # everything is reused: nothing trained or aligned again
+    assert (work / "vectors" / "tiny" / "en" / "meta.json").stat().st_mtime_ns == stamp
+    assert json.loads(out.with_suffix(".json").read_text())["rows"] == result["rows"]
+
+
 def test_peers_runs_vecmap_muse_and_umt_as_processes_and_scores_them_alike(synthetic_languages, data_root, tmp_path):
     """The real VecMap and MUSE (shared/peers) on a noisy rotation, MUSE cut to a tiny budget."""
     work, out = tmp_path / "work", tmp_path / "peers"
