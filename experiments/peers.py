@@ -215,6 +215,20 @@ def compare_with_umt(results: list[dict], work: Path) -> None:
             r["time_vs_umt"] = round(r["seconds"] / max(umt["seconds"], 1e-9), 2)
 
 
+def headline_pairs(results: list[dict]) -> dict:
+    """Per pair, the figures the README quotes: each unsupervised system's CSLS P@1 and wall
+    seconds (None where it did not run) and McNemar's p of umt against VecMap."""
+    pairs: dict = {}
+    for r in results:
+        entry = pairs.setdefault(r["pair"], {f"{s}_{k}": None for s in ("umt", "vecmap", "muse")
+                                            for k in ("csls_p1", "seconds")} | {"mcnemar_p_umt_vs_vecmap": None})
+        if r["system"] in ("umt", "vecmap", "muse"):
+            entry[f"{r['system']}_csls_p1"], entry[f"{r['system']}_seconds"] = r["csls_p1"], r["seconds"]
+        if r["system"] == "vecmap" and "vs_umt" in r:
+            entry["mcnemar_p_umt_vs_vecmap"] = r["vs_umt"]["p_value"]
+    return pairs
+
+
 def markdown(results: list[dict]) -> str:
     lines = ["| pair | system | CSLS P@1 [95% CI] | NN P@1 | P@1 w/o identical | covered | against umt (supervised: "
              "umt-supervised): only umt / only this, McNemar p | wall s | x umt's time | peak MiB |",
@@ -289,7 +303,7 @@ def main(argv=None) -> int:
         from umt.rundir import machine_and_date
 
         write_json(a.headline, {**machine_and_date(), "dictionaries": "MUSE test split (5000-6500), CSLS P@1",
-                                "results": results})
+                                **headline_pairs(results), "results": results})
     write_text(f"{a.out}.md", md)
     print(md)
     return 0

@@ -278,6 +278,9 @@ def test_peers_runs_vecmap_muse_and_umt_as_processes_and_scores_them_alike(synth
     stdout = run_script("peers.py", *args)
     headline = json.loads((tmp_path / "headline.json").read_text())
     assert headline["machine"] and headline["date"] and len(headline["results"]) == 5
+    figures = headline["en-fr"]  # the per-pair figures the README quotes
+    assert figures["umt_csls_p1"] > 90 and figures["vecmap_seconds"] > 0 and figures["muse_csls_p1"] is not None
+    assert 0 <= figures["mcnemar_p_umt_vs_vecmap"] <= 1
     results = {r["system"]: r for r in json.loads(out.with_suffix(".json").read_text())}
     assert set(results) == {"umt", "umt-supervised", "vecmap", "vecmap-supervised", "muse"}
     for name in ("umt", "umt-supervised", "vecmap", "vecmap-supervised"):  # a noisy rotation: all find it
