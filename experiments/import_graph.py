@@ -21,7 +21,7 @@ from umt.fileio import write_json
 
 FLOORS = ["corpora", "embeddings", "retrieval", "alignment", "evaluation", "translation", "information", "top"]
 BASE = {"errors", "fileio", "ranges", "config", "device", "rundir", "__init__"}
-TOP = {"cli", "pipeline"}
+TOP = {"cli", "commands", "pipeline"}
 
 
 def package_of(module: str) -> str | None:
