@@ -152,11 +152,10 @@ def write_initial_vectors(tokens_path: Path, init_path: Path, cfg: EmbedTrainCon
     drawn_rows = (rows * cfg.dim // FASTTEXT_INIT_BLOCKS) * min(threads, FASTTEXT_INIT_BLOCKS) // cfg.dim
     if drawn_rows >= len(words):
         return False
-    rng = np.random.default_rng(seed)
     bound = 1.0 / cfg.dim
+    vectors = np.random.default_rng(seed).uniform(-bound, bound, (len(words), cfg.dim)).astype(np.float32)
     with open(init_path, "wb") as f:
         f.write(f"{len(words)} {cfg.dim}\n".encode())
-        for word in words:
-            values = rng.uniform(-bound, bound, cfg.dim).astype(np.float32)
-            f.write(word + b" " + " ".join(map(repr, values.tolist())).encode() + b"\n")
+        for word, row in zip(words, vectors.tolist()):  # 9 significant digits give each float32 back exactly
+            f.write(word + b" " + " ".join(f"{v:.9g}" for v in row).encode() + b"\n")
     return True
