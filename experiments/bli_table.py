@@ -11,6 +11,16 @@ line per run. Two tables of experiments/RESULTS.md:
         --configs supervised,identical,auto-cpu --out results/bli
     python experiments/bli_table.py --emb-root runs/emb --dict-root $UMT_DATA/dictionaries \
         --configs fast --seeds 0-9 --out results/seeds
+
+The README's BLI figures (``experiments/headline/bli.json``): the default preset and the
+supervised reference on the full vectors, beside the default on the quick start's vectors (an
+earlier run of this script on them, ``--quick``); each with its vectors' recipe and training time:
+
+    python experiments/bli_table.py --emb-root runs/emb-quick --dict-root $UMT_DATA/dictionaries \
+        --configs duo --out results/bli-quick
+    python experiments/bli_table.py --emb-root runs/emb --dict-root $UMT_DATA/dictionaries \
+        --configs duo,supervised-ref --out results/bli-full --quick results/bli-quick.json \
+        --headline experiments/headline/bli.json
 """
 
 from __future__ import annotations
@@ -27,16 +37,20 @@ from umt.alignment.presets import preset
 from umt.alignment.similarity_init import SelfLearnConfig
 from umt.device import computing_on
 from umt.embeddings import load_embeddings
-from umt.errors import run_script
+from umt.errors import UmtError, run_script
 from umt.evaluation import load_dictionary, precision_at_k
 from umt.evaluation.bli import identical_queries, precision_metrics, retrieve_queries
-from umt.fileio import save_npy, save_png, write_json, write_text
+from umt.fileio import read_json, save_npy, save_png, write_json, write_text
+from umt.pipeline import supervised_reference
 
 # A CPU budget: a 512-wide discriminator and two 250k-sample epochs (about 10x cheaper than the
 # default 2048-wide, three-epoch stage), so that an adversarial row fits in minutes on a CPU.
 CPU_BUDGET_ADVERSARIAL = AdversarialConfig(epochs=2, dis_hidden=512)
 
 CONFIGS = {
+    "duo": lambda: preset("duo"),  # umt's default
+    # the supervised reference umt reports beside it (its dictionary is set per pair below)
+    "supervised-ref": lambda: supervised_reference(""),
     # The foundation issue's reference (orthogonal), and the same re-weighted as umt's default is.
     "supervised": lambda: AlignConfig(method="procrustes", refine=RefineConfig(iterations=3), reweight=None),
     "supervised-rw": lambda: AlignConfig(method="procrustes", refine=RefineConfig(iterations=3)),
@@ -94,7 +108,17 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="output prefix: writes OUT.json and OUT.md")
     ap.add_argument("--save-maps", default=None, metavar="DIR",
                     help="also write each run's mapping as DIR/PAIR_METHOD_SEED.npy (for later diagnosis)")
+    ap.add_argument("--headline", default=None, metavar="FILE",
+                    help="also write each pair's duo and supervised-ref CSLS P@1 (mean over seeds), the vectors' "
+                         "recipe and training seconds, the machine and the date to this JSON (the README's figures)")
+    ap.add_argument("--quick", default=None, metavar="OUT.json",
+                    help="with --headline: this script's results on the quick start's vectors, whose duo rows "
+                         "give each pair's quick_unsupervised_csls_p1")
     a = ap.parse_args()
+    if a.quick and not a.headline:
+        ap.error("--quick goes with --headline")
+    if a.headline and not {"duo", "supervised-ref"} <= set(a.configs.split(",")):
+        ap.error("--headline needs each pair's duo and supervised-ref runs: give --configs duo,supervised-ref")
     with computing_on(a.device):  # where the tensor work runs, for the whole script
         unknown = [c for c in a.configs.split(",") if c not in CONFIGS]
         if unknown:
@@ -104,7 +128,7 @@ def main() -> None:
         previous = Path(f"{a.out}.json")
         rows = json.loads(previous.read_text()) if previous.exists() else []
         done = {(r["config"], r["seed"], r["pair"]) for r in rows}
-        cache = {}
+        cache, recipes = {}, {}
         jobs = [(name, seed, pair) for name in a.configs.split(",") for seed in parse_seeds(a.seeds)
                 for pair in a.pairs.split(",") if (name, seed, pair) not in done]
         for name, seed, pair in jobs:
@@ -112,6 +136,7 @@ def main() -> None:
             for lang in (s, t):
                 if lang not in cache:
                     cache[lang] = load_embeddings(Path(a.emb_root) / lang, a.max_vocab)
+                    recipes[lang] = vectors_recipe(Path(a.emb_root) / lang)
             src, tgt = cache[s], cache[t]
             if time.time() - t_start > a.time_budget:
                 break
@@ -137,7 +162,8 @@ def main() -> None:
                    # "criterion": the last refinement's; "best_criterion": the kept map's
                    "criterion": round(result.criteria[-1] if result.criteria else 0, 4),
                    "best_criterion": round(result.criterion, 4), "chosen": result.chosen,
-                   "verdict": result.verdict, "seconds": round(seconds, 1)}
+                   "verdict": result.verdict, "seconds": round(seconds, 1),
+                   "vectors": {lang: recipes[lang] for lang in (s, t)}}
             kept = next((c for c in result.candidates if c.name == result.chosen), None)
             if kept is not None and "self_learning" in kept.curves:
                 row["self_learning_iterations"] = len(kept.curves["self_learning"])
@@ -153,6 +179,54 @@ def main() -> None:
             write_table(rows, a.out)
         if rows and not jobs:  # nothing new to run: rewrite the table (e.g. after merging two OUT.json files)
             write_table(rows, a.out)
+        if a.headline:
+            quick = read_json(a.quick, "bli_table.py results") if a.quick else []
+            write_json(a.headline, headline(rows, quick, a.pairs.split(",")))
+
+
+def vectors_recipe(folder: Path) -> dict:
+    """How a vector folder was made, from its ``meta.json``: fastText's settings and training seconds
+    (``umt embed train``), or the file it was converted from."""
+    meta = read_json(folder / "meta.json", "vector folder description")
+    keep = ("dim", "epoch", "minn", "maxn", "window", "min_count", "neg", "lr", "threads")
+    return {"folder": str(folder), "words": meta.get("words"), "seconds": meta.get("seconds_total"),
+            **({"fasttext": {k: meta["config"][k] for k in keep if k in meta["config"]}} if "config" in meta
+               else {"source": meta.get("source")})}
+
+
+def headline(rows: list[dict], quick_rows: list[dict], pairs: list[str]) -> dict:
+    """The README's BLI figures: per pair, umt's default (``duo``, mean over its seeds) and the supervised
+    reference on the same vectors, the default on the quick vectors, and each set of vectors' cost."""
+    from umt.rundir import machine_and_date
+
+    def runs(source: list[dict], pair: str, config: str) -> list[dict]:
+        return [r for r in source if r["pair"] == pair and r["config"] == config]
+
+    def mean(found: list[dict], key: str) -> float | None:
+        values = [r[key] for r in found if key in r]
+        return round(sum(values) / len(values), 2) if values else None
+
+    out: dict = {**machine_and_date(), "metric": "CSLS P@1, MUSE test split (5000-6500); "
+                 "*_no_identical: the test words whose gold translations do not include their own spelling"}
+    for pair in pairs:
+        unsup, sup, quick = runs(rows, pair, "duo"), runs(rows, pair, "supervised-ref"), runs(quick_rows, pair, "duo")
+        if not unsup or not sup:
+            raise UmtError(f"{pair}: --headline needs this pair's duo and supervised-ref runs; add "
+                           "--configs duo,supervised-ref")
+        entry = {"unsupervised_csls_p1": mean(unsup, "csls_p1"), "supervised_csls_p1": mean(sup, "csls_p1"),
+                 "quick_unsupervised_csls_p1": mean(quick, "csls_p1"),
+                 "unsupervised_csls_p1_no_identical": mean(unsup, "csls_p1_no_identical"),
+                 "supervised_csls_p1_no_identical": mean(sup, "csls_p1_no_identical"),
+                 "unsupervised_seeds": sorted(r["seed"] for r in unsup),
+                 "unsupervised_seconds": mean(unsup, "seconds"), "supervised_seconds": mean(sup, "seconds")}
+        for prefix, found in (("", unsup), ("quick_", quick)):
+            vectors = found[0].get("vectors") if found else None
+            entry[f"{prefix}vectors"] = vectors
+            entry[f"{prefix}vectors_seconds"] = (round(sum(v["seconds"] for v in vectors.values()), 1)
+                                                 if vectors and all(v.get("seconds") for v in vectors.values())
+                                                 else None)
+        out[pair] = entry
+    return out
 
 
 def write_table(rows: list[dict], out: str) -> None:

@@ -110,6 +110,33 @@ def test_bli_table_scores_every_candidate_of_an_auto_run(synthetic_languages, tm
     assert row["verdict"] == "unchecked" and "agreement" not in row
 
 
+@pytest.mark.slow  # tens of seconds on 2 cores
+def test_bli_table_headline_puts_default_beside_supervised_reference(synthetic_languages, tmp_path):
+    root = synthetic_languages
+    args = ["--emb-root", str(root / "emb"), "--dict-root", str(root / "dicts"), "--pairs", "en-fr"]
+    out, headline = tmp_path / "full", tmp_path / "bli.json"
+    # a headline needs both rows of the pair: refused in one line before anything is written
+    done = subprocess.run([sys.executable, str(EXPERIMENTS / "bli_table.py"), *args, "--configs", "supervised",
+                           "--out", str(tmp_path / "other"), "--headline", str(headline)],
+                          capture_output=True, text=True)
+    assert done.returncode != 0 and "duo and supervised-ref" in done.stderr and "Traceback" not in done.stderr
+    assert not headline.exists()
+    run_script("bli_table.py", *args, "--configs", "duo,supervised-ref", "--out", str(out))
+    rows = {r["config"]: r for r in json.loads(out.with_suffix(".json").read_text())}
+    assert rows["supervised-ref"]["supervised"] and not rows["duo"]["supervised"]
+    assert rows["duo"]["vectors"]["en"]["folder"] == str(root / "emb" / "en")
+    # nothing left to run: the headline is written from OUT.json, the quick rows from another results file
+    assert run_script("bli_table.py", *args, "--configs", "duo,supervised-ref", "--out", str(out),
+                      "--quick", str(out.with_suffix(".json")), "--headline", str(headline)) == ""
+    figures = json.loads(headline.read_text())
+    assert {"machine", "date", "en-fr"} <= set(figures)
+    pair = figures["en-fr"]
+    assert pair["unsupervised_csls_p1"] == rows["duo"]["csls_p1"] > 90
+    assert pair["supervised_csls_p1"] == rows["supervised-ref"]["csls_p1"] > 90
+    assert pair["quick_unsupervised_csls_p1"] == rows["duo"]["csls_p1"]
+    assert pair["unsupervised_seeds"] == [0] and pair["vectors"]["fr"]["words"] == 3000
+
+
 def test_bli_table_rejects_unknown_method(synthetic_languages, tmp_path):
     root = synthetic_languages
     done = subprocess.run([sys.executable, str(EXPERIMENTS / "bli_table.py"), "--emb-root", str(root / "emb"),

@@ -96,6 +96,14 @@ def cached_embeddings(lang: str, cfg: PipelineConfig, progress: bool = True) -> 
     return load_embeddings(folder, cfg.max_vocab)
 
 
+def supervised_reference(train: str | Path) -> AlignConfig:
+    """The supervised reference every unsupervised result is reported beside: VecMap's
+    ``--supervised`` (Procrustes, then re-weighting learnt on the seed dictionary ``train``
+    itself), then one round of re-weighting on the dictionary it induces."""
+    return AlignConfig(method="procrustes", dict=str(train), refine=RefineConfig(iterations=0),
+                       reweight_seed=True, reweight_rounds=1)
+
+
 def run_pipeline(cfg: PipelineConfig, out: str | Path, progress: bool = True) -> dict:
     """Run every stage for ``cfg.src``-``cfg.tgt`` and write ``report.md`` and ``results.json``."""
     out = Path(out)
@@ -119,8 +127,7 @@ def run_pipeline(cfg: PipelineConfig, out: str | Path, progress: bool = True) ->
         # VecMap's supervised mode (re-weighting on the seed itself), then one round on the dictionary it
         # induces: chosen over Procrustes + refinement + re-weighting on the development split
         runs += [(f"procrustes (supervised reference, {train.name} seed, re-weighted on it)", "procrustes",
-                  AlignConfig(method="procrustes", dict=str(train), refine=RefineConfig(iterations=0),
-                              reweight_seed=True, reweight_rounds=1)),
+                  supervised_reference(train)),
                  ("procrustes, orthogonal (not re-weighted)", "procrustes-orthogonal",
                   AlignConfig(method="procrustes", dict=str(train), refine=refine, reweight=None))]
     results = {}
