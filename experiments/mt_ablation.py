@@ -121,6 +121,8 @@ def ablation(runs: list[dict], at: list[int]) -> dict:
                  + (["averaged weights"] if run["weights"] == "averaged" else []),
                  "pretrain_steps": run["pretrain_steps"],
                  "pretrain_seconds": round(pre["hours"] * 3600, 3) if pre else None,
+                 # the masked LM's cross-entropy on held-out monolingual text when pretraining ended (nats a piece)
+                 "pretrain_mlm_heldout": pre.get("mlm_heldout"),
                  "word_by_word": {d: wbw.get(f"test_{d}") for d in dirs}, "at": {}}
         for s in steps:
             r = by_step[s]
@@ -148,6 +150,8 @@ def markdown(result: dict) -> str:
         diff = "; ".join(e["differences"]) or ("(baseline)" if e["name"] == result["baseline"] else "nothing")
         wbw = " | ".join(f"{e['word_by_word'][d]:.2f}" if e["word_by_word"][d] is not None else "" for d in dirs)
         pre = f"pretraining {e['pretrain_seconds'] / 3600:.2f}" if e["pretrain_seconds"] else ""
+        if e["pretrain_mlm_heldout"] is not None:
+            pre += f" (held-out masked LM {e['pretrain_mlm_heldout']:.3f} nats)"
         lines.append(f"| {e['name']} | {diff} | word by word | {pre} | | {wbw} |")
         for s, c in e["at"].items():
             cells = " | ".join(f"{c[d]:.2f} ({c['delta'].get(d, 0):+.2f})" if c[d] is not None else "" for d in dirs)

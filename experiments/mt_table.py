@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from umt.errors import UmtError, run_script  # noqa: E402
 from umt.fileio import write_json, write_text  # noqa: E402
 from umt.rundir import machine_and_date  # noqa: E402
-from umt.translation.history import cumulative_seconds, row_figures, selected_evaluation  # noqa: E402
+from umt.translation.history import MLM_CURVE, cumulative_seconds, row_figures, selected_evaluation  # noqa: E402
 
 
 def table_rows(run: Path) -> list[dict]:
@@ -44,6 +44,8 @@ def table_rows(run: Path) -> list[dict]:
     rows = []
     chosen = selected_evaluation(history)  # a run that averages its weights may select the averaged model
     for r, seconds in zip(history, cumulative_seconds(history)):
+        if r.get("system") == MLM_CURVE:  # the pretraining's own curve, not a translation system
+            continue
         selected = r.get("system") is None and r["step"] == chosen.get("step")
         weights = chosen.get("weights", "live") if selected else "live"
         r = {**row_figures(r, weights), "seconds": seconds}

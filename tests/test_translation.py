@@ -719,9 +719,14 @@ def test_masked_lm_pretraining_learns_then_hands_its_layers_to_the_decoder(prepa
     data = MTData.load(prepared)
     trainer = Trainer(data, _tiny_config(pretrain_steps=40, steps=44, lr=3e-3, warmup=5), tmp_path / "run")
     decoder_before = {k: v.clone() for k, v in trainer.model.decoder.state_dict().items()}
+    heldout = trainer.masked_lm_heldout()
+    assert trainer.masked_lm_heldout() == heldout and trainer.step == 0  # the same masks, no step taken
     losses = [trainer.train_step() for _ in range(40)]
     assert all("mlm" in x for x in losses)
     assert np.mean([x["mlm"] for x in losses[-5:]]) < 0.7 * np.mean([x["mlm"] for x in losses[:5]])
+    learnt = trainer.masked_lm_heldout()  # what it learnt carries to sentences it never saw
+    assert learnt["mlm_heldout"] < 0.8 * heldout["mlm_heldout"]
+    assert learnt["mlm_heldout_accuracy"] > heldout["mlm_heldout_accuracy"]
     for k, v in trainer.model.decoder.state_dict().items():  # the masked LM never touches the decoder
         assert torch.equal(v, decoder_before[k]), k
     encoder = {k: v.clone() for k, v in trainer.model.encoder.state_dict().items()}
@@ -741,6 +746,21 @@ def test_pretraining_runs_are_evaluated_only_once_the_decoder_learns(prepared, t
     pretraining = history[1]
     assert pretraining["system"] == "masked-LM pretraining" and pretraining["seconds"] > 0
     assert "roundtrip" not in pretraining
+
+
+def test_pretraining_records_its_heldout_curve(prepared, tmp_path):
+    """Every --eval-every steps of pretraining the masked LM is scored on the held-out monolingual
+    sentences (the curve that tells how long to pretrain); the translation evaluations are unchanged."""
+    from umt.translation.data import MTData
+    from umt.translation.history import MLM_CURVE, selected_evaluation
+    from umt.translation.train import Trainer
+
+    history = Trainer(MTData.load(prepared), _tiny_config(pretrain_steps=6, steps=8), tmp_path / "run").fit(False)
+    assert [(r["step"], r.get("system")) for r in history] == [
+        (0, "word-by-word"), (3, MLM_CURVE), (6, "masked-LM pretraining"), (8, None)]
+    for row in history[1:3]:
+        assert row["mlm_heldout"] > 0 and 0 <= row["mlm_heldout_accuracy"] <= 1 and row["seconds"] > 0
+    assert selected_evaluation(history)["step"] == 8
 
 
 def test_a_run_started_from_anothers_pretraining_continues_it_bit_for_bit(prepared, tmp_path):

@@ -3,11 +3,14 @@
 Each evaluation row holds the step, round-trip BLEU on held-out monolingual text (the selection
 metric), display-only test figures and the wall ``seconds`` since the run began; a run that
 averages its weights (:mod:`umt.translation.averaging`) adds the same figures for the averaged
-model under ``"averaged"``. Rows with a ``"system"`` (word by word, masked-LM pretraining) are
-not evaluations of the model.
+model under ``"averaged"``. Rows with a ``"system"`` (word by word, masked-LM pretraining and
+its held-out curve) are not evaluations of the translation model.
 """
 
 from __future__ import annotations
+
+#: The ``system`` of the rows that evaluate the masked LM on held-out text during pretraining.
+MLM_CURVE = "masked-LM held-out"
 
 
 def selected_weights(row: dict) -> str:

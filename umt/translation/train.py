@@ -54,7 +54,7 @@ from umt.translation.evaluate import (
     strip_output,
     translate_lines,
 )
-from umt.translation.history import cumulative_seconds, row_figures, selected_weights
+from umt.translation.history import MLM_CURVE, cumulative_seconds, row_figures, selected_weights
 from umt.translation.model import ModelConfig, Seq2Seq
 from umt.translation.noise import NoiseConfig, add_noise
 from umt.translation.vocab import BOS, EOS, PAD, UNK
@@ -80,6 +80,24 @@ def pretraining_data_digest(data: MTData) -> str:
     for path in (data.vocab.path, *(data.folder / f"train.{lang}.txt" for lang in (data.src, data.tgt))):
         h.update(Path(path).read_bytes())
     return h.hexdigest()
+
+
+def masked_inputs(ids: np.ndarray, vocab, rate: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """XLM's masking of a padded batch of pieces: each real piece is chosen with probability
+    ``rate`` (at least one in the batch); a chosen piece becomes the mask 80% of the time, a random
+    piece 10%, and stays 10%. Returns the inputs and the chosen positions."""
+    not_pieces = [PAD, UNK, BOS, EOS, *vocab.special]
+    pieces = np.setdiff1d(np.arange(len(vocab)), not_pieces)
+    real = ~np.isin(ids, not_pieces)
+    chosen = real & (rng.random(ids.shape) < rate)
+    if not chosen.any():
+        chosen[np.unravel_index(np.flatnonzero(real)[0], real.shape)] = True
+    action = rng.random(ids.shape)
+    inputs = ids.copy()
+    inputs[chosen & (action < 0.8)] = vocab.blank_id  # the noise's blank serves as the mask
+    swap = chosen & (action >= 0.8) & (action < 0.9)
+    inputs[swap] = rng.choice(pieces, size=int(swap.sum()))
+    return inputs, chosen
 
 
 @dataclass
@@ -258,8 +276,8 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.step = state["step"]
         self.history = [{**r, "pretrained_in": str(path.parent)} for r in state["history"]
-                        if r.get("system") == "masked-LM pretraining"]
-        self.seconds_before = sum(r["seconds"] for r in self.history)
+                        if r.get("system") in ("masked-LM pretraining", MLM_CURVE)]
+        self.seconds_before = max(r["seconds"] for r in self.history)  # the pretraining row's, its last
         log.info("starting from %s at step %d (its masked-LM pretraining)", path, self.step)
 
     # ----- one step -----
@@ -349,7 +367,7 @@ class Trainer:
 
     def masked_lm_step(self) -> dict:
         """One optimiser step of the cross-lingual masked language model (encoder and embeddings)."""
-        c, d, dev = self.cfg, self.data, self.device
+        c, d = self.cfg, self.data
         rows, langs = [], []
         for k, lang in enumerate((d.src, d.tgt)):
             pool = d.train[lang]
@@ -357,26 +375,12 @@ class Trainer:
             rows += [pool[i][: c.model.max_positions] for i in self._rng(k, 3).choice(len(pool), size=size)]
             langs += [self.languages.index(lang)] * size
         ids = pad_batch(rows).numpy()
-        not_pieces = [PAD, UNK, BOS, EOS, *d.vocab.special]
-        pieces = np.setdiff1d(np.arange(len(d.vocab)), not_pieces)
-        rng = self._rng(9)
-        real = ~np.isin(ids, not_pieces)
-        chosen = real & (rng.random(ids.shape) < c.mask_rate)
-        if not chosen.any():
-            chosen[np.unravel_index(np.flatnonzero(real)[0], real.shape)] = True
-        action = rng.random(ids.shape)
-        inputs = ids.copy()
-        inputs[chosen & (action < 0.8)] = d.vocab.blank_id  # the noise's blank serves as the mask
-        swap = chosen & (action >= 0.8) & (action < 0.9)
-        inputs[swap] = rng.choice(pieces, size=int(swap.sum()))
-        target = torch.from_numpy(chosen).to(dev)
+        inputs, chosen = masked_inputs(ids, d.vocab, c.mask_rate, self._rng(9))
         for group in self.optimizer.param_groups:
             group["lr"] = self.lr_at(self.step)
         self.optimizer.zero_grad(set_to_none=True)
-        with self._autocast():
-            memory, _ = self.model.encode(torch.from_numpy(inputs).to(dev), torch.tensor(langs, device=dev))
-        logits = memory[target] @ self.model.tok.weight.T
-        loss = F.cross_entropy(logits.float(), torch.from_numpy(ids).to(dev)[target])
+        logits, target = self._masked_logits(ids, inputs, chosen, langs)
+        loss = F.cross_entropy(logits.float(), target)
         loss.backward()
         if self.world > 1:  # the encoder alone runs outside DDP's forward: average the gradients by hand
             for p in self.model.parameters():
@@ -387,7 +391,41 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.clip)
         self.optimizer.step()
         self.step += 1
-        return {"mlm": float(loss.detach()), "loss": float(loss.detach()), "tokens": int(target.sum())}
+        return {"mlm": float(loss.detach()), "loss": float(loss.detach()), "tokens": int(chosen.sum())}
+
+    def _masked_logits(self, ids: np.ndarray, inputs: np.ndarray, chosen: np.ndarray,
+                       langs: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The encoder's scores of every vocabulary piece at the masked positions, and the pieces."""
+        dev = self.device
+        where = torch.from_numpy(chosen).to(dev)
+        with self._autocast():
+            memory, _ = self.model.encode(torch.from_numpy(inputs).to(dev), torch.tensor(langs, device=dev))
+        return memory[where] @ self.model.tok.weight.T, torch.from_numpy(ids).to(dev)[where]
+
+    @torch.no_grad()
+    def masked_lm_heldout(self, batch: int = 128) -> dict:
+        r"""The masked LM on the held-out monolingual sentences: the mean cross-entropy (nats) of a
+        masked piece, :math:`-\frac{1}{|M|}\sum_{i \in M} \log p(x_i \mid \tilde x)`, and the share
+        predicted exactly. The masks are drawn from the seed alone, so every evaluation of a run
+        scores the same positions; no parallel text is read, so the curve may guide how long to
+        pretrain."""
+        d, c = self.data, self.cfg
+        rng = np.random.default_rng([c.seed, 7, 7])
+        self.model.eval()
+        total, right, count = 0.0, 0, 0
+        try:
+            for k, lang in enumerate((d.src, d.tgt)):
+                encoded = d.vocab.encode(d.heldout[lang], c.model.max_positions)
+                for i in range(0, len(encoded), batch):
+                    ids = pad_batch(encoded[i:i + batch]).numpy()
+                    inputs, chosen = masked_inputs(ids, d.vocab, c.mask_rate, rng)
+                    logits, target = self._masked_logits(ids, inputs, chosen, [k] * len(ids))
+                    total += float(F.cross_entropy(logits.float(), target, reduction="sum"))
+                    right += int((logits.argmax(-1) == target).sum())
+                    count += int(target.numel())
+        finally:
+            self.model.train()
+        return {"mlm_heldout": round(total / max(count, 1), 4), "mlm_heldout_accuracy": round(right / max(count, 1), 4)}
 
     @torch.no_grad()
     def decoder_from_encoder(self) -> None:
@@ -530,9 +568,14 @@ class Trainer:
             pretraining = self.step <= c.pretrain_steps and not done  # the decoder is not trained yet
             if self.rank == 0 and self.step == c.pretrain_steps > 0:  # what pretraining cost, for the ablation
                 self._record({"step": self.step, "system": "masked-LM pretraining", "mlm": round(losses["mlm"], 4),
+                              **self.masked_lm_heldout(),
                               "seconds": round(self.elapsed(), 3)})  # a tiny run pretrains in milliseconds
                 # other runs may start from here
                 self.save(self.out / "pretrained.pt", data_digest=pretraining_data_digest(self.data))
+            if self.rank == 0 and pretraining and self.step < c.pretrain_steps and self.step % c.eval_every == 0:
+                # the pretraining curve, for choosing its length: held-out, monolingual, the selection's own text
+                self._record({"step": self.step, "system": MLM_CURVE, "mlm": round(losses["mlm"], 4),
+                              **self.masked_lm_heldout(), "seconds": round(self.elapsed(), 3)})
             if self.rank == 0 and not pretraining and (self.step % c.eval_every == 0 or done):
                 row = self.evaluate()
                 if self.average is not None:
