@@ -33,7 +33,7 @@ from umt.errors import UmtError, run_script  # noqa: E402
 from umt.fileio import read_json, save_png, write_json, write_text  # noqa: E402
 from umt.translation.history import cumulative_seconds, row_figures  # noqa: E402
 
-UNTRAINED = {("train", "average_decay")}  # settings that change no training step
+UNTRAINED = {("train", "average_decay"), ("train", "pretrain_snapshots")}  # settings that change no training step
 
 
 def parse_runs(text: str) -> list[tuple[str, Path, str]]:

@@ -785,7 +785,7 @@ def test_a_run_started_from_anothers_pretraining_continues_it_bit_for_bit(prepar
     assert history[1]["pretrained_in"] == str(pretrained.parent) and history[2]["seconds"] >= history[1]["seconds"]
     with pytest.raises(UmtError, match=r"other settings \(lr 0.0005 -> 0.001"):
         Trainer(data, cfg(lr=1e-3), tmp_path / "lr", pretrained=pretrained)
-    with pytest.raises(UmtError, match="needs the --pretrain-steps"):
+    with pytest.raises(UmtError, match="holds 3 masked-LM steps; give --pretrain-steps 3"):
         Trainer(data, _tiny_config(), tmp_path / "none", pretrained=pretrained)
     with pytest.raises(UmtError, match="not a pretrained.pt"):
         Trainer(data, cfg(), tmp_path / "ckpt", pretrained=tmp_path / "first" / "checkpoint.pt")
@@ -794,6 +794,34 @@ def test_a_run_started_from_anothers_pretraining_continues_it_bit_for_bit(prepar
     train.write_text("\n".join(train.read_text().splitlines()[1:]) + "\n")  # one sentence fewer
     with pytest.raises(UmtError, match="other subwords or training text"):
         Trainer(MTData.load(other), cfg(), tmp_path / "text", pretrained=pretrained)
+
+
+def test_a_run_branches_off_a_longer_pretraining_at_its_snapshot(prepared, tmp_path):
+    """--pretrain-snapshots keeps pretrained-STEP.pt inside a long pretraining; a run started there
+    with --pretrain-steps STEP is bit for bit the run that pretrained STEP steps itself, so that
+    pretraining lengths are compared without pretraining again."""
+    from umt.errors import UmtError
+    from umt.translation.data import MTData
+    from umt.translation.history import MLM_CURVE
+    from umt.translation.train import Trainer
+
+    data = MTData.load(prepared)
+    long = Trainer(data, _tiny_config(pretrain_steps=6, steps=6, pretrain_snapshots=3), tmp_path / "long")
+    long.fit(False)
+    snapshot = tmp_path / "long" / "pretrained-3.pt"
+    assert snapshot.exists() and not (tmp_path / "long" / "pretrained-6.pt").exists()  # the end is pretrained.pt
+    branch = Trainer(data, _tiny_config(pretrain_steps=3, steps=5), tmp_path / "branch", pretrained=snapshot)
+    history = branch.fit(False)
+    scratch = Trainer(data, _tiny_config(pretrain_steps=3, steps=5), tmp_path / "scratch")
+    scratch.fit(False)
+    for k, v in scratch.model.state_dict().items():
+        assert torch.equal(v, branch.model.state_dict()[k]), k
+    assert [(r["step"], r.get("system")) for r in history] == [
+        (0, "word-by-word"), (3, MLM_CURVE), (3, "masked-LM pretraining"), (5, None)]
+    assert history[2]["pretrained_in"] == str(snapshot.parent) and history[2]["mlm_heldout"] > 0
+    assert history[1]["seconds"] <= history[2]["seconds"] <= history[3]["seconds"]  # charged the time to get there
+    with pytest.raises(UmtError, match="holds 3 masked-LM steps; give --pretrain-steps 3"):
+        Trainer(data, _tiny_config(pretrain_steps=4, steps=5), tmp_path / "four", pretrained=snapshot)
 
 
 def test_training_options_default_to_the_config_and_pretraining_fits_in_the_steps(prepared, tmp_path, capsys):

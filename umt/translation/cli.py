@@ -95,6 +95,7 @@ def _train_config(a):
                          ae_decay_steps=a.ae_decay_steps, ae_weight_end=a.ae_weight_end, eval_every=a.eval_every,
                          checkpoint_every=a.checkpoint_every, eval_val=a.eval_val, seed=a.seed, device=a.device,
                          init_embeddings=not a.random_embeddings, pretrain_steps=a.pretrain_steps, model=model,
+                         pretrain_snapshots=a.pretrain_snapshots,
                          average_decay=MTTrainConfig.average_decay if a.average_decay is None else a.average_decay)
 
 
@@ -117,12 +118,13 @@ def cmd_train(a) -> None:
         if saved.exists():  # a resumed run keeps the settings it started with, except its length
             stored = read_json(saved, "saved training settings")
             # averaging changes no training step, so a resumed run may start (or stop) it
-            free = {("steps",), ("device",), ("average_decay",), ("model", "vocab_size"), ("model", "n_langs")}
+            free = {("steps",), ("device",), ("average_decay",), ("pretrain_snapshots",), ("model", "vocab_size"),
+                    ("model", "n_langs")}
             diff = setting_differences(stored, json.loads(json.dumps(asdict(cfg))), free=free)
             if diff:
                 raise UmtError(f"{a.out}: --resume continues the settings the run started with, and the command "
                                f"gives others ({'; '.join(diff[:3])}): drop them, or train into another --out")
-            cfg = MTTrainConfig.from_dict({**stored, "steps": a.steps})
+            cfg = MTTrainConfig.from_dict({**stored, "steps": a.steps, "pretrain_snapshots": a.pretrain_snapshots})
             if a.average_decay is not None:
                 cfg.average_decay = a.average_decay
     start_run(a.out, {**_params(a), "command": "mt train"})
@@ -168,6 +170,9 @@ def _add_train_options(p) -> None:
     p.add_argument("--pretrain-steps", type=int, default=2000,
                    help="cross-lingual masked-LM steps before translation training (XLM); they count in --steps; "
                         "0: none (default %(default)s)")
+    p.add_argument("--pretrain-snapshots", type=int, default=0, metavar="N",
+                   help="also keep pretrained-STEP.pt every N masked-LM steps, so that other runs can start from a "
+                        "shorter pretraining (--pretrained) without pretraining again; 0: none (default %(default)s)")
     p.add_argument("--eval-every", type=int, default=200,
                    help="steps between evaluations: round-trip BLEU selects the model (default %(default)s)")
     p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints (default %(default)s)")
@@ -369,8 +374,9 @@ def add_commands(sub, epilog: str) -> None:
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--pretrained", default=None,
-                   help="start from the pretrained.pt another run wrote at the end of its masked-LM pretraining "
-                        "(same pretraining settings, subwords and training text; e.g. a `mt relex --prepared-copy`)")
+                   help="start from the pretrained.pt another run wrote at the end of its masked-LM pretraining, "
+                        "or one of its pretrained-STEP.pt snapshots with --pretrain-steps STEP (same pretraining "
+                        "settings, subwords and training text; e.g. a `mt relex --prepared-copy`)")
     _add_train_options(p)
     p.set_defaults(func=cmd_train)
 

@@ -66,8 +66,10 @@ log = logging.getLogger("umt")
 BT_BATCH = 48
 
 #: The settings that shape masked-LM pretraining. A run may start from another run's
-#: ``pretrained.pt`` when these agree and the subwords and training text are the same bytes;
-#: the translation phase's settings (lexicon, noise, schedule) may differ.
+#: ``pretrained.pt`` (or a ``pretrained-STEP.pt`` snapshot) when these agree and the subwords and
+#: training text are the same bytes; the translation phase's settings (lexicon, noise, schedule)
+#: may differ, and a snapshot's run may have pretrained longer (the pretraining schedule does not
+#: depend on its length: constant after warm-up, every draw keyed by the seed and the step).
 PRETRAIN_SETTINGS = ("pretrain_steps", "batch_size", "lr", "warmup", "clip", "mask_rate", "seed", "init_embeddings",
                      "amp", "model")
 
@@ -118,6 +120,8 @@ class MTTrainConfig(CheckedConfig):
     length_buckets: int = ranged(4, POSITIVE)  # a step's sentences are cut, by length, into this many passes
     amp: bool = True  # bfloat16 autocast of training and back-translation on CUDA; no effect on the CPU
     pretrain_steps: int = ranged(2000, NON_NEGATIVE)  # cross-lingual masked-LM steps first (XLM); 0: none
+    # keep pretrained-STEP.pt every N masked-LM steps, for runs that branch off a shorter pretraining; 0: none
+    pretrain_snapshots: int = ranged(0, NON_NEGATIVE)
     mask_rate: float = ranged(0.15, PROBABILITY_TO_DROP)  # share of subwords the masked LM predicts
     # weights averaged over translation steps (umt.translation.averaging), evaluated beside the live ones; 0: none
     average_decay: float = ranged(0.0, PROBABILITY_TO_DROP)
@@ -260,13 +264,14 @@ class Trainer:
         """Continue from another run's weights, optimiser and step at the end of its masked-LM
         pretraining, exactly as this run would have reached them itself (every random draw derives
         from the seed and the step); the history keeps that run's pretraining row and its cost."""
-        if not self.cfg.pretrain_steps:
-            raise UmtError(f"{path}: starting from pretrained weights needs the --pretrain-steps they were made with")
         state = load_checkpoint(path, "pretrained model", self.device)
         if "data_digest" not in state:
             raise UmtError(f"{path}: not a pretrained.pt (the file a run writes when its masked-LM pretraining ends)")
+        if state["step"] != self.cfg.pretrain_steps:
+            raise UmtError(f"{path}: holds {state['step']} masked-LM steps; give --pretrain-steps {state['step']}")
         theirs, mine = state["config"], json.loads(json.dumps(asdict(self.cfg)))
-        differ = [f"{k} {theirs.get(k)} -> {mine[k]}" for k in PRETRAIN_SETTINGS if theirs.get(k) != mine[k]]
+        differ = [f"{k} {theirs.get(k)} -> {mine[k]}" for k in PRETRAIN_SETTINGS
+                  if k != "pretrain_steps" and theirs.get(k) != mine[k]]
         if differ:
             raise UmtError(f"{path}: pretrained with other settings ({'; '.join(differ[:3])}); give the ones it was "
                            "made with")
@@ -276,7 +281,11 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.step = state["step"]
         self.history = [{**r, "pretrained_in": str(path.parent)} for r in state["history"]
-                        if r.get("system") in ("masked-LM pretraining", MLM_CURVE)]
+                        if r.get("system") in ("masked-LM pretraining", MLM_CURVE) and r["step"] <= self.step]
+        if not any(r.get("system") == "masked-LM pretraining" for r in self.history):
+            # a snapshot inside a longer pretraining: its end here, charged the time it took to get there
+            self.history.append({"step": self.step, "system": "masked-LM pretraining", **self.masked_lm_heldout(),
+                                 "seconds": state["seconds"], "pretrained_in": str(path.parent)})
         self.seconds_before = max(r["seconds"] for r in self.history)  # the pretraining row's, its last
         log.info("starting from %s at step %d (its masked-LM pretraining)", path, self.step)
 
@@ -576,6 +585,9 @@ class Trainer:
                 # the pretraining curve, for choosing its length: held-out, monolingual, the selection's own text
                 self._record({"step": self.step, "system": MLM_CURVE, "mlm": round(losses["mlm"], 4),
                               **self.masked_lm_heldout(), "seconds": round(self.elapsed(), 3)})
+            if self.rank == 0 and c.pretrain_snapshots and self.step < c.pretrain_steps \
+                    and self.step % c.pretrain_snapshots == 0:  # a shorter pretraining other runs may start from
+                self.save(self.out / f"pretrained-{self.step}.pt", data_digest=pretraining_data_digest(self.data))
             if self.rank == 0 and not pretraining and (self.step % c.eval_every == 0 or done):
                 row = self.evaluate()
                 if self.average is not None:
