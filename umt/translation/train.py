@@ -232,7 +232,7 @@ class Trainer:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step,
                 "config": asdict(self.cfg), "history": self.history, "best_roundtrip": self.best_roundtrip,
                 "pair": [self.data.src, self.data.tgt], "vocab": str(self.data.vocab.path),
-                "seconds": round(self.elapsed(), 1),
+                "seconds": round(self.elapsed(), 3),  # a tiny run takes milliseconds
                 "average": self.average.state_dict() if self.average is not None else None}
 
     def elapsed(self) -> float:
