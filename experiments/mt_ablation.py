@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from umt.errors import UmtError, run_script  # noqa: E402
 from umt.fileio import read_json, save_png, write_json, write_text  # noqa: E402
-from umt.translation.history import cumulative_seconds, row_figures  # noqa: E402
+from umt.translation.history import PRETRAINING, cumulative_seconds, row_figures  # noqa: E402
 
 UNTRAINED = {("train", "average_decay"), ("train", "pretrain_snapshots")}  # settings that change no training step
 
@@ -112,7 +112,7 @@ def ablation(runs: list[dict], at: list[int]) -> dict:
     for run in runs:
         by_step = {r["translation_step"]: r for r in run["rows"] if r["translation_step"] is not None}
         wbw = next((r for r in run["rows"] if r.get("system") == "word-by-word"), {})
-        pre = next((r for r in run["rows"] if r.get("system") == "masked-LM pretraining"), {})
+        pre = next((r for r in run["rows"] if r.get("system") == PRETRAINING), {})
         selected = max((by_step[s] for s in common), key=lambda r: r["roundtrip"], default=None)
         entry = {"name": run["name"], "folder": run["folder"],
                  # averaging changes no training step: a lever only when its figures are read (@averaged)

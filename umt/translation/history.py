@@ -9,6 +9,8 @@ its held-out curve) are not evaluations of the translation model.
 
 from __future__ import annotations
 
+#: The ``system`` of the row that ends masked-LM pretraining (its cost, for the ablation).
+PRETRAINING = "masked-LM pretraining"
 #: The ``system`` of the rows that evaluate the masked LM on held-out text during pretraining.
 MLM_CURVE = "masked-LM held-out"
 

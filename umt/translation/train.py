@@ -54,7 +54,7 @@ from umt.translation.evaluate import (
     strip_output,
     translate_lines,
 )
-from umt.translation.history import MLM_CURVE, cumulative_seconds, row_figures, selected_weights
+from umt.translation.history import MLM_CURVE, PRETRAINING, cumulative_seconds, row_figures, selected_weights
 from umt.translation.model import ModelConfig, Seq2Seq
 from umt.translation.noise import NoiseConfig, add_noise
 from umt.translation.vocab import BOS, EOS, PAD, UNK
@@ -200,6 +200,7 @@ class Trainer:
         # run it starts from (charged as if it had pretrained itself), so that "seconds" never restart
         self.seconds_before = 0.0
         self._sitting_t0: float | None = None
+        self._heldout_ids: list[list[list[int]]] | None = None
         self.ckpt = self.out / "checkpoint.pt"
         if resume:
             if not self.ckpt.exists():
@@ -281,10 +282,10 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.step = state["step"]
         self.history = [{**r, "pretrained_in": str(path.parent)} for r in state["history"]
-                        if r.get("system") in ("masked-LM pretraining", MLM_CURVE) and r["step"] <= self.step]
-        if not any(r.get("system") == "masked-LM pretraining" for r in self.history):
+                        if r.get("system") in (PRETRAINING, MLM_CURVE) and r["step"] <= self.step]
+        if not any(r.get("system") == PRETRAINING for r in self.history):
             # a snapshot inside a longer pretraining: its end here, charged the time it took to get there
-            self.history.append({"step": self.step, "system": "masked-LM pretraining", **self.masked_lm_heldout(),
+            self.history.append({"step": self.step, "system": PRETRAINING, **self.masked_lm_heldout(),
                                  "seconds": state["seconds"], "pretrained_in": str(path.parent)})
         self.seconds_before = max(r["seconds"] for r in self.history)  # the pretraining row's, its last
         log.info("starting from %s at step %d (its masked-LM pretraining)", path, self.step)
@@ -420,11 +421,12 @@ class Trainer:
         pretrain."""
         d, c = self.data, self.cfg
         rng = np.random.default_rng([c.seed, 7, 7])
+        if self._heldout_ids is None:  # encoded once a run: the same sentences at every evaluation
+            self._heldout_ids = [d.vocab.encode(d.heldout[lang], c.model.max_positions) for lang in (d.src, d.tgt)]
         self.model.eval()
         total, right, count = 0.0, 0, 0
         try:
-            for k, lang in enumerate((d.src, d.tgt)):
-                encoded = d.vocab.encode(d.heldout[lang], c.model.max_positions)
+            for k, encoded in enumerate(self._heldout_ids):
                 for i in range(0, len(encoded), batch):
                     ids = pad_batch(encoded[i:i + batch]).numpy()
                     inputs, chosen = masked_inputs(ids, d.vocab, c.mask_rate, rng)
@@ -576,7 +578,7 @@ class Trainer:
             done = self.step == c.steps
             pretraining = self.step <= c.pretrain_steps and not done  # the decoder is not trained yet
             if self.rank == 0 and self.step == c.pretrain_steps > 0:  # what pretraining cost, for the ablation
-                self._record({"step": self.step, "system": "masked-LM pretraining", "mlm": round(losses["mlm"], 4),
+                self._record({"step": self.step, "system": PRETRAINING, "mlm": round(losses["mlm"], 4),
                               **self.masked_lm_heldout(),
                               "seconds": round(self.elapsed(), 3)})  # a tiny run pretrains in milliseconds
                 # other runs may start from here
