@@ -233,13 +233,17 @@ class Trainer:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step,
                 "config": asdict(self.cfg), "history": self.history, "best_roundtrip": self.best_roundtrip,
                 "pair": [self.data.src, self.data.tgt], "vocab": str(self.data.vocab.path),
-                "seconds": round(self.elapsed(), 3),  # a tiny run takes milliseconds
+                "seconds": self.elapsed(),
                 "average": self.average.state_dict() if self.average is not None else None}
 
     def elapsed(self) -> float:
-        """Wall seconds of training so far, earlier sittings included."""
+        """Wall seconds of training so far, earlier sittings included, to the millisecond.
+
+        History rows and checkpoints both keep this one rounding: a row rounded coarser than its
+        checkpoint could read later than the checkpoint written after it (0.6 s against 0.582 s).
+        """
         sitting = time.time() - self._sitting_t0 if self._sitting_t0 is not None else 0.0
-        return self.seconds_before + sitting
+        return round(self.seconds_before + sitting, 3)
 
     def save(self, path: Path | None = None, **extra) -> None:
         """The training state (plus ``extra`` entries) to ``path``, the checkpoint by default."""
@@ -580,13 +584,13 @@ class Trainer:
             if self.rank == 0 and self.step == c.pretrain_steps > 0:  # what pretraining cost, for the ablation
                 self._record({"step": self.step, "system": PRETRAINING, "mlm": round(losses["mlm"], 4),
                               **self.masked_lm_heldout(),
-                              "seconds": round(self.elapsed(), 3)})  # a tiny run pretrains in milliseconds
+                              "seconds": self.elapsed()})
                 # other runs may start from here
                 self.save(self.out / "pretrained.pt", data_digest=pretraining_data_digest(self.data))
             if self.rank == 0 and pretraining and self.step < c.pretrain_steps and self.step % c.eval_every == 0:
                 # the pretraining curve, for choosing its length: held-out, monolingual, the selection's own text
                 self._record({"step": self.step, "system": MLM_CURVE, "mlm": round(losses["mlm"], 4),
-                              **self.masked_lm_heldout(), "seconds": round(self.elapsed(), 3)})
+                              **self.masked_lm_heldout(), "seconds": self.elapsed()})
             if self.rank == 0 and c.pretrain_snapshots and self.step < c.pretrain_steps \
                     and self.step % c.pretrain_snapshots == 0:  # a shorter pretraining other runs may start from
                 self.save(self.out / f"pretrained-{self.step}.pt", data_digest=pretraining_data_digest(self.data))
@@ -596,7 +600,7 @@ class Trainer:
                     with self.average.swapped_in():
                         row["averaged"] = {k: v for k, v in self.evaluate().items() if k != "step"}
                 row.update({k: round(v, 4) for k, v in losses.items() if k != "tokens"})
-                row["seconds"] = round(self.elapsed(), 1)
+                row["seconds"] = self.elapsed()
                 self._record(row)
                 log.info("step %d: %s", self.step, json.dumps(row))
                 chosen = selected_weights(row)
