@@ -1,9 +1,11 @@
 """Throughput of one back-translation training step on this machine: tokens per second, and where
 the time goes (building the batch, which includes the on-the-fly greedy back-translation, against
-the forward, backward and optimiser passes).
+the forward, backward and optimiser passes); or of one masked-LM pretraining step (``--phase
+masked-lm``, whose tokens are the masked pieces it predicts).
 
     python experiments/mt_throughput.py --prepared runs/mt/en-fr/data --out results/mt_throughput
     python experiments/mt_throughput.py --prepared ... --buckets 1,2,4,8 --threads 1,2
+    python experiments/mt_throughput.py --prepared ... --phase masked-lm --buckets 1,4
 
 Each setting runs ``--warmup`` untimed steps, then ``--steps`` timed ones, from the same weights
 (the cross-lingual initialisation) at step ``--at`` (past the word-by-word steps, so the
@@ -27,15 +29,17 @@ from umt.fileio import write_json, write_text  # noqa: E402
 
 
 def measure(prepared: str, buckets: int, threads: int, batch_size: int, steps: int, warmup: int, at: int,
-            compiled: bool = False) -> dict:
+            compiled: bool = False, phase: str = "translation") -> dict:
     import torch
 
     from umt.translation.data import MTData
     from umt.translation.train import MTTrainConfig, Trainer
 
     torch.set_num_threads(threads)
-    # translation steps (denoising and back-translation) are timed, so no masked-LM phase comes first
-    cfg = MTTrainConfig(batch_size=batch_size, device="cpu", eval_test=False, pretrain_steps=0)
+    # translation steps (denoising and back-translation) are timed with no masked-LM phase before them
+    masked_lm = phase == "masked-lm"
+    cfg = MTTrainConfig(batch_size=batch_size, device="cpu", eval_test=False,
+                        pretrain_steps=at + warmup + steps + 1 if masked_lm else 0)
     if hasattr(cfg, "length_buckets"):  # absent from the code before length buckets: measures that code
         cfg.length_buckets = buckets
     data = MTData.load(prepared, cfg.max_len)
@@ -57,12 +61,13 @@ def measure(prepared: str, buckets: int, threads: int, batch_size: int, steps: i
     for i in range(warmup + steps):
         trainer.step = at + i
         t = time.perf_counter()
-        losses = trainer.train_step()
+        losses = trainer.masked_lm_step() if masked_lm else trainer.train_step()
         if i >= warmup:
             total += time.perf_counter() - t
             tokens += losses["tokens"]
     batch = sum(batch_seconds[warmup:])
-    return {"buckets": buckets, "threads": threads, "compiled": compiled, "batch_size": batch_size, "steps": steps,
+    return {"phase": phase, "buckets": buckets, "threads": threads, "compiled": compiled, "batch_size": batch_size,
+            "steps": steps,
             "seconds_per_step": round(total / steps, 3), "batch_and_back_translation_s": round(batch / steps, 3),
             "learn_s": round((total - batch) / steps, 3), "tokens_per_step": round(tokens / steps, 1),
             "tokens_per_second": round(tokens / total, 1)}
@@ -75,6 +80,9 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", default="2", help="comma-separated torch thread counts (default %(default)s)")
     ap.add_argument("--compile", default="0", help="comma-separated: 0 eager, 1 torch.compile of the training "
                     "forward pass (dynamic shapes; compiling happens in the warm-up steps) (default %(default)s)")
+    ap.add_argument("--phase", choices=("translation", "masked-lm"), default="translation",
+                    help="the step to time: denoising and back-translation, or masked-LM pretraining "
+                    "(default %(default)s)")
     ap.add_argument("--batch-size", type=int, default=48)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
@@ -85,14 +93,16 @@ def main(argv=None) -> int:
     for threads in (int(t) for t in a.threads.split(",")):
         for buckets in (int(b) for b in a.buckets.split(",")):
             for compiled in (bool(int(c)) for c in a.compile.split(",")):
-                row = measure(a.prepared, buckets, threads, a.batch_size, a.steps, a.warmup, a.at, compiled)
+                row = measure(a.prepared, buckets, threads, a.batch_size, a.steps, a.warmup, a.at, compiled, a.phase)
                 print(row, flush=True)
                 rows.append(row)
     write_json(f"{a.out}.json", {"machine": platform.node(), "processor": platform.processor() or platform.machine(),
                                  "date": time.strftime("%Y-%m-%d %H:%M"), "prepared": a.prepared, "rows": rows})
-    lines = ["| threads | length buckets | compiled | s/step | of it: batch + back-translation | learn | tokens/s |",
-             "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['threads']} | {r['buckets']} | {'yes' if r['compiled'] else 'no'} | {r['seconds_per_step']:.2f} | "
+    lines = ["| phase | threads | length buckets | compiled | s/step | of it: batch + back-translation | learn "
+             "| tokens/s |",
+             "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['phase']} | {r['threads']} | {r['buckets']} | {'yes' if r['compiled'] else 'no'} | "
+              f"{r['seconds_per_step']:.2f} | "
               f"{r['batch_and_back_translation_s']:.2f} | {r['learn_s']:.2f} | {r['tokens_per_second']:.0f} |"
               for r in rows]
     write_text(f"{a.out}.md", "\n".join(lines) + "\n")

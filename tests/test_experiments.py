@@ -383,7 +383,12 @@ def test_mt_throughput_times_steps_with_and_without_length_buckets(prepared, tmp
     for r in rows:
         assert 0 < r["batch_and_back_translation_s"] < r["seconds_per_step"]
         assert r["tokens_per_second"] == pytest.approx(r["tokens_per_step"] / r["seconds_per_step"], rel=0.02)
-    assert "| 1 | 3 |" in out.with_suffix(".md").read_text()
+    assert "| translation | 1 | 3 |" in out.with_suffix(".md").read_text()
+    run_script("mt_throughput.py", "--prepared", str(prepared), "--phase", "masked-lm", "--buckets", "1,4",
+               "--threads", "1", "--batch-size", "6", "--steps", "2", "--warmup", "0", "--at", "0", "--out", str(out))
+    rows = json.loads(out.with_suffix(".json").read_text())["rows"]
+    assert [(r["phase"], r["buckets"]) for r in rows] == [("masked-lm", 1), ("masked-lm", 4)]
+    assert rows[0]["tokens_per_step"] == rows[1]["tokens_per_step"] > 0  # the same masked pieces either way
 
 
 @pytest.mark.slow  # several seconds: kept out of the quick loop (pytest -m "not slow")

@@ -633,6 +633,27 @@ def test_length_buckets_give_the_same_step_as_one_padded_batch(prepared, tmp_pat
     assert moved > 1000  # the step did move the weights
 
 
+def test_length_buckets_give_the_same_masked_lm_step_as_one_padded_batch(prepared, tmp_path):
+    from umt.translation.data import MTData
+    from umt.translation.train import Trainer
+
+    data = MTData.load(prepared)
+    model = ModelConfig(dim=32, heads=2, enc_layers=1, dec_layers=1, ff_dim=64, dropout=0.0)
+    trainers = [Trainer(data, _tiny_config(model=model, length_buckets=b, pretrain_steps=5), tmp_path / f"b{b}")
+                for b in (1, 4)]
+    before = [p.detach().clone() for p in trainers[0].model.parameters()]
+    for t in trainers:
+        t.optimizer = torch.optim.SGD(t.model.parameters(), lr=1.0)  # the update is the gradient: comparable
+    one, four = (t.masked_lm_step() for t in trainers)
+    assert one["tokens"] == four["tokens"] > 0
+    assert four["mlm"] == pytest.approx(one["mlm"], rel=1e-5) and four["loss"] == four["mlm"]
+    moved = 0
+    for a, b, start in zip(trainers[0].model.parameters(), trainers[1].model.parameters(), before):
+        torch.testing.assert_close(b - start, a - start, rtol=1e-3, atol=1e-9)
+        moved += int((a != start).sum())
+    assert moved > 1000
+
+
 def test_identical_spelling_wins_when_among_the_best_targets():
     from collections import Counter
 

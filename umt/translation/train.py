@@ -380,7 +380,14 @@ class Trainer:
         return losses
 
     def masked_lm_step(self) -> dict:
-        """One optimiser step of the cross-lingual masked language model (encoder and embeddings)."""
+        r"""One optimiser step of the cross-lingual masked language model (encoder and embeddings).
+
+        The loss is the mean over the masked pieces :math:`M` of the batch,
+        :math:`\frac{1}{|M|}\sum_{i \in M} -\log p(x_i \mid \tilde x)`. The masks are drawn on the
+        whole padded batch; its sentences are then sorted by length and cut into ``length_buckets``
+        passes, each padded only to its own longest, whose gradients add up to the same step (half
+        the batch's positions are padding otherwise).
+        """
         c, d = self.cfg, self.data
         rows, langs = [], []
         for k, lang in enumerate((d.src, d.tgt)):
@@ -390,12 +397,20 @@ class Trainer:
             langs += [self.languages.index(lang)] * size
         ids = pad_batch(rows).numpy()
         inputs, chosen = masked_inputs(ids, d.vocab, c.mask_rate, self._rng(9))
+        lengths = np.array([len(r) for r in rows])
+        order = np.argsort(lengths, kind="stable")
+        passes = [p for p in np.array_split(order, min(c.length_buckets, len(rows))) if chosen[p].any()]
+        masked = int(chosen.sum())
         for group in self.optimizer.param_groups:
             group["lr"] = self.lr_at(self.step)
         self.optimizer.zero_grad(set_to_none=True)
-        logits, target = self._masked_logits(ids, inputs, chosen, langs)
-        loss = F.cross_entropy(logits.float(), target)
-        loss.backward()
+        total = 0.0
+        for part in passes:
+            cut = np.ix_(part, np.arange(max(1, lengths[part].max())))
+            logits, target = self._masked_logits(ids[cut], inputs[cut], chosen[cut], [langs[i] for i in part])
+            loss = F.cross_entropy(logits.float(), target, reduction="sum")
+            (loss / masked).backward()
+            total += float(loss.detach())
         if self.world > 1:  # the encoder alone runs outside DDP's forward: average the gradients by hand
             for p in self.model.parameters():
                 if p.grad is not None:
@@ -405,7 +420,7 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.clip)
         self.optimizer.step()
         self.step += 1
-        return {"mlm": float(loss.detach()), "loss": float(loss.detach()), "tokens": int(chosen.sum())}
+        return {"mlm": total / masked, "loss": total / masked, "tokens": masked}
 
     def _masked_logits(self, ids: np.ndarray, inputs: np.ndarray, chosen: np.ndarray,
                        langs: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
