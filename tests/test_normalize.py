@@ -25,3 +25,13 @@ def test_renorm_is_unit_and_zero_rows_survive(rng):
 def test_unknown_step():
     with pytest.raises(UmtError, match="unknown normalisation step"):
         normalize(np.ones((2, 2)), "unit,whiten")
+
+
+def test_iternorm_leaves_rows_both_unit_length_and_centred(rng):
+    # an embedding-like cloud: a common direction shared by every word, and uneven norms
+    x = rng.standard_normal((500, 16)) * rng.uniform(0.5, 3, (500, 1)) + 2 * rng.standard_normal(16)
+    once = normalize(x, "unit,center,unit")
+    it = normalize(x, "iternorm")
+    np.testing.assert_allclose(np.linalg.norm(it, axis=1), 1, atol=1e-3)
+    assert np.linalg.norm(it.mean(axis=0)) < 1e-5
+    assert np.linalg.norm(once.mean(axis=0)) > 100 * np.linalg.norm(it.mean(axis=0))  # one round is not both

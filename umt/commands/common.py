@@ -32,8 +32,9 @@ def add_pair_args(p: argparse.ArgumentParser, max_vocab: int = 200000) -> None:
     p.add_argument("--max-vocab", type=int, default=max_vocab,
                    help="keep the N most frequent words (default %(default)s)")
     p.add_argument("--normalize", default=None,
-                   help="normalisation chain applied to both spaces, e.g. unit,center,unit (default; "
-                        "for evaluate: the chain saved with the mapping)")
+                   help="normalisation chain applied to both spaces: unit,center,unit (default; for "
+                        "evaluate: the chain saved with the mapping), or iternorm (unit and center repeated "
+                        "until both hold, Zhang et al. 2019); steps: unit, center, unitdim, iternorm, none")
     p.add_argument("--device", type=device_option, default=None, help="cpu or cuda (default: cuda when present)")
     p.add_argument("--data", default=None, help="data root (default: $UMT_DATA)")
 
