@@ -50,7 +50,8 @@ def _iternorm(x: np.ndarray, rounds: int = 5, tol: float = 1e-4) -> np.ndarray:
     return x
 
 
-STEPS = {"unit": _unit, "iternorm": _iternorm, "renorm": _unit, "center": _center, "unitdim": _unitdim, "none": lambda x: x}
+STEPS = {"unit": _unit, "renorm": _unit, "center": _center, "unitdim": _unitdim, "iternorm": _iternorm,
+         "none": lambda x: x}
 
 
 def parse_chain(chain: str | list[str] | None) -> list[str]:
