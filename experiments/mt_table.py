@@ -125,6 +125,8 @@ def headline(results: list[dict]) -> dict:
                                           "bleu_greedy_ci95", "bleu_beam_ci95", "word_by_word_tok_lc",
                                           "word_by_word", "train_hours", "selected_step", "signature")}
             out[key]["trained_steps"] = res["trained_steps"]
+            # vectors, lexicon, training and evaluation; None for a run older than umt's stage times
+            out[key]["pipeline_hours"] = (res.get("pipeline") or {}).get("hours")
             out[key]["beam"] = res["beam"]
     return out
 

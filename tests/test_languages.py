@@ -107,6 +107,13 @@ def test_mt_run_trains_any_language_pair_from_monolingual_corpora(tmp_path, caps
     assert main(["-q", "mt", "run", "--pair", "is-fo", *corpora, *with_test, "--out", str(tmp_path / "scored"),
                  *tiny]) == 0
     results = json.loads((tmp_path / "scored" / "results.json").read_text())
+    # every stage timed: the vectors by their own record (trained by the first run), the rest here
+    pipeline = results["pipeline"]
+    vectors = json.loads((tmp_path / "run" / "emb" / "is" / "meta.json").read_text())["seconds_total"]
+    assert pipeline["stage_hours"]["vectors_is"] == round(vectors / 3600, 3)
+    assert pipeline["hours"] == pytest.approx(sum(pipeline["stage_hours"].values()) + pipeline["train_hours"], abs=2e-3)
+    assert pipeline["hours"] > pipeline["train_hours"] > 0
+    assert "Whole pipeline: " in (tmp_path / "scored" / "report.md").read_text(encoding="utf-8")
     scored = results["directions"]["fo-is"]
     assert results["beam"] == 2 and 0 <= scored["bleu_greedy"] <= 100 and "word_by_word" in scored
     assert str(test[0]) in results["test_set"] and "fo->is" in capsys.readouterr().out

@@ -543,6 +543,11 @@ def test_mt_run_trains_evaluates_and_continues(prepared, tmp_path, capsys):
     assert greedy["beam"] == 1 and (out / "eval-test-beam2" / "test.en-fr.hyp.txt").exists()
     assert "| en->fr |" in (out / "report.md").read_text()
     assert "en->fr: BLEU greedy" in capsys.readouterr().out
+    # the vectors and lexicon came from elsewhere, untimed: the whole pipeline's hours are not made up
+    pipeline = results["pipeline"]
+    assert pipeline["hours"] is None and pipeline["stage_hours"]["prepare"] is None
+    assert pipeline["stage_hours"]["evaluate_beam2"] > 0 and pipeline["train_hours"] > 0
+    assert "Whole pipeline: not known (untimed: vectors_en, vectors_fr, prepare" in (out / "report.md").read_text()
 
     # again with the same settings: nothing is trained or evaluated anew
     stamp = (out / "eval-test-beam1" / "metrics.json").stat().st_mtime_ns
@@ -576,6 +581,7 @@ def test_mt_run_trains_evaluates_and_continues(prepared, tmp_path, capsys):
     head = json.loads((tmp_path / "headline.json").read_text())
     assert head["machine"] and head["date"]
     assert head["en-fr"]["trained_steps"] == 6 and head["fr-en"]["bleu_beam"] == results_of(out)["fr-en"]["bleu_beam"]
+    assert "pipeline_hours" in head["en-fr"] and head["en-fr"]["pipeline_hours"] is None
     assert "Lample et al. 2018a" in (tmp_path / "mt.md").read_text()
     assert (tmp_path / "mt-en-fr-hours.png").stat().st_size > 1000
 

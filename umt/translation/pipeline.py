@@ -9,6 +9,8 @@ command again after a kill continues where it stopped (training from its last ch
     OUT/train/               denoising + back-translation                   (umt mt train)
     OUT/eval-test-beamN/     BLEU, greedy and beam                          (umt mt evaluate)
     OUT/results.json, OUT/report.md
+    OUT/stages.json          wall seconds of each finished stage, over every sitting (the vectors':
+                             fastText's training seconds, from their meta.json)
 
 Nothing parallel is read before the evaluation stage, except to display BLEU during training;
 the model is selected by round-trip BLEU on held-out monolingual sentences.
@@ -16,6 +18,7 @@ the model is selected by round-trip BLEU on held-out monolingual sentences.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -109,6 +112,35 @@ def refuse_other_settings(out: str | Path, cfg: MTPipelineConfig) -> None:
                            "pick a new --out, or run it again with its settings to continue it")
 
 
+class StageClock:
+    """Wall seconds of each finished stage of a run directory, kept in ``stages.json`` so that a
+    run resumed over several sittings still knows what its vectors and lexicon cost. A stage is
+    recorded when it finishes; a stage killed midway is timed again from its start when redone."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.seconds: dict = read_json(path, "stage times") if path.exists() else {}
+
+    @contextlib.contextmanager
+    def timing(self, stage: str):
+        t = time.time()
+        yield
+        self.record(stage, time.time() - t)
+
+    def record(self, stage: str, seconds: float | None) -> None:
+        if seconds is not None:
+            self.seconds[stage] = round(seconds, 1)
+            write_json(self.path, self.seconds)
+
+    def hours(self, train_hours: float, stages: list[str]) -> dict:
+        r"""The whole pipeline's wall hours, :math:`\sum_s t_s + t_{train}`, and each stage's; the
+        total is None when a stage ran before it was timed (a run directory older than this record)."""
+        each = {s: round(self.seconds[s] / 3600, 3) if s in self.seconds else None for s in stages}
+        known = None not in each.values()
+        total = round(sum(each.values()) + train_hours, 3) if known else None
+        return {"hours": total, "train_hours": train_hours, "stage_hours": each}
+
+
 def vectors(lang: str, cfg: MTPipelineConfig, out: Path, progress: bool):
     """The stage's word vectors of ``lang``: trained on mono text + its caption half, or reused."""
     from umt.embeddings.io import load_embeddings
@@ -180,26 +212,22 @@ def run_mt_pipeline(cfg: MTPipelineConfig, out: str | Path, progress: bool = Tru
     write_json(out / "mt_run.json", asdict(cfg))
     use_all_cores()
     t0 = time.time()
-    timings = {}
+    stages = StageClock(out / "stages.json")
     prepared = out / "data"
     if (prepared / "prepare.json").exists():
         log.info("reusing the prepared pair in %s", prepared)
     else:
         src_emb, tgt_emb = vectors(cfg.src, cfg, out, progress), vectors(cfg.tgt, cfg, out, progress)
-        timings["vectors_s"] = round(time.time() - t0, 1)
-        t = time.time()
-        prepare_mt(cfg.src, cfg.tgt, prepared, src_emb, tgt_emb, None, cfg.data, cfg.vocab_size, cfg.heldout,
-                   progress=progress, preset_name=cfg.preset, identical_top=cfg.identical_top,
-                   corpora=cfg.corpora, sentences=cfg.sentences, test_files=cfg.test_files)
-        timings["prepare_s"] = round(time.time() - t, 1)
+        with stages.timing("prepare"):
+            prepare_mt(cfg.src, cfg.tgt, prepared, src_emb, tgt_emb, None, cfg.data, cfg.vocab_size, cfg.heldout,
+                       progress=progress, preset_name=cfg.preset, identical_top=cfg.identical_top,
+                       corpora=cfg.corpora, sentences=cfg.sentences, test_files=cfg.test_files)
     data = MTData.load(prepared, cfg.train.max_len)
     run = out / "train"
-    t = time.time()
     resume = (run / "checkpoint.pt").exists()
     trainer = Trainer(data, cfg.train, run, resume=resume)  # a longer --steps continues the same run
     if trainer.step < cfg.train.steps:
         trainer.fit(progress=progress)
-    timings["train_s_this_sitting"] = round(time.time() - t, 1)
     step = trainer.step
     del trainer
     evaluations = {}
@@ -209,13 +237,19 @@ def run_mt_pipeline(cfg: MTPipelineConfig, out: str | Path, progress: bool = Tru
         metrics = read_json(saved, "evaluation") if saved.exists() else None
         if metrics is None or metrics.get("trained_steps") != step:
             log.info("evaluating %s on %s with beam %d", run, _test_set_name(cfg), beam)
-            metrics = {**evaluate_run(run, data, "test", beam, folder), "trained_steps": step}
-            write_json(saved, metrics)
+            with stages.timing(f"evaluate_beam{beam}"):
+                metrics = {**evaluate_run(run, data, "test", beam, folder), "trained_steps": step}
+                write_json(saved, metrics)
         evaluations[beam] = metrics
     history = read_json(run / "history.json", "training history")
     summary = summarize(cfg, history, evaluations, step)
     summary["seconds_this_sitting"] = round(time.time() - t0, 1)
-    summary["timings_this_sitting"] = timings
+    for lang in (cfg.src, cfg.tgt):  # the vectors' own record: right for vectors made by an earlier sitting too
+        meta = out / "emb" / lang / "meta.json"
+        if meta.exists():
+            stages.record(f"vectors_{lang}", read_json(meta, "vectors' record").get("seconds_total"))
+    timed = [f"vectors_{cfg.src}", f"vectors_{cfg.tgt}", "prepare", *(f"evaluate_beam{b}" for b in evaluations)]
+    summary["pipeline"] = stages.hours(training_hours(history), timed)
     write_json(out / "results.json", summary)
     write_text(out / "report.md", format_report(summary, out))
     return summary
@@ -255,6 +289,18 @@ def _test_set_name(cfg: MTPipelineConfig) -> str:
     return "Multi30k test_2016_flickr" if cfg.corpora is None else f"{cfg.test_src} / {cfg.test_tgt}"
 
 
+def _pipeline_line(summary: dict) -> str:
+    p = summary.get("pipeline") or {}
+    each = p.get("stage_hours", {})
+    if p.get("hours") is None:
+        missing = ", ".join(k for k, v in each.items() if v is None) or "stages"
+        return f"Whole pipeline: not known (untimed: {missing}, run before stage times were kept)."
+    vectors = sum(v for k, v in each.items() if k.startswith("vectors_"))
+    evaluation = sum(v for k, v in each.items() if k.startswith("evaluate_"))
+    return (f"Whole pipeline: {p['hours']:.2f} h of wall time (vectors {vectors:.2f} h, lexicon and subwords "
+            f"{each['prepare']:.2f} h, training {p['train_hours']:.2f} h, evaluation {evaluation:.2f} h).")
+
+
 def format_report(summary: dict, out: Path) -> str:
     if summary.get("beam") is None:  # a pair from monolingual corpora without a parallel test set
         lines = [f"# umt mt run {summary['pair']}: no parallel test set", "",
@@ -264,7 +310,8 @@ def format_report(summary: dict, out: Path) -> str:
                  "| direction | round-trip BLEU | training hours | selected step |", "|---|---|---|---|"]
         lines += [f"| {key.replace('-', '->')} | {d['roundtrip_bleu']} | {d['train_hours']:.2f} | "
                   f"{d['selected_step']} |" for key, d in summary["directions"].items()]
-        lines += ["", f"Translate with `umt translate --model {out}/train`; everything is in {out}/."]
+        lines += ["", _pipeline_line(summary), "", f"Translate with `umt translate --model {out}/train`; "
+                  f"everything is in {out}/."]
         return "\n".join(lines) + "\n"
     lines = [f"# umt mt run {summary['pair']}: {summary.get('test_set') or 'Multi30k test_2016_flickr'}", "",
              "sacreBLEU on detokenized cased output (95% bootstrap interval); in brackets Lample et al. "
@@ -279,7 +326,7 @@ def format_report(summary: dict, out: Path) -> str:
                      f"{d['bleu_beam']:.2f} [{blo:.1f}-{bhi:.1f}] ({d['bleu_tok_lc_beam']:.2f}) | "
                      f"{d['train_hours']:.2f} | {d['selected_step']} |")
     signature = next(iter(summary["directions"].values()))["signature"]
-    lines += ["", f"sacreBLEU signature: {signature}", "",
+    lines += ["", f"sacreBLEU signature: {signature}", "", _pipeline_line(summary), "",
               "The model was selected by round-trip BLEU on held-out monolingual sentences; the test set was "
               "read only to score.", "",
               f"Everything is in {out}/ (data/, train/ with bleu.png and history.json, eval-test-beamN/)."]
