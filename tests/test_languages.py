@@ -111,8 +111,9 @@ def test_mt_run_trains_any_language_pair_from_monolingual_corpora(tmp_path, caps
     pipeline = results["pipeline"]
     vectors = json.loads((tmp_path / "run" / "emb" / "is" / "meta.json").read_text())["seconds_total"]
     assert pipeline["stage_hours"]["vectors_is"] == round(vectors / 3600, 3)
-    assert pipeline["hours"] == pytest.approx(sum(pipeline["stage_hours"].values()) + pipeline["train_hours"], abs=2e-3)
-    assert pipeline["hours"] > pipeline["train_hours"] > 0
+    assert pipeline["hours"] == pytest.approx(sum(pipeline["stage_hours"].values()) + pipeline["train_hours"], abs=4e-3)
+    assert pipeline["hours"] >= pipeline["train_hours"] >= 0  # hours to 3 decimals: a tiny run's may read 0.0
+    assert json.loads((tmp_path / "scored" / "stages.json").read_text())["prepare"] > 0
     assert "Whole pipeline: " in (tmp_path / "scored" / "report.md").read_text(encoding="utf-8")
     scored = results["directions"]["fo-is"]
     assert results["beam"] == 2 and 0 <= scored["bleu_greedy"] <= 100 and "word_by_word" in scored

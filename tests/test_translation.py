@@ -546,7 +546,8 @@ def test_mt_run_trains_evaluates_and_continues(prepared, tmp_path, capsys):
     # the vectors and lexicon came from elsewhere, untimed: the whole pipeline's hours are not made up
     pipeline = results["pipeline"]
     assert pipeline["hours"] is None and pipeline["stage_hours"]["prepare"] is None
-    assert pipeline["stage_hours"]["evaluate_beam2"] > 0 and pipeline["train_hours"] > 0
+    assert pipeline["stage_hours"]["evaluate_beam2"] is not None  # hours to 3 decimals: 0.0 for a tiny run
+    assert json.loads((out / "stages.json").read_text())["evaluate_beam2"] > 0
     assert "Whole pipeline: not known (untimed: vectors_en, vectors_fr, prepare" in (out / "report.md").read_text()
 
     # again with the same settings: nothing is trained or evaluated anew

@@ -129,7 +129,7 @@ class StageClock:
 
     def record(self, stage: str, seconds: float | None) -> None:
         if seconds is not None:
-            self.seconds[stage] = round(seconds, 1)
+            self.seconds[stage] = round(seconds, 3)
             write_json(self.path, self.seconds)
 
     def hours(self, train_hours: float, stages: list[str]) -> dict:
