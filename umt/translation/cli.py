@@ -95,7 +95,7 @@ def _train_config(a):
                          ae_decay_steps=a.ae_decay_steps, ae_weight_end=a.ae_weight_end, eval_every=a.eval_every,
                          checkpoint_every=a.checkpoint_every, eval_val=a.eval_val, seed=a.seed, device=a.device,
                          init_embeddings=not a.random_embeddings, pretrain_steps=a.pretrain_steps, model=model,
-                         pretrain_snapshots=a.pretrain_snapshots,
+                         pretrain_snapshots=a.pretrain_snapshots, display_every=a.display_every,
                          average_decay=MTTrainConfig.average_decay if a.average_decay is None else a.average_decay)
 
 
@@ -117,14 +117,15 @@ def cmd_train(a) -> None:
         saved = Path(a.out) / "config.json"
         if saved.exists():  # a resumed run keeps the settings it started with, except its length
             stored = read_json(saved, "saved training settings")
-            # averaging changes no training step, so a resumed run may start (or stop) it
-            free = {("steps",), ("device",), ("average_decay",), ("pretrain_snapshots",), ("model", "vocab_size"),
-                    ("model", "n_langs")}
+            # averaging and display change no training step, so a resumed run may change them
+            free = {("steps",), ("device",), ("average_decay",), ("pretrain_snapshots",), ("display_every",),
+                    ("model", "vocab_size"), ("model", "n_langs")}
             diff = setting_differences(stored, json.loads(json.dumps(asdict(cfg))), free=free)
             if diff:
                 raise UmtError(f"{a.out}: --resume continues the settings the run started with, and the command "
                                f"gives others ({'; '.join(diff[:3])}): drop them, or train into another --out")
-            cfg = MTTrainConfig.from_dict({**stored, "steps": a.steps, "pretrain_snapshots": a.pretrain_snapshots})
+            cfg = MTTrainConfig.from_dict({**stored, "steps": a.steps, "pretrain_snapshots": a.pretrain_snapshots,
+                                           "display_every": a.display_every})
             if a.average_decay is not None:
                 cfg.average_decay = a.average_decay
     start_run(a.out, {**_params(a), "command": "mt train"})
@@ -176,6 +177,9 @@ def _add_train_options(p) -> None:
     p.add_argument("--eval-every", type=int, default=200,
                    help="steps between evaluations: round-trip BLEU selects the model (default %(default)s)")
     p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints (default %(default)s)")
+    p.add_argument("--display-every", type=int, default=5, metavar="N",
+                   help="test BLEU (and validation BLEU with --eval-val), for display only, at every Nth evaluation "
+                        "and at the last step; 1: at each (default %(default)s)")
     p.add_argument("--eval-val", action="store_true", help="also display validation BLEU during training")
     p.add_argument("--seed", type=seed_option, default=0,
                    help="every random draw of a step derives from it and the step")

@@ -98,7 +98,7 @@ class MTPipelineConfig(CheckedConfig):
 # Settings a finished stage may differ in without being redone: how many cores trained the vectors,
 # and how long training goes on (a longer --steps continues the same run).
 _FREE = {("embed", "threads"), ("train", "steps"), ("train", "device"), ("train", "average_decay"),
-         ("train", "pretrain_snapshots")}
+         ("train", "pretrain_snapshots"), ("train", "display_every")}
 
 
 def refuse_other_settings(out: str | Path, cfg: MTPipelineConfig) -> None:

@@ -17,7 +17,6 @@ import torch.nn.functional as F
 
 from umt.translation.data import MTData
 from umt.translation.evaluate import pad_batch
-from umt.translation.vocab import BOS, EOS, PAD, UNK
 
 log = logging.getLogger("umt")
 
@@ -44,9 +43,7 @@ def masked_inputs(ids: np.ndarray, vocab, rate: float, rng: np.random.Generator)
     """XLM's masking of a padded batch of pieces: each real piece is chosen with probability
     ``rate`` (at least one in the batch); a chosen piece becomes the mask 80% of the time, a random
     piece 10%, and stays 10%. Returns the inputs and the chosen positions."""
-    not_pieces = [PAD, UNK, BOS, EOS, *vocab.special]
-    pieces = np.setdiff1d(np.arange(len(vocab)), not_pieces)
-    real = ~np.isin(ids, not_pieces)
+    real = np.isin(ids, vocab.text_pieces)
     chosen = real & (rng.random(ids.shape) < rate)
     if not chosen.any():
         chosen[np.unravel_index(np.flatnonzero(real)[0], real.shape)] = True
@@ -54,7 +51,7 @@ def masked_inputs(ids: np.ndarray, vocab, rate: float, rng: np.random.Generator)
     inputs = ids.copy()
     inputs[chosen & (action < 0.8)] = vocab.blank_id  # the noise's blank serves as the mask
     swap = chosen & (action >= 0.8) & (action < 0.9)
-    inputs[swap] = rng.choice(pieces, size=int(swap.sum()))
+    inputs[swap] = rng.choice(vocab.text_pieces, size=int(swap.sum()))
     return inputs, chosen
 
 

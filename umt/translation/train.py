@@ -20,7 +20,8 @@ as XLM initialises its decoder, and the schedule above (warm-up, word-by-word st
 auto-encoding weight) starts from there.
 
 Model selection is unsupervised: round-trip BLEU (x -> y -> x) on held-out monolingual sentences.
-Test and validation BLEU are computed for display and plots only.
+Test and validation BLEU are computed for display and plots only, at every ``display_every``-th
+evaluation and the last.
 
 Every random draw of step ``t`` (batches, noise, dropout) is seeded by ``(seed, t)``, so a run
 resumed from a checkpoint continues exactly as if it had never stopped.
@@ -93,6 +94,8 @@ class MTTrainConfig(CheckedConfig):
     checkpoint_every: int = ranged(200, POSITIVE)
     eval_test: bool = True
     eval_val: bool = False
+    # test (and validation) BLEU at every Nth evaluation and the last: display only, two thirds of an evaluation's time
+    display_every: int = ranged(5, POSITIVE)
     init_embeddings: bool = True
     seed: int = 0
     device: str | None = None
@@ -393,8 +396,8 @@ class Trainer(MaskedLMPretraining):
         return losses
 
     # ----- evaluation -----
-    def evaluate(self, beam: int = 1) -> dict:
-        """Round-trip BLEU on held-out monolingual text (selection) and parallel BLEU (display)."""
+    def evaluate(self, beam: int = 1, display: bool = True) -> dict:
+        """Round-trip BLEU on held-out monolingual text (selection) and, when ``display``, parallel BLEU."""
         d, m = self.data, self.model
         row: dict = {"step": self.step}
         rts = []
@@ -407,7 +410,7 @@ class Trainer(MaskedLMPretraining):
             rts.append(rt)
         row["roundtrip"] = round(float(np.mean(rts)), 2)
         for split, enabled in (("test", self.cfg.eval_test), ("val", self.cfg.eval_val)):
-            if not enabled or not d.has(split):
+            if not display or not enabled or not d.has(split):
                 continue
             sets = getattr(d, split)
             for a, b in ((d.src, d.tgt), (d.tgt, d.src)):
@@ -484,10 +487,11 @@ class Trainer(MaskedLMPretraining):
                     and self.step % c.pretrain_snapshots == 0:  # a shorter pretraining other runs may start from
                 self.save(self.out / f"pretrained-{self.step}.pt", data_digest=pretraining_data_digest(self.data))
             if self.rank == 0 and not pretraining and (self.step % c.eval_every == 0 or done):
-                row = self.evaluate()
+                display = done or self.step % (c.eval_every * c.display_every) == 0
+                row = self.evaluate(display=display)
                 if self.average is not None:
                     with self.average.swapped_in():
-                        row["averaged"] = {k: v for k, v in self.evaluate().items() if k != "step"}
+                        row["averaged"] = {k: v for k, v in self.evaluate(display=display).items() if k != "step"}
                 row.update({k: round(v, 4) for k, v in losses.items() if k != "tokens"})
                 row["seconds"] = self.elapsed()
                 self._record(row)

@@ -69,6 +69,8 @@ class Vocab:
         self.blank_id = self.sp.piece_to_id(BLANK)
         pieces = [self.sp.id_to_piece(i) for i in range(len(self))]
         self.special = {self.blank_id} | {i for i, p in enumerate(pieces) if _LANG_TOKEN.fullmatch(p)}
+        # the pieces of text, which a masked LM predicts and draws its random replacements from
+        self.text_pieces = np.setdiff1d(np.arange(len(self)), [PAD, UNK, BOS, EOS, *self.special])
         # A word starts at a piece with the "▁" marker and at every special piece.
         self.word_start = np.array([p.startswith("\u2581") or self.sp.is_control(i) or self.sp.is_unknown(i)
                                     or p.startswith("<") and p.endswith(">") for i, p in enumerate(pieces)])
