@@ -874,7 +874,7 @@ def test_training_options_default_to_the_config_and_pretraining_fits_in_the_step
     assert main(["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run"), "--steps",
                  "4"]) == 2
     err = capsys.readouterr().err
-    assert "--pretrain-steps 2000: expected at most --steps (4)" in err and len(err.strip().splitlines()) == 1
+    assert "--pretrain-steps 5000: expected at most --steps (4)" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
     assert main(["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run"),
                  "--ae-weight-end", "-1"]) == 2

@@ -147,7 +147,7 @@ def _add_lexicon_options(p) -> None:
 
 
 def _add_train_options(p) -> None:
-    p.add_argument("--steps", type=int, default=5400, help="optimiser steps in all (default %(default)s)")
+    p.add_argument("--steps", type=int, default=8400, help="optimiser steps in all (default %(default)s)")
     p.add_argument("--batch-size", type=int, default=32,
                    help="sentences per task; 4 tasks per step (default %(default)s)")
     p.add_argument("--lr", type=float, default=5e-4, help="Adam's peak learning rate (default %(default)s)")
@@ -168,7 +168,7 @@ def _add_train_options(p) -> None:
     p.add_argument("--dropout", type=float, default=0.1, help="(default %(default)s)")
     p.add_argument("--random-embeddings", action="store_true",
                    help="start token embeddings at random instead of from the cross-lingual subword vectors")
-    p.add_argument("--pretrain-steps", type=int, default=2000,
+    p.add_argument("--pretrain-steps", type=int, default=5000,
                    help="cross-lingual masked-LM steps before translation training (XLM); they count in --steps; "
                         "0: none (default %(default)s)")
     p.add_argument("--pretrain-snapshots", type=int, default=0, metavar="N",

@@ -71,7 +71,7 @@ BT_BATCH = 48
 class MTTrainConfig(CheckedConfig):
     """Training schedule. ``batch_size`` sentences per task (four tasks per step)."""
 
-    steps: int = ranged(5400, POSITIVE)
+    steps: int = ranged(8400, POSITIVE)
     batch_size: int = ranged(32, POSITIVE)
     lr: float = ranged(5e-4, low=0.0, low_open=True)
     warmup: int = ranged(400, NON_NEGATIVE)
@@ -84,7 +84,7 @@ class MTTrainConfig(CheckedConfig):
     max_len: int = ranged(60, POSITIVE)
     length_buckets: int = ranged(4, POSITIVE)  # a step's sentences are cut, by length, into this many passes
     amp: bool = True  # bfloat16 autocast of training and back-translation on CUDA; no effect on the CPU
-    pretrain_steps: int = ranged(2000, NON_NEGATIVE)  # cross-lingual masked-LM steps first (XLM); 0: none
+    pretrain_steps: int = ranged(5000, NON_NEGATIVE)  # cross-lingual masked-LM steps first (XLM); 0: none
     # keep pretrained-STEP.pt every N masked-LM steps, for runs that branch off a shorter pretraining; 0: none
     pretrain_snapshots: int = ranged(0, NON_NEGATIVE)
     mask_rate: float = ranged(0.15, PROBABILITY_TO_DROP)  # share of subwords the masked LM predicts
