@@ -94,7 +94,7 @@ class MTTrainConfig(CheckedConfig):
     checkpoint_every: int = ranged(200, POSITIVE)
     eval_test: bool = True
     eval_val: bool = False
-    # test (and validation) BLEU at every Nth evaluation and the last: display only, two thirds of an evaluation's time
+    # test (and validation) BLEU at every Nth evaluation and the last: display only, half of an evaluation's time
     display_every: int = ranged(5, POSITIVE)
     init_embeddings: bool = True
     seed: int = 0
