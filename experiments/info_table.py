@@ -58,7 +58,7 @@ def run_rows(run: Path, info_root: Path, lm: LMTrainConfig,
             continue
         with_bits = [r for r in stages if f"test_{key}_bpc" in r]
         rows.append({"run": str(run), "direction": key, "control": control, "selected_step": selected["step"],
-                     "bleu": selected[f"test_{key}"], **m,
+                     "bleu": selected.get(f"test_{key}"), **m,  # None: test BLEU not shown at that step
                      "first_step": with_bits[0]["step"] if with_bits else None,
                      "L(Y|X)_first": with_bits[0][f"test_{key}_bpc"] if with_bits else None})
     joint = {k: info[k] for k in ("pair", "single_lm_parameters", "joint_lm_parameters", "heldout_separate_bpc",
@@ -76,7 +76,8 @@ def markdown(rows: list[dict], joints: list[dict], rule: list[dict]) -> str:
         first = (f"{r['L(Y|X)_first']:.3f} (step {r['first_step']})" if r["L(Y|X)_first"] is not None
                  else "not recorded")
         label = r["direction"].replace("-", "->") + (" **(control)**" if r.get("control") else "")
-        out.append(f"| {label} | {r['bleu']:.2f} (step {r['selected_step']}) | {r['L(Y)']:.3f} | "
+        bleu = f"{r['bleu']:.2f}" if r["bleu"] is not None else "not shown"
+        out.append(f"| {label} | {bleu} (step {r['selected_step']}) | {r['L(Y)']:.3f} | "
                    f"{r['L(Y|X)']:.3f} | **{r['explained']:.3f}** | {r['explained_vs_mismatched']:.3f} | {first} |")
     out += ["", "| pair | two single-language models | one joint model (same total size) | saving |",
             "|---|---|---|---|"]
@@ -110,7 +111,8 @@ def plot(curves: list[tuple[list[dict], list[dict]]], path: str) -> None:
                 ax_bits.plot(*zip(*pts), marker="o", color=colour, label=f"L({tgt}|{src}) during training")
             ax_bits.scatter([r["selected_step"]], [r["L(Y|X)"]], color=colour, marker="*", s=120, zorder=3)
             ax_bits.axhline(r["L(Y)"], color=colour, ls="--", alpha=0.7, label=f"L({tgt}), language model")
-            ax_bleu.plot([s["step"] for s in stages], [s[f"test_{d}"] for s in stages], marker="o", color=colour,
+            shown = [s for s in stages if f"test_{d}" in s]  # test BLEU is shown every --display-every evaluations
+            ax_bleu.plot([s["step"] for s in shown], [s[f"test_{d}"] for s in shown], marker="o", color=colour,
                          label=f"{d}")
         name = rows[0]["run"] + (" (control)" if rows[0].get("control") else "") if rows else ""
         ax_bits.set(xlabel="training step", ylabel="bits per character", title=f"Code length of the reference, {name}")

@@ -218,7 +218,7 @@ def test_info_table_collects_explained_bits_curves_and_control(prepared, tmp_pat
         runs.append(tmp_path / name / "train")
         assert main(["-q", "mt", "train", "--prepared", str(data), "--out", str(runs[-1]), "--steps", "20",
                      "--pretrain-steps", "0", "--batch-size", "8", "--dim", "32", "--heads", "2", "--layers", "1",
-                     "--eval-every", "10",
+                     "--eval-every", "10", "--display-every", "1",  # the curve at every evaluation
                      "--wbw-steps", "4", "--ae-decay-steps", "10", "--device", "cpu"]) == 0
     rule = tmp_path / "rule.json"
     rule.write_text(json.dumps([{"src": "en", "tgt": "fr_control", "criterion": 0.44, "agreement": 0.01,
