@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from umt.errors import UmtError, run_script  # noqa: E402
 from umt.fileio import read_json, save_png, write_json, write_text  # noqa: E402
 from umt.translation.history import PRETRAINING, cumulative_seconds, row_figures  # noqa: E402
+from umt.translation.train import UNTRAINED_SETTINGS  # noqa: E402
 
-UNTRAINED = {("train", "average_decay"), ("train", "pretrain_snapshots"),  # settings that change no training step
-             ("train", "display_every")}
+UNTRAINED = {("train", k) for k in UNTRAINED_SETTINGS}
 
 
 def parse_runs(text: str) -> list[tuple[str, Path, str]]:

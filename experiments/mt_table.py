@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from umt.errors import UmtError, run_script  # noqa: E402
-from umt.fileio import write_json, write_text  # noqa: E402
+from umt.fileio import read_json, write_json, write_text  # noqa: E402
 from umt.rundir import machine_and_date  # noqa: E402
 from umt.translation.history import MLM_CURVE, cumulative_seconds, row_figures, selected_evaluation  # noqa: E402
 
@@ -83,8 +83,6 @@ PAPER = {"en-fr": {"word_by_word": 8.54, "iteration_1": 27.48, "iteration_3": 32
 
 
 def pipeline_results(run: Path) -> dict:
-    from umt.fileio import read_json
-
     path = run / "results.json"
     if not path.exists():
         raise UmtError(f"{path}: missing (not a finished `umt mt run` directory)")
@@ -113,12 +111,20 @@ def headline_markdown(results: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def headline(results: list[dict]) -> dict:
-    """The README's MT figures: one object per direction, plus the machine and the date."""
-    out: dict = {**machine_and_date(),
+def headline(results: list[dict], previous: dict | None = None) -> dict:
+    """The README's MT figures: one object per direction, each with the machine and the date it was measured.
+
+    The directions of ``previous`` (the headline file as it was) that ``results`` do not remeasure are
+    kept as they were, so one pair can be rerun without losing the other's figures.
+    """
+    now = machine_and_date()
+    out: dict = {**now,
                  "test_set": "Multi30k test_2016_flickr",
                  "bleu_tok_lc": "lowercased, Moses-tokenized by sacremoses (-no-escape), multi-bleu.perl's BLEU",
                  "bleu": "sacreBLEU on detokenized cased output"}
+    for key, d in (previous or {}).items():
+        if isinstance(d, dict) and "bleu_greedy" in d:  # a direction; files before 2026-12-07 dated the whole file
+            out[key] = {"machine": previous.get("machine"), "date": previous.get("date"), **d}
     for res in results:
         for key, d in res["directions"].items():
             out[key] = {k: d[k] for k in ("bleu_tok_lc_greedy", "bleu_tok_lc_beam", "bleu_greedy", "bleu_beam",
@@ -128,6 +134,7 @@ def headline(results: list[dict]) -> dict:
             # vectors, lexicon, training and evaluation; None for a run older than umt's stage times
             out[key]["pipeline_hours"] = (res.get("pipeline") or {}).get("hours")
             out[key]["beam"] = res["beam"]
+            out[key].update(now)
     return out
 
 
@@ -158,7 +165,8 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", default=None, help="comma-separated `umt mt train` run directories")
     ap.add_argument("--pipelines", default=None, help="comma-separated `umt mt run` directories")
     ap.add_argument("--out", default="results/mt", help="writes OUT.json and OUT.md (default %(default)s)")
-    ap.add_argument("--headline", default=None, help="with --pipelines: also write the headline JSON here")
+    ap.add_argument("--headline", default=None,
+                    help="with --pipelines: also write the headline JSON here (directions these runs lack are kept)")
     a = ap.parse_args(argv)
     if (a.runs is None) == (a.pipelines is None):
         raise UmtError("give --runs (`umt mt train` directories) or --pipelines (`umt mt run` directories)")
@@ -171,7 +179,8 @@ def main(argv=None) -> int:
         for run, res in zip(runs, results):
             plot_hours(run, res["pair"], f"{a.out}-{res['pair']}-hours.png")
         if a.headline:
-            write_json(a.headline, headline(results))
+            previous = read_json(a.headline, "headline figures") if Path(a.headline).exists() else None
+            write_json(a.headline, headline(results, previous))
         print(md)
         return 0
     rows = [row for run in a.runs.split(",") for row in table_rows(Path(run))]

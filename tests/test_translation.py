@@ -385,6 +385,29 @@ def test_mt_table_adds_up_the_time_of_a_resumed_run(tmp_path):
     assert [r["selected"] for r in rows] == [False, False, False, True]
 
 
+def test_mt_table_headline_keeps_the_directions_a_rerun_does_not_remeasure():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "mt_table", Path(__file__).resolve().parents[1] / "experiments" / "mt_table.py")
+    mt_table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mt_table)
+    figures = {k: 20.0 for k in ("bleu_tok_lc_greedy", "bleu_tok_lc_beam", "bleu_greedy", "bleu_beam",
+                                 "word_by_word_tok_lc", "word_by_word", "train_hours")}
+    figures.update(bleu_greedy_ci95=[19.0, 21.0], bleu_beam_ci95=[19.0, 21.0], selected_step=800, signature="s")
+    previous = {"machine": "old box", "date": "2026-12-06", "test_set": "t",
+                "en-fr": {**figures, "bleu_greedy": 28.0}, "en-de": {**figures, "bleu_greedy": 19.5}}
+    rerun = {"directions": {"en-fr": {**figures, "bleu_greedy": 29.5}}, "trained_steps": 900, "beam": 4,
+             "pipeline": {"hours": 2.8}}
+    head = mt_table.headline([rerun], previous)
+    assert head["en-fr"]["bleu_greedy"] == 29.5 and head["en-fr"]["pipeline_hours"] == 2.8
+    assert head["en-fr"]["date"] == head["date"] and head["en-fr"]["machine"] == head["machine"]
+    assert head["en-de"]["bleu_greedy"] == 19.5  # not remeasured: kept, with where and when it was measured
+    assert (head["en-de"]["date"], head["en-de"]["machine"]) == ("2026-12-06", "old box")
+    assert "test_set" not in head["en-de"] and head["test_set"] != "t"
+
+
 # ----- cross-lingual subword initialisation -----
 
 class _PieceVocab:

@@ -102,7 +102,7 @@ def _train_config(a):
 def cmd_train(a) -> None:
     from umt.rundir import start_run
     from umt.translation.data import MTData
-    from umt.translation.train import MTTrainConfig, Trainer
+    from umt.translation.train import UNTRAINED_SETTINGS, MTTrainConfig, Trainer
 
     cfg = _train_config(a)  # a bad setting is reported before any data is read
     if a.resume and a.pretrained:
@@ -117,9 +117,8 @@ def cmd_train(a) -> None:
         saved = Path(a.out) / "config.json"
         if saved.exists():  # a resumed run keeps the settings it started with, except its length
             stored = read_json(saved, "saved training settings")
-            # averaging and display change no training step, so a resumed run may change them
-            free = {("steps",), ("device",), ("average_decay",), ("pretrain_snapshots",), ("display_every",),
-                    ("model", "vocab_size"), ("model", "n_langs")}
+            free = {("steps",), ("device",), ("model", "vocab_size"), ("model", "n_langs"),
+                    *((k,) for k in UNTRAINED_SETTINGS)}
             diff = setting_differences(stored, json.loads(json.dumps(asdict(cfg))), free=free)
             if diff:
                 raise UmtError(f"{a.out}: --resume continues the settings the run started with, and the command "

@@ -33,7 +33,7 @@ from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, CheckedConfig,
 from umt.translation.data import IDENTICAL_TOP, MT_PRESET
 from umt.translation.evaluate import bleu_scores, paired_bleu, translate_lines
 from umt.translation.history import cumulative_seconds, selected_evaluation
-from umt.translation.train import MTTrainConfig, load_model
+from umt.translation.train import UNTRAINED_SETTINGS, MTTrainConfig, load_model
 from umt.translation.vocab import Vocab
 
 log = logging.getLogger("umt")
@@ -96,9 +96,8 @@ class MTPipelineConfig(CheckedConfig):
 
 
 # Settings a finished stage may differ in without being redone: how many cores trained the vectors,
-# and how long training goes on (a longer --steps continues the same run).
-_FREE = {("embed", "threads"), ("train", "steps"), ("train", "device"), ("train", "average_decay"),
-         ("train", "pretrain_snapshots"), ("train", "display_every")}
+# how long training goes on (a longer --steps continues the same run), and those that train nothing.
+_FREE = {("embed", "threads"), ("train", "steps"), ("train", "device"), *(("train", k) for k in UNTRAINED_SETTINGS)}
 
 
 def refuse_other_settings(out: str | Path, cfg: MTPipelineConfig) -> None:

@@ -122,6 +122,12 @@ class MTTrainConfig(CheckedConfig):
         return cls(**d)
 
 
+# Settings that change no training step: weight averaging (evaluated beside the live weights), pretraining
+# snapshots and how often test BLEU is displayed. A resumed run may change them, and runs that differ only
+# in them trained the same model.
+UNTRAINED_SETTINGS = frozenset({"average_decay", "pretrain_snapshots", "display_every"})
+
+
 def _distributed() -> tuple[int, int, int]:
     """(rank, local_rank, world_size) from torchrun's environment; (0, 0, 1) otherwise."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
