@@ -188,6 +188,33 @@ def test_tiny_model_overfits_a_toy_pair_and_translates_it():
     assert np.mean([b == t for b, t in zip(beam, tgts[:16])]) > 0.9
 
 
+def test_an_ensemble_of_one_model_twice_decodes_as_the_model_and_averages_probabilities():
+    from umt.translation.evaluate import pad_batch, strip_output
+    from umt.translation.model import Ensemble
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=30, dim=32, heads=2, enc_layers=1, dec_layers=1, ff_dim=64, dropout=0.0)
+    a, b = Seq2Seq(cfg).eval(), Seq2Seq(cfg).eval()
+    src = pad_batch([[7, 8, 9, EOS], [10, 11, EOS], [12, 13, 14, 15, 16, EOS]])
+    lang0, lang1, bos = torch.zeros(3, dtype=torch.long), torch.ones(3, dtype=torch.long), torch.full((3,), 6)
+    twice = Ensemble([a, a])
+    assert twice.greedy(src, lang0, lang1, bos, 9).tolist() == a.greedy(src, lang0, lang1, bos, 9).tolist()
+    assert twice.beam_search(src, lang0, lang1, bos, 9, beam=3) == a.beam_search(src, lang0, lang1, bos, 9, beam=3)
+    # two different models: the mean of their next-piece probabilities, step after step
+    pair = Ensemble([a, b])
+    state, tok = pair.start_decoding(src, lang0), bos[:, None]
+    alone = [m.start_decoding(src, lang0) for m in (a, b)]
+    for t in range(3):
+        got = pair.next_scores(state, tok, lang1, t)
+        mean = sum(torch.softmax(m.next_scores(s, tok, lang1, t), -1) for m, s in zip((a, b), alone)) / 2
+        assert torch.allclose(got.exp(), mean, atol=1e-6)
+        tok = got.argmax(-1)[:, None]
+    outs = [strip_output(r) for r in pair.greedy(src, lang0, lang1, bos, 9).tolist()]
+    assert len(outs) == 3 and all(0 <= i < cfg.vocab_size for o in outs for i in o)
+    with pytest.raises(ValueError, match="vocabulary"):
+        Ensemble([a, Seq2Seq(ModelConfig(vocab_size=31, dim=32, heads=2, enc_layers=1, dec_layers=1, ff_dim=64))])
+
+
 # ----- training loop -----
 
 def _tiny_config(**kw):
@@ -271,6 +298,21 @@ def test_cli_mt_evaluate_writes_metrics(prepared, tmp_path, capsys):
     result = tmp_path / "c.json"
     assert main(["-q", "mt", "compare", str(wbw), str(hyps), "--refs", str(refs), "--out", str(result)]) == 0
     assert json.loads(result.read_text())["p_value"] == p
+    # one model twice, as an ensemble: the same translations; a run of another prepared pair is refused
+    assert main(["-q", "mt", "evaluate", "--model", str(out), "--model", str(out), "--prepared", str(prepared),
+                 "--beam", "2"]) == 0
+    ensemble = out / "eval-test-beam2-ensemble2"
+    assert (ensemble / "test.en-fr.hyp.txt").read_text() == hyps.read_text()
+    assert json.loads((ensemble / "metrics.json").read_text())["model"] == [str(out), str(out)]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "best.pt").write_bytes((out / "best.pt").read_bytes())
+    (other / "spm.model").write_bytes(b"another vocabulary")
+    capsys.readouterr()
+    assert main(["-q", "mt", "evaluate", "--model", str(out), "--model", str(other), "--prepared",
+                 str(prepared)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{other}: another subword vocabulary" in err
 
 
 def test_paired_bleu_tells_a_real_difference_from_none():

@@ -216,7 +216,8 @@ def cmd_evaluate(a) -> None:
 
     check_option("--beam", a.beam, POSITIVE)
     data = MTData.load(a.prepared)
-    out = Path(a.out or Path(a.model) / f"eval-{a.split}-beam{a.beam}")
+    ensemble = f"-ensemble{len(a.model)}" if len(a.model) > 1 else ""
+    out = Path(a.out or Path(a.model[0]) / f"eval-{a.split}-beam{a.beam}{ensemble}")
     metrics = evaluate_run(a.model, data, a.split, a.beam, out, a.which)
     for s, t in ((data.src, data.tgt), (data.tgt, data.src)):
         m, w = metrics[f"{s}-{t}"]["model"], metrics[f"{s}-{t}"]["word_by_word"]
@@ -283,14 +284,14 @@ def cmd_translate(a) -> None:
             return wbw.translate(lines)
     else:
         from umt.translation.evaluate import translate_lines
-        from umt.translation.train import load_model
+        from umt.translation.train import load_models
         from umt.translation.vocab import Vocab
 
-        model, state = load_model(a.model)
+        model, state = load_models(a.model)
         pair = state.get("pair", [])
         if a.src not in pair or a.tgt not in pair:
-            raise UmtError(f"{a.model}: model translates {'-'.join(pair)}, not {a.src}-{a.tgt}")
-        vocab = Vocab(Path(a.model) / "spm.model")
+            raise UmtError(f"{a.model[0]}: model translates {'-'.join(pair)}, not {a.src}-{a.tgt}")
+        vocab = Vocab(Path(a.model[0]) / "spm.model")
 
         def run(lines):
             return translate_lines(model, vocab, lines, a.src, a.tgt, a.beam)
@@ -408,12 +409,16 @@ def add_commands(sub, epilog: str) -> None:
     p.set_defaults(func=cmd_run)
 
     p = msub.add_parser("evaluate", help="BLEU (sacrebleu) of a trained model and of word-by-word")
-    p.add_argument("--model", required=True, help="run directory of `umt mt train`")
+    p.add_argument("--model", required=True, action="append",
+                   help="run directory of `umt mt train`; repeated, runs of one prepared pair decode as an ensemble "
+                   "(the mean of their next-piece probabilities)")
     p.add_argument("--prepared", required=True, help="folder written by `umt mt prepare`")
-    p.add_argument("--split", choices=("test", "val"), default="test")
+    p.add_argument("--split", choices=("test", "val"), default="test",
+                   help="parallel set to score (display only: nothing is selected on it; default %(default)s)")
     p.add_argument("--beam", type=int, default=1, help="beam size (1 = greedy)")
-    p.add_argument("--which", choices=("best", "checkpoint"), default="best")
-    p.add_argument("--out", default=None, help="default: MODEL/eval-SPLIT-beamN")
+    p.add_argument("--which", choices=("best", "checkpoint"), default="best",
+                   help="best.pt (chosen by round-trip BLEU) or the last checkpoint.pt (default %(default)s)")
+    p.add_argument("--out", default=None, help="default: MODEL/eval-SPLIT-beamN (-ensembleM for several models)")
     p.set_defaults(func=cmd_evaluate)
 
     p = msub.add_parser("relex", help="re-induce the word-by-word lexicons from a trained model's translations",
@@ -451,7 +456,8 @@ def add_commands(sub, epilog: str) -> None:
     p = sub.add_parser("translate", help="translate stdin or a file, one sentence per line",
                        description="Translate with a trained model (--model) or word by word (--lexicon). Reads "
                        "--input or stdin; on a terminal it is interactive.")
-    p.add_argument("--model", default=None, help="run directory of `umt mt train`")
+    p.add_argument("--model", default=None, action="append",
+                   help="run directory of `umt mt train`; repeated, runs of one prepared pair decode as an ensemble")
     p.add_argument("--lexicon", default=None, help="word-by-word table (lexicon.SRC-TGT.tsv of `umt mt prepare`)")
     p.add_argument("--src", required=True)
     p.add_argument("--tgt", required=True)

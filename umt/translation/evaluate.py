@@ -19,7 +19,7 @@ import torch
 
 from umt.config import model_languages
 from umt.errors import UmtError
-from umt.translation.model import Seq2Seq
+from umt.translation.model import Decoding, Seq2Seq
 from umt.translation.vocab import EOS, PAD, Vocab
 
 
@@ -45,7 +45,7 @@ def max_output_len(src_len: int) -> int:
     return int(1.5 * src_len) + 10
 
 
-def translate_ids(model: Seq2Seq, vocab: Vocab, seqs: list[list[int]], src: str, tgt: str, beam: int = 1,
+def translate_ids(model: Decoding, vocab: Vocab, seqs: list[list[int]], src: str, tgt: str, beam: int = 1,
                   batch_size: int = 128, device=None) -> list[list[int]]:
     """Translate id sequences (without EOS); batches are built by length for speed, order is kept."""
     device = device or next(model.parameters()).device
@@ -73,7 +73,7 @@ def translate_ids(model: Seq2Seq, vocab: Vocab, seqs: list[list[int]], src: str,
     return results
 
 
-def translate_lines(model: Seq2Seq, vocab: Vocab, lines: list[str], src: str, tgt: str, beam: int = 1,
+def translate_lines(model: Decoding, vocab: Vocab, lines: list[str], src: str, tgt: str, beam: int = 1,
                     max_len: int = 100, device=None) -> list[str]:
     return vocab.decode(translate_ids(model, vocab, vocab.encode(lines, max_len), src, tgt, beam, device=device))
 

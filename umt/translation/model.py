@@ -10,7 +10,7 @@ greedy and beam decoding cost one new position per step.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -114,7 +114,95 @@ class DecoderLayer(nn.Module):
         return x + self.drop(self.ff(self.ln3(x)))
 
 
-class Seq2Seq(nn.Module):
+class Decoding:
+    """Greedy and beam search over any next-piece scorer: one model, or several as an :class:`Ensemble`.
+
+    A scorer gives ``cfg.max_positions`` and three steps: ``start_decoding`` (encode the source,
+    empty caches), ``next_scores`` (scores of the next piece, whose argmax and log-softmax are
+    what the searches use) and ``reorder`` (keep the caches of the hypotheses beam search kept).
+    """
+
+    @torch.no_grad()
+    def greedy(self, src, src_lang, tgt_lang, bos, max_len: int) -> torch.Tensor:
+        """Greedy decoding; returns (B, T) ids, each row ending in EOS then PAD (or cut at max_len)."""
+        state = self.start_decoding(src, src_lang)
+        tok = bos[:, None]
+        done = torch.zeros(len(src), dtype=torch.bool, device=src.device)
+        out = []
+        for t in range(min(max_len, self.cfg.max_positions)):
+            nxt = self.next_scores(state, tok, tgt_lang, t).argmax(-1)
+            nxt = nxt.masked_fill(done, PAD)
+            out.append(nxt)
+            done |= nxt == EOS
+            if done.all():
+                break
+            tok = nxt[:, None]
+        return torch.stack(out, 1)
+
+    @torch.no_grad()
+    def beam_search(self, src, src_lang, tgt_lang, bos, max_len: int, beam: int = 4,
+                    length_penalty: float = 1.0) -> list[list[int]]:
+        r"""Beam search; a finished hypothesis scores :math:`\log p(y|x) / |y|^{\alpha}`.
+
+        Each sentence keeps its ``beam`` best finished hypotheses and stops once it has that many
+        and its best live hypothesis, scored as if it ended at the next step, is no better than the
+        worst of them (as in Hugging Face's ``BeamHypotheses``). Stopping at the first ``beam``
+        finished hypotheses instead let low-probability ones that ended early win over the
+        longer, far likelier one the model was still extending: on a toy task the model translated
+        perfectly by greedy search, that search returned a wrong sentence for 2 of 16 inputs.
+        """
+        b, k = len(src), beam
+        state = self.start_decoding(src, src_lang, repeat=k)
+        lang = tgt_lang.repeat_interleave(k)
+        tok = bos.repeat_interleave(k)[:, None]
+        scores = torch.full((b, k), float("-inf"), device=src.device)
+        scores[:, 0] = 0.0
+        seqs = torch.zeros((b * k, 0), dtype=torch.long, device=src.device)
+        finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(b)]
+        done = [False] * b
+        steps = min(max_len, self.cfg.max_positions)
+        for t in range(steps):
+            logp = F.log_softmax(self.next_scores(state, tok, lang, t).float(), -1)
+            vocab = logp.size(-1)
+            cand = (scores.view(-1, 1) + logp).view(b, k * vocab)
+            top, idx = cand.topk(2 * k, dim=1)
+            top, idx = top.tolist(), idx.tolist()
+            new_scores = torch.full((b, k), float("-inf"), device=src.device)
+            select = torch.zeros(b * k, dtype=torch.long, device=src.device)
+            new_tok = torch.full((b * k,), PAD, dtype=torch.long, device=src.device)
+            for i in range(b):
+                if done[i]:
+                    continue
+                filled = 0
+                for rank, (s, j) in enumerate(zip(top[i], idx[i])):
+                    if filled == k or s == float("-inf"):
+                        break
+                    beam_j, word = divmod(j, vocab)
+                    if word == EOS or t == steps - 1:
+                        if rank >= k:  # as in fairseq: only an end within the top k may finish a hypothesis
+                            continue
+                        hyp = seqs[i * k + beam_j].tolist() + ([] if word == EOS else [word])
+                        finished[i] = sorted([*finished[i], (s / max(len(hyp) + 1, 1) ** length_penalty, hyp)],
+                                             reverse=True)[:k]
+                        continue
+                    select[i * k + filled] = i * k + beam_j
+                    new_tok[i * k + filled] = word
+                    new_scores[i, filled] = s
+                    filled += 1
+                best_live = float(new_scores[i, 0]) / (t + 2) ** length_penalty  # ending at the next step
+                done[i] = filled == 0 or (len(finished[i]) >= k and best_live <= finished[i][-1][0])
+                if done[i]:
+                    new_scores[i] = float("-inf")
+            if all(done):
+                break
+            scores = new_scores
+            seqs = torch.cat([seqs[select], new_tok[:, None]], 1)
+            self.reorder(state, select)
+            tok = new_tok[:, None]
+        return [f[0][1] if f else [] for f in finished]
+
+
+class Seq2Seq(nn.Module, Decoding):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
@@ -163,86 +251,51 @@ class Seq2Seq(nn.Module):
     def _new_caches(self):
         return [{"self": {}, "cross": {}} for _ in self.decoder]
 
-    @torch.no_grad()
-    def greedy(self, src, src_lang, tgt_lang, bos, max_len: int) -> torch.Tensor:
-        """Greedy decoding; returns (B, T) ids, each row ending in EOS then PAD (or cut at max_len)."""
+    def start_decoding(self, src, src_lang, repeat: int = 1) -> dict:
         memory, mask = self.encode(src, src_lang)
-        caches = self._new_caches()
-        tok = bos[:, None]
-        done = torch.zeros(len(src), dtype=torch.bool, device=src.device)
-        out = []
-        for t in range(min(max_len, self.cfg.max_positions)):
-            nxt = self.decode(tok, tgt_lang, memory, mask, caches, offset=t)[:, -1].argmax(-1)
-            nxt = nxt.masked_fill(done, PAD)
-            out.append(nxt)
-            done |= nxt == EOS
-            if done.all():
-                break
-            tok = nxt[:, None]
-        return torch.stack(out, 1)
+        if repeat > 1:  # beam search: each sentence's memory once per hypothesis
+            memory, mask = memory.repeat_interleave(repeat, 0), mask.repeat_interleave(repeat, 0)
+        return {"memory": memory, "mask": mask, "caches": self._new_caches()}
 
-    @torch.no_grad()
-    def beam_search(self, src, src_lang, tgt_lang, bos, max_len: int, beam: int = 4,
-                    length_penalty: float = 1.0) -> list[list[int]]:
-        r"""Beam search; a finished hypothesis scores :math:`\log p(y|x) / |y|^{\alpha}`.
+    def next_scores(self, state: dict, tok, tgt_lang, t: int):
+        """Logits of the next piece (B, V) after the pieces ``tok`` (B, 1) at position ``t``."""
+        return self.decode(tok, tgt_lang, state["memory"], state["mask"], state["caches"], offset=t)[:, -1]
 
-        Each sentence keeps its ``beam`` best finished hypotheses and stops once it has that many
-        and its best live hypothesis, scored as if it ended at the next step, is no better than the
-        worst of them (as in Hugging Face's ``BeamHypotheses``). Stopping at the first ``beam``
-        finished hypotheses instead let low-probability ones that ended early win over the
-        longer, far likelier one the model was still extending: on a toy task the model translated
-        perfectly by greedy search, that search returned a wrong sentence for 2 of 16 inputs.
-        """
-        b, k = len(src), beam
-        memory, mask = self.encode(src, src_lang)
-        memory, mask = memory.repeat_interleave(k, 0), mask.repeat_interleave(k, 0)
-        lang = tgt_lang.repeat_interleave(k)
-        caches = self._new_caches()
-        tok = bos.repeat_interleave(k)[:, None]
-        scores = torch.full((b, k), float("-inf"), device=src.device)
-        scores[:, 0] = 0.0
-        seqs = torch.zeros((b * k, 0), dtype=torch.long, device=src.device)
-        finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(b)]
-        done = [False] * b
-        steps = min(max_len, self.cfg.max_positions)
-        for t in range(steps):
-            logp = F.log_softmax(self.decode(tok, lang, memory, mask, caches, offset=t)[:, -1].float(), -1)
-            vocab = logp.size(-1)
-            cand = (scores.view(-1, 1) + logp).view(b, k * vocab)
-            top, idx = cand.topk(2 * k, dim=1)
-            top, idx = top.tolist(), idx.tolist()
-            new_scores = torch.full((b, k), float("-inf"), device=src.device)
-            select = torch.zeros(b * k, dtype=torch.long, device=src.device)
-            new_tok = torch.full((b * k,), PAD, dtype=torch.long, device=src.device)
-            for i in range(b):
-                if done[i]:
-                    continue
-                filled = 0
-                for rank, (s, j) in enumerate(zip(top[i], idx[i])):
-                    if filled == k or s == float("-inf"):
-                        break
-                    beam_j, word = divmod(j, vocab)
-                    if word == EOS or t == steps - 1:
-                        if rank >= k:  # as in fairseq: only an end within the top k may finish a hypothesis
-                            continue
-                        hyp = seqs[i * k + beam_j].tolist() + ([] if word == EOS else [word])
-                        finished[i] = sorted([*finished[i], (s / max(len(hyp) + 1, 1) ** length_penalty, hyp)],
-                                             reverse=True)[:k]
-                        continue
-                    select[i * k + filled] = i * k + beam_j
-                    new_tok[i * k + filled] = word
-                    new_scores[i, filled] = s
-                    filled += 1
-                best_live = float(new_scores[i, 0]) / (t + 2) ** length_penalty  # ending at the next step
-                done[i] = filled == 0 or (len(finished[i]) >= k and best_live <= finished[i][-1][0])
-                if done[i]:
-                    new_scores[i] = float("-inf")
-            if all(done):
-                break
-            scores = new_scores
-            seqs = torch.cat([seqs[select], new_tok[:, None]], 1)
-            for cache in caches:
-                cache["self"]["k"] = cache["self"]["k"][select]
-                cache["self"]["v"] = cache["self"]["v"][select]
-            tok = new_tok[:, None]
-        return [f[0][1] if f else [] for f in finished]
+    def reorder(self, state: dict, select) -> None:
+        # the cross-attention caches hold each sentence's memory, the same for all its hypotheses
+        for cache in state["caches"]:
+            cache["self"]["k"] = cache["self"]["k"][select]
+            cache["self"]["v"] = cache["self"]["v"][select]
+
+
+class Ensemble(nn.Module, Decoding):
+    r"""Models trained on one subword vocabulary, decoding as one.
+
+    The next piece's probability is the mean of the members':
+    :math:`p(y_t \mid y_{<t}, x) = \frac{1}{M} \sum_{m=1}^{M} p_m(y_t \mid y_{<t}, x)`, so the scores
+    are :math:`\log \frac{1}{M} \sum_m \exp \log p_m`, already log-probabilities.
+    """
+
+    def __init__(self, members: list[Seq2Seq]):
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one model")
+        first = members[0].cfg
+        for m in members[1:]:
+            if (m.cfg.vocab_size, m.cfg.n_langs) != (first.vocab_size, first.n_langs):
+                raise ValueError(f"members differ in vocabulary ({m.cfg.vocab_size} and {first.vocab_size} pieces) "
+                                 f"or languages ({m.cfg.n_langs} and {first.n_langs})")
+        self.members = nn.ModuleList(members)
+        self.cfg = replace(first, max_positions=min(m.cfg.max_positions for m in members))
+
+    def start_decoding(self, src, src_lang, repeat: int = 1) -> list[dict]:
+        return [m.start_decoding(src, src_lang, repeat) for m in self.members]
+
+    def next_scores(self, state: list[dict], tok, tgt_lang, t: int):
+        logp = torch.stack([F.log_softmax(m.next_scores(s, tok, tgt_lang, t).float(), -1)
+                            for m, s in zip(self.members, state)])
+        return torch.logsumexp(logp, 0) - math.log(len(self.members))
+
+    def reorder(self, state: list[dict], select) -> None:
+        for m, s in zip(self.members, state):
+            m.reorder(s, select)

@@ -33,7 +33,7 @@ from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, CheckedConfig,
 from umt.translation.data import IDENTICAL_TOP, MT_PRESET
 from umt.translation.evaluate import bleu_scores, paired_bleu, translate_lines
 from umt.translation.history import cumulative_seconds, selected_evaluation
-from umt.translation.train import UNTRAINED_SETTINGS, MTTrainConfig, load_model
+from umt.translation.train import UNTRAINED_SETTINGS, MTTrainConfig, load_models
 from umt.translation.vocab import Vocab
 
 log = logging.getLogger("umt")
@@ -167,16 +167,19 @@ def evaluate_run(model_dir, data, split: str = "test", beam: int = 1, out=None, 
     For each direction: sacreBLEU (signature, bootstrap 95% interval) and the lowercased Moses
     tokenized BLEU of both systems, and the paired randomization test between them. With ``out``,
     writes ``metrics.json`` and the outputs (``SPLIT.SRC-TGT.hyp.txt``, ``...word_by_word.txt``).
+    ``model_dir`` may be a list of runs of one prepared pair, which then decode as an ensemble.
     The parallel text is read here for scoring only.
     """
     if not data.has(split):
         raise UmtError(f"{data.folder}: no parallel {split} set to score on (a pair prepared from monolingual "
                        "corpora: give --test-src and --test-tgt when preparing it)")
-    model, state = load_model(model_dir, which)
-    spm = Path(model_dir) / "spm.model"
+    runs = list(model_dir) if isinstance(model_dir, (list, tuple)) else [model_dir]
+    model, state = load_models(runs, which)
+    spm = Path(runs[0]) / "spm.model"
     vocab = Vocab(spm) if spm.exists() else data.vocab
     sets = getattr(data, split)
-    metrics = {"model": str(model_dir), "step": state.get("step"), "split": split, "beam": beam}
+    metrics = {"model": str(runs[0]) if len(runs) == 1 else [str(r) for r in runs], "step": state.get("step"),
+               "split": split, "beam": beam}
     for s, t in ((data.src, data.tgt), (data.tgt, data.src)):
         hyps = translate_lines(model, vocab, sets[s], s, t, beam)
         wbw = data.wbw[(s, t)].translate(sets[s])

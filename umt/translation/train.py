@@ -56,7 +56,7 @@ from umt.translation.evaluate import (
     translate_lines,
 )
 from umt.translation.history import MLM_CURVE, PRETRAINING, cumulative_seconds, row_figures, selected_weights
-from umt.translation.model import ModelConfig, Seq2Seq
+from umt.translation.model import Ensemble, ModelConfig, Seq2Seq
 from umt.translation.noise import NoiseConfig, add_noise
 from umt.translation.pretraining import PRETRAIN_SETTINGS, MaskedLMPretraining, pretraining_data_digest
 from umt.translation.vocab import EOS, PAD
@@ -537,3 +537,28 @@ def load_model(run: str | os.PathLike, which: str = "best", device=None) -> tupl
     model.load_state_dict(state["model"])
     model.eval()
     return model.to(device or "cpu"), state
+
+
+def load_models(runs: list, which: str = "best", device=None) -> tuple[Seq2Seq | Ensemble, dict]:
+    """One trained model, or several decoding as an :class:`~umt.translation.model.Ensemble`.
+
+    Several must come from one prepared pair: the same subword vocabulary (``spm.model``, byte for
+    byte) and the same languages. Returns the model and the first run's checkpoint state.
+    """
+    loaded = [load_model(run, which, device) for run in runs]
+    if len(loaded) == 1:
+        return loaded[0]
+    first = Path(runs[0])
+    for run, (_, state) in zip(runs[1:], loaded[1:]):
+        if state.get("pair") != loaded[0][1].get("pair"):
+            raise UmtError(f"{run}: translates {'-'.join(state.get('pair', []))}, but {first} "
+                           f"{'-'.join(loaded[0][1].get('pair', []))}: an ensemble needs one language pair")
+        if _vocab_bytes(Path(run)) != _vocab_bytes(first):
+            raise UmtError(f"{run}: another subword vocabulary than {first} (spm.model differs): an ensemble "
+                           "needs models trained on one prepared pair")
+    return Ensemble([model for model, _ in loaded]), loaded[0][1]
+
+
+def _vocab_bytes(run: Path) -> bytes | None:
+    path = (run if run.is_dir() else run.parent) / "spm.model"
+    return path.read_bytes() if path.exists() else None
