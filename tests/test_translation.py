@@ -745,6 +745,24 @@ def test_identical_spelling_wins_when_among_the_best_targets():
         == "pantalon"
 
 
+def test_frequency_prior_mends_a_function_word_and_leaves_a_clear_translation():
+    from collections import Counter
+
+    from umt.translation.wordbyword import lexicon_from_embeddings
+
+    tgt_words = ["and", "whilst", "dog"]
+    tgt = np.eye(3, dtype=np.float32)
+    src_words = ["und", "hund"]
+    src = np.array([[0.6, 0.8, 0], [0, 0, 1]], dtype=np.float32)  # "und" a little nearer "whilst"
+    counts = (Counter({"und": 100, "hund": 3}), Counter({"and": 100, "dog": 3, "whilst": 1}))
+    plain = lexicon_from_embeddings(src_words, src, tgt_words, tgt, *counts, csls_k=1)
+    assert plain.table == {"und": "whilst", "hund": "dog"}
+    ranked = lexicon_from_embeddings(src_words, src, tgt_words, tgt, *counts, csls_k=1, frequency_prior=0.5)
+    assert ranked.table == {"und": "and", "hund": "dog"}  # the CSLS margin (0.2) is less than the rank gap's cost
+    weak = lexicon_from_embeddings(src_words, src, tgt_words, tgt, *counts, csls_k=1, frequency_prior=0.05)
+    assert weak.table["und"] == "whilst"
+
+
 @pytest.mark.slow  # several seconds: kept out of the quick loop (pytest -m "not slow")
 @pytest.mark.parametrize("pretrain_steps", ["0", "2"])  # "2": masked-LM steps outside DDP's forward, then one more
 def test_torchrun_ranks_stay_identical_on_the_cpu(prepared, tmp_path, pretrain_steps):

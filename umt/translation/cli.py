@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from umt.errors import UmtError
-from umt.ranges import POSITIVE, check_option, device_option, seed_option
+from umt.ranges import POSITIVE, Range, check_option, device_option, seed_option
 
 
 def _params(a) -> dict:
@@ -74,6 +74,7 @@ def cmd_prepare(a) -> None:
     corpus_pair = _corpus_options(a)
     check_option("--vocab-size", a.vocab_size, POSITIVE)
     check_option("--heldout", a.heldout, NON_NEGATIVE)
+    check_option("--frequency-prior", a.frequency_prior, Range(low=0.0))
     if a.preset is not None and a.mapping is not None:
         raise UmtError("--preset chooses how to align when no --mapping is given; give one or the other")
     start_run(a.out, {**_params(a), "command": "mt prepare"})
@@ -81,7 +82,7 @@ def cmd_prepare(a) -> None:
     tgt_emb = load_embeddings(a.tgt_emb, max_vocab=a.max_vocab)
     info = prepare_mt(src, tgt, a.out, src_emb, tgt_emb, a.mapping, a.data, a.vocab_size, a.heldout,
                       control_target=a.control_target, preset_name=a.preset or MT_PRESET, progress=not a.quiet,
-                      identical_top=a.identical_top, **corpus_pair)
+                      identical_top=a.identical_top, frequency_prior=a.frequency_prior, **corpus_pair)
     print(f"{a.out}: prepared {info['pair']} (lexicon coverage {info['lexicon']})")
 
 
@@ -136,12 +137,16 @@ def cmd_train(a) -> None:
 
 
 def _add_lexicon_options(p) -> None:
-    from umt.translation.data import IDENTICAL_TOP
+    from umt.translation.data import FREQUENCY_PRIOR, IDENTICAL_TOP
 
     p.add_argument("--vocab-size", type=int, default=8000, help="sentencepiece vocabulary (default %(default)s)")
     p.add_argument("--identical-top", type=int, default=IDENTICAL_TOP,
                    help="a word spelled like a target-text word keeps its spelling when that word is among its N "
                         "CSLS-best translations (names, loanwords); 0: the best translation always (default "
+                        "%(default)s)")
+    p.add_argument("--frequency-prior", type=float, default=FREQUENCY_PRIOR, metavar="LAMBDA",
+                   help="choose each word's translation among its 10 CSLS-best by CSLS - LAMBDA * |log rank gap|, "
+                        "ranks by frequency in the monolingual text (mends function words); 0: none (default "
                         "%(default)s)")
 
 
@@ -194,7 +199,7 @@ def cmd_run(a) -> None:
     src, tgt = _pair(a.pair, corpora=a.src_corpus is not None or a.tgt_corpus is not None)
     check_option("--beam", a.beam, POSITIVE)
     cfg = MTPipelineConfig(src=src, tgt=tgt, data=a.data, mono_lines=a.mono_lines, preset=a.preset,
-                           identical_top=a.identical_top, heldout=a.heldout,
+                           identical_top=a.identical_top, frequency_prior=a.frequency_prior, heldout=a.heldout,
                            vocab_size=a.vocab_size, beam=a.beam, train=_train_config(a),
                            embed=replace(MT_EMBED, dim=a.embed_dim, epoch=a.embed_epoch),
                            src_corpus=a.src_corpus, tgt_corpus=a.tgt_corpus, sentences=a.sentences,

@@ -30,7 +30,7 @@ from umt.embeddings.train import EmbedTrainConfig
 from umt.errors import UmtError
 from umt.fileio import read_json, write_json, write_text
 from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, CheckedConfig, ranged, setting_differences
-from umt.translation.data import IDENTICAL_TOP, MT_PRESET
+from umt.translation.data import FREQUENCY_PRIOR, IDENTICAL_TOP, MT_PRESET
 from umt.translation.evaluate import bleu_scores, paired_bleu, translate_lines
 from umt.translation.history import cumulative_seconds, selected_evaluation
 from umt.translation.train import UNTRAINED_SETTINGS, MTTrainConfig, load_models
@@ -52,6 +52,7 @@ class MTPipelineConfig(CheckedConfig):
     embed: EmbedTrainConfig = field(default_factory=lambda: EmbedTrainConfig(**asdict(MT_EMBED)))
     preset: str = MT_PRESET  # the lexicon's unsupervised alignment
     identical_top: int = ranged(IDENTICAL_TOP, NON_NEGATIVE)  # keep a spelling among its N best translations
+    frequency_prior: float = ranged(FREQUENCY_PRIOR, low=0.0)  # the lexicon's frequency-rank prior; 0: none
     max_vocab: int = ranged(200000, POSITIVE)
     vocab_size: int = ranged(8000, POSITIVE)  # joint sentencepiece vocabulary
     heldout: int = ranged(500, NON_NEGATIVE)  # held-out mono sentences per language (model selection)
@@ -223,7 +224,8 @@ def run_mt_pipeline(cfg: MTPipelineConfig, out: str | Path, progress: bool = Tru
         with stages.timing("prepare"):
             prepare_mt(cfg.src, cfg.tgt, prepared, src_emb, tgt_emb, None, cfg.data, cfg.vocab_size, cfg.heldout,
                        progress=progress, preset_name=cfg.preset, identical_top=cfg.identical_top,
-                       corpora=cfg.corpora, sentences=cfg.sentences, test_files=cfg.test_files)
+                       frequency_prior=cfg.frequency_prior, corpora=cfg.corpora, sentences=cfg.sentences,
+                       test_files=cfg.test_files)
     data = MTData.load(prepared, cfg.train.max_len)
     run = out / "train"
     resume = (run / "checkpoint.pt").exists()

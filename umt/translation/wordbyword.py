@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections import Counter
@@ -12,6 +13,9 @@ import numpy as np
 from umt.corpora.tokenize import tokenize
 from umt.errors import UmtError
 from umt.fileio import atomic_path, read_lines
+
+#: Targets among which the frequency prior chooses (the CSLS-best ones).
+FREQUENCY_CANDIDATES = 10
 
 _NO_SPACE_BEFORE = re.compile(r" ([.,!?;:)\]}%])")
 _NO_SPACE_AFTER = re.compile(r"([(\[{]) ")
@@ -82,8 +86,8 @@ def word_counts(lines: list[str]) -> Counter:
 
 def lexicon_from_embeddings(src_words: list[str], src_vecs: np.ndarray, tgt_words: list[str], tgt_vecs: np.ndarray,
                             src_counts: Counter, tgt_counts: Counter, csls_k: int = 10,
-                            identical_top: int = 0) -> WordByWord:
-    """Translate every word of the source text to its CSLS-best target word of the target text.
+                            identical_top: int = 0, frequency_prior: float = 0.0) -> WordByWord:
+    r"""Translate every word of the source text to its CSLS-best target word of the target text.
 
     ``src_vecs`` are already mapped into the target space (unit rows). Both sides are restricted to
     the words that occur in the monolingual training text (``*_counts``), which keeps the lexicon
@@ -93,6 +97,15 @@ def lexicon_from_embeddings(src_words: list[str], src_vecs: np.ndarray, tgt_word
     spelling when that word is among its k CSLS-best targets: names and loanwords ("jeans",
     "skateboard") are rare in the vectors' corpora, so their mapped vectors land near the right
     word without always ranking it first, and an identical spelling is evidence no vector gives.
+
+    With ``frequency_prior`` = :math:`\lambda > 0`, the translation of :math:`s` is chosen among its
+    ``FREQUENCY_CANDIDATES`` CSLS-best targets :math:`N(s)` by
+
+    .. math:: t^*(s) = \arg\max_{t \in N(s)} \mathrm{CSLS}(s, t) - \lambda\,|\log r(s) - \log r(t)|,
+
+    with :math:`r` a word's frequency rank in its monolingual training text: a word and its
+    translation are about as frequent in comparable text. Function words are where the vectors
+    fail most ("und" -> "whilst") and where the ranks say most; they are also most of the tokens.
     """
     from umt.retrieval.scoring import Retriever
 
@@ -100,10 +113,20 @@ def lexicon_from_embeddings(src_words: list[str], src_vecs: np.ndarray, tgt_word
     t_idx = [j for j, w in enumerate(tgt_words) if w in tgt_counts]
     if not s_idx or not t_idx:
         raise UmtError("no word of the monolingual text has a vector: cannot build a lexicon")
-    _, ids = Retriever(src_vecs[s_idx], tgt_vecs[t_idx], "csls", csls_k).search(None, max(1, identical_top))
+    k = min(max(1, identical_top, FREQUENCY_CANDIDATES if frequency_prior > 0 else 1), len(t_idx))
+    scores, ids = Retriever(src_vecs[s_idx], tgt_vecs[t_idx], "csls", csls_k).search(None, k)
+    if frequency_prior > 0:
+        log_rank = {lang: {w: math.log(r) for r, (w, _) in enumerate(counts.most_common(), 1)}
+                    for lang, counts in (("src", src_counts), ("tgt", tgt_counts))}
     table = {}
-    for i, row in zip(s_idx, ids):
+    for i, row, row_scores in zip(s_idx, ids, scores):
         word = src_words[i]
         candidates = [tgt_words[t_idx[j]] for j in row]
-        table[word] = word if word in candidates else candidates[0]
+        if word in candidates[:max(1, identical_top)] and identical_top:
+            table[word] = word
+        elif frequency_prior > 0:
+            gap = [abs(log_rank["src"][word] - log_rank["tgt"][c]) for c in candidates]
+            table[word] = candidates[int(np.argmax(row_scores - frequency_prior * np.asarray(gap)))]
+        else:
+            table[word] = candidates[0]
     return WordByWord(table)
