@@ -391,6 +391,29 @@ def test_mt_throughput_times_steps_with_and_without_length_buckets(prepared, tmp
     assert rows[0]["tokens_per_step"] == rows[1]["tokens_per_step"] > 0  # the same masked pieces either way
 
 
+def test_mt_lexicon_scores_each_setting_and_leaves_the_prepared_pair_alone(prepared, tmp_path):
+    import shutil
+
+    from synthetic import EN, FR
+
+    data = tmp_path / "data"
+    shutil.copytree(prepared, data)
+    x = np.random.default_rng(0).standard_normal((len(EN), 8)).astype(np.float32)
+    save_embeddings(Embeddings(EN, x), tmp_path / "en")  # the French vectors are the English ones: an exact map
+    save_embeddings(Embeddings(FR, x.copy()), tmp_path / "fr")
+    np.save(tmp_path / "identity.npy", np.eye(8, dtype=np.float32))
+    (data / "prepare.json").write_text(json.dumps({"pair": "en-fr", "mapping": str(tmp_path / "identity.npy")}))
+    before = (data / "lexicon.en-fr.tsv").read_bytes()
+    out = tmp_path / "lex"
+    run_script("mt_lexicon.py", "--prepared", str(data), "--src-emb", str(tmp_path / "en"), "--tgt-emb",
+               str(tmp_path / "fr"), "--identical-top", "0,3", "--frequency-prior", "0,0.01", "--out", str(out))
+    rows = json.loads(out.with_suffix(".json").read_text())["rows"]
+    assert [(r["identical_top"], r["frequency_prior"]) for r in rows] == [(0, 0.0), (0, 0.01), (3, 0.0), (3, 0.01)]
+    assert all(r["val_en-fr"] > 50 and r["test_fr-en_tok_lc"] > 50 for r in rows)  # the exact toy lexicon
+    assert "| 3 | 0.01 |" in out.with_suffix(".md").read_text()
+    assert (data / "lexicon.en-fr.tsv").read_bytes() == before  # tables are rebuilt in a copy
+
+
 @pytest.mark.slow  # several seconds: kept out of the quick loop (pytest -m "not slow")
 def test_gap_diagnosis_compares_unsupervised_and_supervised_basins(synthetic_languages, tmp_path):
     root = synthetic_languages
@@ -595,6 +618,8 @@ def test_seed_ensembles_counts_only_the_differences_mcnemar_separates():
      "{t}/none/vecmap/map_embeddings.py: missing"),
     ("mt_ablation", ["--runs", "a={t}/none", "--out", "{t}/x"], "{t}/none/train/history.json: missing"),
     ("mt_throughput", ["--prepared", "{t}/none", "--out", "{t}/x"], "{t}/none: not a prepared MT folder"),
+    ("mt_lexicon", ["--prepared", "{t}/none", "--src-emb", "{t}/e", "--tgt-emb", "{t}/f", "--out", "{t}/x"],
+     "{t}/none: not a prepared MT folder"),
 ])
 def test_every_script_reports_bad_input_in_one_line(script, args, expected, tmp_path):
     done = subprocess.run([sys.executable, str(EXPERIMENTS / f"{script}.py"), *[a.format(t=tmp_path) for a in args]],
