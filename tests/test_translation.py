@@ -261,7 +261,11 @@ def test_training_run_writes_history_plot_and_translates(prepared, tmp_path, mon
         Trainer(data, _tiny_config(), out)
     monkeypatch.setattr("sys.stdin", io.StringIO("A man runs.\nThe dog sits.\n"))
     assert main(["-q", "translate", "--model", str(out), "--src", "en", "--tgt", "fr"]) == 0
-    assert len(capsys.readouterr().out.splitlines()) == 2
+    translated = capsys.readouterr().out
+    assert len(translated.splitlines()) == 2
+    monkeypatch.setattr("sys.stdin", io.StringIO("A man runs.\nThe dog sits.\n"))
+    assert main(["-q", "translate", "--model", str(out / "best.pt"), "--src", "en", "--tgt", "fr"]) == 0
+    assert capsys.readouterr().out == translated  # a checkpoint file of the run, its vocabulary found
 
 
 def test_cli_word_by_word_translates_stdin(prepared, monkeypatch, capsys):
@@ -304,6 +308,11 @@ def test_cli_mt_evaluate_writes_metrics(prepared, tmp_path, capsys):
     ensemble = out / "eval-test-beam2-ensemble2"
     assert (ensemble / "test.en-fr.hyp.txt").read_text() == hyps.read_text()
     assert json.loads((ensemble / "metrics.json").read_text())["model"] == [str(out), str(out)]
+    # a checkpoint file names its run: the run's vocabulary, and the output beside the file
+    assert main(["-q", "mt", "evaluate", "--model", str(out / "checkpoint.pt"), "--prepared", str(prepared),
+                 "--beam", "2", "--split", "val"]) == 0
+    assert (out / "eval-val-beam2" / "val.en-fr.hyp.txt").exists()
+    assert not (out / "checkpoint.pt").is_dir()
     other = tmp_path / "other"
     other.mkdir()
     (other / "best.pt").write_bytes((out / "best.pt").read_bytes())

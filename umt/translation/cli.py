@@ -218,11 +218,12 @@ def cmd_run(a) -> None:
 def cmd_evaluate(a) -> None:
     from umt.translation.data import MTData
     from umt.translation.pipeline import evaluate_run
+    from umt.translation.train import run_folder
 
     check_option("--beam", a.beam, POSITIVE)
     data = MTData.load(a.prepared)
     ensemble = f"-ensemble{len(a.model)}" if len(a.model) > 1 else ""
-    out = Path(a.out or Path(a.model[0]) / f"eval-{a.split}-beam{a.beam}{ensemble}")
+    out = Path(a.out or run_folder(a.model[0]) / f"eval-{a.split}-beam{a.beam}{ensemble}")
     metrics = evaluate_run(a.model, data, a.split, a.beam, out, a.which)
     for s, t in ((data.src, data.tgt), (data.tgt, data.src)):
         m, w = metrics[f"{s}-{t}"]["model"], metrics[f"{s}-{t}"]["word_by_word"]
@@ -289,14 +290,14 @@ def cmd_translate(a) -> None:
             return wbw.translate(lines)
     else:
         from umt.translation.evaluate import translate_lines
-        from umt.translation.train import load_models
+        from umt.translation.train import load_models, run_folder
         from umt.translation.vocab import Vocab
 
         model, state = load_models(a.model)
         pair = state.get("pair", [])
         if a.src not in pair or a.tgt not in pair:
             raise UmtError(f"{a.model[0]}: model translates {'-'.join(pair)}, not {a.src}-{a.tgt}")
-        vocab = Vocab(Path(a.model[0]) / "spm.model")
+        vocab = Vocab(run_folder(a.model[0]) / "spm.model")
 
         def run(lines):
             return translate_lines(model, vocab, lines, a.src, a.tgt, a.beam)

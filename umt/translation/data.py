@@ -39,8 +39,8 @@ IDENTICAL_TOP = 0
 FREQUENCY_PRIOR = 0.01
 
 
-def build_lexicons(src: str, tgt: str, folder: Path, src_emb, tgt_emb, mapping, identical_top: int = 0,
-                   frequency_prior: float = 0.0) -> dict:
+def build_lexicons(src: str, tgt: str, folder: Path, src_emb, tgt_emb, mapping,
+                   identical_top: int = IDENTICAL_TOP, frequency_prior: float = FREQUENCY_PRIOR) -> dict:
     """Write both word-by-word tables and the subword vectors from a saved ``src -> tgt`` mapping
     (``identical_top``, ``frequency_prior``: see :func:`umt.translation.wordbyword.lexicon_from_embeddings`)."""
     from umt.alignment.spaces import DEFAULT_NORMALIZE, prepare

@@ -33,7 +33,7 @@ from umt.ranges import NON_NEGATIVE, OPTIONAL_POSITIVE, POSITIVE, CheckedConfig,
 from umt.translation.data import FREQUENCY_PRIOR, IDENTICAL_TOP, MT_PRESET
 from umt.translation.evaluate import bleu_scores, paired_bleu, translate_lines
 from umt.translation.history import cumulative_seconds, selected_evaluation
-from umt.translation.train import UNTRAINED_SETTINGS, MTTrainConfig, load_models
+from umt.translation.train import UNTRAINED_SETTINGS, MTTrainConfig, load_models, run_folder
 from umt.translation.vocab import Vocab
 
 log = logging.getLogger("umt")
@@ -176,7 +176,7 @@ def evaluate_run(model_dir, data, split: str = "test", beam: int = 1, out=None, 
                        "corpora: give --test-src and --test-tgt when preparing it)")
     runs = list(model_dir) if isinstance(model_dir, (list, tuple)) else [model_dir]
     model, state = load_models(runs, which)
-    spm = Path(runs[0]) / "spm.model"
+    spm = run_folder(runs[0]) / "spm.model"
     vocab = Vocab(spm) if spm.exists() else data.vocab
     sets = getattr(data, split)
     metrics = {"model": str(runs[0]) if len(runs) == 1 else [str(r) for r in runs], "step": state.get("step"),

@@ -559,6 +559,12 @@ def load_models(runs: list, which: str = "best", device=None) -> tuple[Seq2Seq |
     return Ensemble([model for model, _ in loaded]), loaded[0][1]
 
 
+def run_folder(model: str | os.PathLike) -> Path:
+    """The run directory of ``model``, which names a run or one of its checkpoint files."""
+    model = Path(model)
+    return model if model.is_dir() else model.parent
+
+
 def _vocab_bytes(run: Path) -> bytes | None:
-    path = (run if run.is_dir() else run.parent) / "spm.model"
+    path = run_folder(run) / "spm.model"
     return path.read_bytes() if path.exists() else None

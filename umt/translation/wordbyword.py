@@ -122,7 +122,7 @@ def lexicon_from_embeddings(src_words: list[str], src_vecs: np.ndarray, tgt_word
     for i, row, row_scores in zip(s_idx, ids, scores):
         word = src_words[i]
         candidates = [tgt_words[t_idx[j]] for j in row]
-        if word in candidates[:max(1, identical_top)] and identical_top:
+        if identical_top and word in candidates[:identical_top]:
             table[word] = word
         elif frequency_prior > 0:
             gap = [abs(log_rank["src"][word] - log_rank["tgt"][c]) for c in candidates]
