@@ -6,6 +6,7 @@ masked-lm``, whose tokens are the masked pieces it predicts).
     python experiments/mt_throughput.py --prepared runs/mt/en-fr/data --out results/mt_throughput
     python experiments/mt_throughput.py --prepared ... --buckets 1,2,4,8 --threads 1,2
     python experiments/mt_throughput.py --prepared ... --phase masked-lm --buckets 1,4
+    python experiments/mt_throughput.py --prepared ... --precision bfloat16,float32
 
 Each setting runs ``--warmup`` untimed steps, then ``--steps`` timed ones, from the same weights
 (the cross-lingual initialisation) at step ``--at`` (past the word-by-word steps, so the
@@ -29,7 +30,7 @@ from umt.fileio import write_json, write_text  # noqa: E402
 
 
 def measure(prepared: str, buckets: int, threads: int, batch_size: int, steps: int, warmup: int, at: int,
-            compiled: bool = False, phase: str = "translation") -> dict:
+            compiled: bool = False, phase: str = "translation", amp: bool = True) -> dict:
     import torch
 
     from umt.translation.data import MTData
@@ -38,7 +39,7 @@ def measure(prepared: str, buckets: int, threads: int, batch_size: int, steps: i
     torch.set_num_threads(threads)
     # translation steps (denoising and back-translation) are timed with no masked-LM phase before them
     masked_lm = phase == "masked-lm"
-    cfg = MTTrainConfig(batch_size=batch_size, device="cpu", eval_test=False,
+    cfg = MTTrainConfig(batch_size=batch_size, device="cpu", eval_test=False, amp=amp,
                         pretrain_steps=at + warmup + steps + 1 if masked_lm else 0)
     if hasattr(cfg, "length_buckets"):  # absent from the code before length buckets: measures that code
         cfg.length_buckets = buckets
@@ -66,7 +67,9 @@ def measure(prepared: str, buckets: int, threads: int, batch_size: int, steps: i
             total += time.perf_counter() - t
             tokens += losses["tokens"]
     batch = sum(batch_seconds[warmup:])
-    return {"phase": phase, "buckets": buckets, "threads": threads, "compiled": compiled, "batch_size": batch_size,
+    precision = "bfloat16" if getattr(trainer, "uses_bfloat16", False) else "float32"
+    return {"phase": phase, "buckets": buckets, "threads": threads, "compiled": compiled, "precision": precision,
+            "batch_size": batch_size,
             "steps": steps,
             "seconds_per_step": round(total / steps, 3), "batch_and_back_translation_s": round(batch / steps, 3),
             "learn_s": round((total - batch) / steps, 3), "tokens_per_step": round(tokens / steps, 1),
@@ -80,6 +83,9 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", default="2", help="comma-separated torch thread counts (default %(default)s)")
     ap.add_argument("--compile", default="0", help="comma-separated: 0 eager, 1 torch.compile of the training "
                     "forward pass (dynamic shapes; compiling happens in the warm-up steps) (default %(default)s)")
+    ap.add_argument("--precision", default="bfloat16",
+                    help="comma-separated: bfloat16 (training's default: autocast where this CPU computes bfloat16 "
+                    "natively, else float32, as the row says), float32 (default %(default)s)")
     ap.add_argument("--phase", choices=("translation", "masked-lm"), default="translation",
                     help="the step to time: denoising and back-translation, or masked-LM pretraining "
                     "(default %(default)s)")
@@ -93,15 +99,20 @@ def main(argv=None) -> int:
     for threads in (int(t) for t in a.threads.split(",")):
         for buckets in (int(b) for b in a.buckets.split(",")):
             for compiled in (bool(int(c)) for c in a.compile.split(",")):
-                row = measure(a.prepared, buckets, threads, a.batch_size, a.steps, a.warmup, a.at, compiled, a.phase)
-                print(row, flush=True)
-                rows.append(row)
+                for precision in a.precision.split(","):
+                    if precision not in ("bfloat16", "float32"):
+                        raise SystemExit(f"--precision {precision}: expected bfloat16 or float32")
+                    row = measure(a.prepared, buckets, threads, a.batch_size, a.steps, a.warmup, a.at, compiled,
+                                  a.phase, amp=precision == "bfloat16")
+                    print(row, flush=True)
+                    rows.append(row)
     write_json(f"{a.out}.json", {"machine": platform.node(), "processor": platform.processor() or platform.machine(),
                                  "date": time.strftime("%Y-%m-%d %H:%M"), "prepared": a.prepared, "rows": rows})
-    lines = ["| phase | threads | length buckets | compiled | s/step | of it: batch + back-translation | learn "
-             "| tokens/s |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| phase | threads | length buckets | compiled | precision | s/step | of it: batch + back-translation "
+             "| learn | tokens/s |",
+             "|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['phase']} | {r['threads']} | {r['buckets']} | {'yes' if r['compiled'] else 'no'} | "
+              f"{r.get('precision', 'float32')} | "
               f"{r['seconds_per_step']:.2f} | "
               f"{r['batch_and_back_translation_s']:.2f} | {r['learn_s']:.2f} | {r['tokens_per_second']:.0f} |"
               for r in rows]

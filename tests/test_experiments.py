@@ -385,10 +385,17 @@ def test_mt_throughput_times_steps_with_and_without_length_buckets(prepared, tmp
         assert r["tokens_per_second"] == pytest.approx(r["tokens_per_step"] / r["seconds_per_step"], rel=0.02)
     assert "| translation | 1 | 3 |" in out.with_suffix(".md").read_text()
     run_script("mt_throughput.py", "--prepared", str(prepared), "--phase", "masked-lm", "--buckets", "1,4",
-               "--threads", "1", "--batch-size", "6", "--steps", "2", "--warmup", "0", "--at", "0", "--out", str(out))
+               "--threads", "1", "--batch-size", "6", "--steps", "2", "--warmup", "0", "--at", "0", "--out", str(out),
+               "--precision", "bfloat16,float32")
     rows = json.loads(out.with_suffix(".json").read_text())["rows"]
-    assert [(r["phase"], r["buckets"]) for r in rows] == [("masked-lm", 1), ("masked-lm", 4)]
-    assert rows[0]["tokens_per_step"] == rows[1]["tokens_per_step"] > 0  # the same masked pieces either way
+    assert [(r["phase"], r["buckets"]) for r in rows] == [("masked-lm", b) for b in (1, 1, 4, 4)]
+    import torch
+
+    from umt.device import native_bfloat16
+
+    native = "bfloat16" if native_bfloat16(torch.device("cpu")) else "float32"  # what the trainer does here
+    assert [r["precision"] for r in rows] == [native, "float32"] * 2
+    assert len({r["tokens_per_step"] for r in rows}) == 1 and rows[0]["tokens_per_step"] > 0  # the same pieces
 
 
 def test_mt_lexicon_scores_each_setting_and_leaves_the_prepared_pair_alone(prepared, tmp_path):

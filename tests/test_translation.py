@@ -221,8 +221,9 @@ def _tiny_config(**kw):
     from umt.translation.train import MTTrainConfig
 
     model = ModelConfig(dim=32, heads=2, enc_layers=1, dec_layers=1, ff_dim=64, dropout=0.1)
+    # float32, whatever this CPU computes natively: these tests compare steps to 1e-5
     base = dict(steps=6, pretrain_steps=0, batch_size=8, warmup=2, wbw_steps=2, ae_decay_steps=4, eval_every=3,
-                checkpoint_every=3,
+                checkpoint_every=3, amp=False,
                 max_len=20, model=model, device="cpu")
     return MTTrainConfig(**{**base, **kw})
 
@@ -958,6 +959,7 @@ def test_training_options_default_to_the_config_and_pretraining_fits_in_the_step
     assert MTTrainConfig().pretrain_steps > 0
     assert _train_config(parser.parse_args(["--ae-weight-end", "1"])).ae_weight_end == 1.0  # no decay
     assert _train_config(parser.parse_args(["--average-decay", "0.998"])).average_decay == 0.998
+    assert MTTrainConfig().amp and not _train_config(parser.parse_args(["--float32"])).amp
     recorded = {k: v for k, v in asdict(MTTrainConfig(steps=600, pretrain_steps=0)).items() if k != "pretrain_steps"}
     assert MTTrainConfig.from_dict(recorded).pretrain_steps == 0  # a run from before pretraining had none
     assert MTTrainConfig(steps=5, pretrain_steps=5).pretrain_steps == 5
@@ -1087,3 +1089,48 @@ def test_averaged_weights_are_evaluated_beside_the_live_ones_and_may_be_selected
     assert late.average is None
     late.train_step()
     assert late.average is not None
+
+
+def test_native_bfloat16_is_read_off_the_device(monkeypatch):
+    from umt.device import native_bfloat16
+
+    for avx512_bf16, amx in ((False, False), (True, False), (False, True)):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda v=avx512_bf16: v, raising=False)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda v=amx: v, raising=False)
+        assert native_bfloat16(torch.device("cpu")) == (avx512_bf16 or amx)
+    assert native_bfloat16(torch.device("cuda"))  # no GPU is needed to say so
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported", raising=False)
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)
+    assert not native_bfloat16(torch.device("cpu"))  # a torch without the probes: float32, not an error
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_bfloat16_autocast_trains_where_native_and_keeps_float32_weights(prepared, tmp_path, monkeypatch, native):
+    """Where the device computes bfloat16 natively, the masked-LM step, the back-translations and
+    the translation step run their matmuls in bfloat16 (emulated here when the CPU has none), with
+    losses near float32's; weights, gradients and the optimiser stay float32. Elsewhere, float32."""
+    from dataclasses import replace
+
+    import umt.translation.train as train
+    from umt.translation.data import MTData
+
+    monkeypatch.setattr(train, "native_bfloat16", lambda device: native)
+    data = MTData.load(prepared)
+    model = ModelConfig(dim=32, heads=2, enc_layers=1, dec_layers=1, ff_dim=64, dropout=0.0)  # no random draws
+    settings = dict(amp=True, pretrain_steps=2, steps=6, wbw_steps=0, model=model)
+    mixed = train.Trainer(data, _tiny_config(**settings), tmp_path / "mixed")
+    plain = train.Trainer(data, _tiny_config(**{**settings, "amp": False, "model": replace(model)}), tmp_path / "plain")
+    assert mixed.uses_bfloat16 == native and not plain.uses_bfloat16
+    seen = []
+    mixed.model.decoder[0].ff[0].register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    mixed.model.encoder[0].ff[0].register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    for _ in range(2):
+        got, want = mixed.masked_lm_step(), plain.masked_lm_step()
+        assert got["mlm"] == pytest.approx(want["mlm"], rel=0.02)
+    got, want = mixed.train_step(), plain.train_step()  # back-translates with the model, then learns
+    for task in ("ae_en", "bt_en", "ae_fr", "bt_fr"):
+        assert np.isfinite(got[task]) and got[task] == pytest.approx(want[task], rel=0.05), task
+    assert set(seen) == {torch.bfloat16 if native else torch.float32}
+    assert all(p.dtype == torch.float32 and p.grad.dtype == torch.float32 for p in mixed.model.parameters()
+               if p.grad is not None)
+    assert (got["loss"] == want["loss"]) != native  # bfloat16 did round something

@@ -67,6 +67,18 @@ def compute_device() -> torch.device:
     return chosen if chosen is not None else default_device()
 
 
+def native_bfloat16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 in hardware: any CUDA GPU, or a CPU with AVX512-BF16 or
+    AMX (where a bfloat16 matmul runs several times faster than float32; elsewhere it is emulated
+    and slower, so autocast stays off)."""
+    if device.type == "cuda":
+        return True
+    if device.type != "cpu":
+        return False
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private, hence looked up with care
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in probes)
+
+
 def to_tensor(a: np.ndarray, dtype: type | None = np.float32) -> torch.Tensor:
     """``a`` as a contiguous tensor of numpy type ``dtype`` (``None``: ``a``'s own) on
     :func:`compute_device`; no copy on the CPU when ``a`` already is one."""

@@ -95,6 +95,7 @@ def _train_config(a):
     return MTTrainConfig(steps=a.steps, batch_size=a.batch_size, lr=a.lr, wbw_steps=a.wbw_steps,
                          ae_decay_steps=a.ae_decay_steps, ae_weight_end=a.ae_weight_end, eval_every=a.eval_every,
                          checkpoint_every=a.checkpoint_every, eval_val=a.eval_val, seed=a.seed, device=a.device,
+                         amp=not a.float32,
                          init_embeddings=not a.random_embeddings, pretrain_steps=a.pretrain_steps, model=model,
                          pretrain_snapshots=a.pretrain_snapshots, display_every=a.display_every,
                          average_decay=MTTrainConfig.average_decay if a.average_decay is None else a.average_decay)
@@ -118,13 +119,14 @@ def cmd_train(a) -> None:
         saved = Path(a.out) / "config.json"
         if saved.exists():  # a resumed run keeps the settings it started with, except its length
             stored = read_json(saved, "saved training settings")
-            free = {("steps",), ("device",), ("model", "vocab_size"), ("model", "n_langs"),
+            free = {("steps",), ("device",), ("amp",), ("model", "vocab_size"), ("model", "n_langs"),
                     *((k,) for k in UNTRAINED_SETTINGS)}
             diff = setting_differences(stored, json.loads(json.dumps(asdict(cfg))), free=free)
             if diff:
                 raise UmtError(f"{a.out}: --resume continues the settings the run started with, and the command "
                                f"gives others ({'; '.join(diff[:3])}): drop them, or train into another --out")
-            cfg = MTTrainConfig.from_dict({**stored, "steps": a.steps, "pretrain_snapshots": a.pretrain_snapshots,
+            cfg = MTTrainConfig.from_dict({**stored, "steps": a.steps, "amp": cfg.amp,
+                                           "pretrain_snapshots": a.pretrain_snapshots,
                                            "display_every": a.display_every})
             if a.average_decay is not None:
                 cfg.average_decay = a.average_decay
@@ -188,6 +190,9 @@ def _add_train_options(p) -> None:
     p.add_argument("--seed", type=seed_option, default=0,
                    help="every random draw of a step derives from it and the step")
     p.add_argument("--device", type=device_option, default=None, help="cpu or cuda (default: cuda when present)")
+    p.add_argument("--float32", action="store_true",
+                   help="train in float32 throughout; by default training and back-translation autocast to "
+                        "bfloat16 where the device computes it natively (CUDA, CPUs with AVX512-BF16 or AMX)")
 
 
 def cmd_run(a) -> None:

@@ -97,8 +97,10 @@ class MTPipelineConfig(CheckedConfig):
 
 
 # Settings a finished stage may differ in without being redone: how many cores trained the vectors,
-# how long training goes on (a longer --steps continues the same run), and those that train nothing.
-_FREE = {("embed", "threads"), ("train", "steps"), ("train", "device"), *(("train", k) for k in UNTRAINED_SETTINGS)}
+# how long training goes on (a longer --steps continues the same run), where and in which precision
+# it computes, and those that train nothing.
+_FREE = {("embed", "threads"), ("train", "steps"), ("train", "device"), ("train", "amp"),
+         *(("train", k) for k in UNTRAINED_SETTINGS)}
 
 
 def refuse_other_settings(out: str | Path, cfg: MTPipelineConfig) -> None:

@@ -110,7 +110,8 @@ class MaskedLMPretraining:
         where = torch.from_numpy(chosen).to(dev)
         with self._autocast():
             memory, _ = self.model.encode(torch.from_numpy(inputs).to(dev), torch.tensor(langs, device=dev))
-        return memory[where] @ self.model.tok.weight.T, torch.from_numpy(ids).to(dev)[where]
+            logits = memory[where] @ self.model.tok.weight.T
+        return logits, torch.from_numpy(ids).to(dev)[where]
 
     @torch.no_grad()
     def masked_lm_heldout(self, batch: int = 128) -> dict:

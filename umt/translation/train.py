@@ -42,6 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from umt.config import model_languages
+from umt.device import native_bfloat16
 from umt.errors import UmtError
 from umt.fileio import atomic_path, load_checkpoint, make_folder, write_json
 from umt.ranges import NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, CheckedConfig, ConfigError, ranged
@@ -83,7 +84,9 @@ class MTTrainConfig(CheckedConfig):
     wbw_steps: int = ranged(300, NON_NEGATIVE)
     max_len: int = ranged(60, POSITIVE)
     length_buckets: int = ranged(4, POSITIVE)  # a step's sentences are cut, by length, into this many passes
-    amp: bool = True  # bfloat16 autocast of training and back-translation on CUDA; no effect on the CPU
+    # bfloat16 autocast of training and back-translation where the device computes it natively
+    # (CUDA; CPUs with AVX512-BF16 or AMX); float32 elsewhere. Evaluation always decodes in float32.
+    amp: bool = True
     pretrain_steps: int = ranged(5000, NON_NEGATIVE)  # cross-lingual masked-LM steps first (XLM); 0: none
     # keep pretrained-STEP.pt every N masked-LM steps, for runs that branch off a shorter pretraining; 0: none
     pretrain_snapshots: int = ranged(0, NON_NEGATIVE)
@@ -150,6 +153,7 @@ class Trainer(MaskedLMPretraining):
             self.device = torch.device("cuda", local_rank if self.world > 1 else 0)
         else:
             self.device = torch.device("cpu")
+        self.uses_bfloat16 = cfg.amp and native_bfloat16(self.device)
         cfg.model.vocab_size = len(data.vocab)
         self.languages = model_languages(data.src, data.tgt)  # en-fr and en-de: the 3 indices of every model so far
         cfg.model.n_langs = max(cfg.model.n_langs, len(self.languages))
@@ -284,9 +288,10 @@ class Trainer(MaskedLMPretraining):
         return c.ae_weight_start + frac * (c.ae_weight_end - c.ae_weight_start)
 
     def _autocast(self):
-        """bfloat16 autocast on CUDA when ``amp`` is set (no loss scaling needed); a no-op on the CPU,
-        where this machine's AVX2 cores have no bfloat16 arithmetic to gain from."""
-        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.cfg.amp and self.device.type == "cuda")
+        """bfloat16 autocast when ``amp`` is set and the device computes bfloat16 natively (no loss
+        scaling needed: bfloat16 keeps float32's range); parameters, gradients and Adam's moments
+        stay float32."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.uses_bfloat16)
 
     def _back_translate(self, requests: list[tuple[str, np.ndarray]]) -> list[list[list[int]]]:
         """Translations of the training sentences ``idx`` of ``lang`` into the other language, for
@@ -469,6 +474,7 @@ class Trainer(MaskedLMPretraining):
             log.info("word-by-word baseline: %s", json.dumps(baseline))
             self.history.insert(0, baseline)
             write_json(self.out / "history.json", self.history)
+        log.info("training on %s in %s", self.device, "bfloat16 autocast" if self.uses_bfloat16 else "float32")
         bar = tqdm(total=c.steps, initial=self.step, desc="mt train", unit="step", disable=not progress or self.rank)
         self._sitting_t0, tokens = time.time(), 0
         while self.step < c.steps:
@@ -500,6 +506,7 @@ class Trainer(MaskedLMPretraining):
                         row["averaged"] = {k: v for k, v in self.evaluate(display=display).items() if k != "step"}
                 row.update({k: round(v, 4) for k, v in losses.items() if k != "tokens"})
                 row["seconds"] = self.elapsed()
+                row["precision"] = "bfloat16" if self.uses_bfloat16 else "float32"  # sittings may differ
                 self._record(row)
                 log.info("step %d: %s", self.step, json.dumps(row))
                 chosen = selected_weights(row)
