@@ -1106,9 +1106,10 @@ def test_native_bfloat16_is_read_off_the_device(monkeypatch):
 
 @pytest.mark.parametrize("native", [True, False])
 def test_bfloat16_autocast_trains_where_native_and_keeps_float32_weights(prepared, tmp_path, monkeypatch, native):
-    """Where the device computes bfloat16 natively, the masked-LM step, the back-translations and
-    the translation step run their matmuls in bfloat16 (emulated here when the CPU has none), with
-    losses near float32's; weights, gradients and the optimiser stay float32. Elsewhere, float32."""
+    """Where the device computes bfloat16 natively, the masked-LM and translation steps run their
+    matmuls in bfloat16 (emulated here when the CPU has none), with losses near float32's; weights,
+    gradients and the optimiser stay float32, and so does the CPU's greedy back-translation.
+    Elsewhere, float32 throughout."""
     from dataclasses import replace
 
     import umt.translation.train as train
@@ -1121,9 +1122,13 @@ def test_bfloat16_autocast_trains_where_native_and_keeps_float32_weights(prepare
     mixed = train.Trainer(data, _tiny_config(**settings), tmp_path / "mixed")
     plain = train.Trainer(data, _tiny_config(**{**settings, "amp": False, "model": replace(model)}), tmp_path / "plain")
     assert mixed.uses_bfloat16 == native and not plain.uses_bfloat16
-    seen = []
-    mixed.model.decoder[0].ff[0].register_forward_hook(lambda m, i, out: seen.append(out.dtype))
-    mixed.model.encoder[0].ff[0].register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    seen, decoded = [], []  # the dtype of a feed-forward layer's output while learning, and while decoding
+
+    def hook(module, inputs, out):
+        (seen if module.training else decoded).append(out.dtype)
+
+    mixed.model.decoder[0].ff[0].register_forward_hook(hook)
+    mixed.model.encoder[0].ff[0].register_forward_hook(hook)
     for _ in range(2):
         got, want = mixed.masked_lm_step(), plain.masked_lm_step()
         assert got["mlm"] == pytest.approx(want["mlm"], rel=0.02)
@@ -1131,6 +1136,7 @@ def test_bfloat16_autocast_trains_where_native_and_keeps_float32_weights(prepare
     for task in ("ae_en", "bt_en", "ae_fr", "bt_fr"):
         assert np.isfinite(got[task]) and got[task] == pytest.approx(want[task], rel=0.05), task
     assert set(seen) == {torch.bfloat16 if native else torch.float32}
+    assert set(decoded) == {torch.float32}  # on the CPU greedy back-translation gains nothing from bfloat16
     assert all(p.dtype == torch.float32 and p.grad.dtype == torch.float32 for p in mixed.model.parameters()
                if p.grad is not None)
     assert (got["loss"] == want["loss"]) != native  # bfloat16 did round something

@@ -84,8 +84,8 @@ class MTTrainConfig(CheckedConfig):
     wbw_steps: int = ranged(300, NON_NEGATIVE)
     max_len: int = ranged(60, POSITIVE)
     length_buckets: int = ranged(4, POSITIVE)  # a step's sentences are cut, by length, into this many passes
-    # bfloat16 autocast of training and back-translation where the device computes it natively
-    # (CUDA; CPUs with AVX512-BF16 or AMX); float32 elsewhere. Evaluation always decodes in float32.
+    # bfloat16 autocast where the device computes it natively: training and back-translation on CUDA,
+    # training on CPUs with AVX512-BF16 or AMX; float32 elsewhere. Evaluation always decodes in float32.
     amp: bool = True
     pretrain_steps: int = ranged(5000, NON_NEGATIVE)  # cross-lingual masked-LM steps first (XLM); 0: none
     # keep pretrained-STEP.pt every N masked-LM steps, for runs that branch off a shorter pretraining; 0: none
@@ -287,11 +287,13 @@ class Trainer(MaskedLMPretraining):
         frac = min(1.0, self.phase_step(step) / max(c.ae_decay_steps, 1))
         return c.ae_weight_start + frac * (c.ae_weight_end - c.ae_weight_start)
 
-    def _autocast(self):
+    def _autocast(self, decoding: bool = False):
         """bfloat16 autocast when ``amp`` is set and the device computes bfloat16 natively (no loss
         scaling needed: bfloat16 keeps float32's range); parameters, gradients and Adam's moments
-        stay float32."""
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.uses_bfloat16)
+        stay float32. On the CPU greedy ``decoding`` stays float32: one position at a time, its
+        matmuls are too small for bfloat16 to pay for its casts (measured in RESULTS.md)."""
+        enabled = self.uses_bfloat16 and not (decoding and self.device.type == "cpu")
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
 
     def _back_translate(self, requests: list[tuple[str, np.ndarray]]) -> list[list[list[int]]]:
         """Translations of the training sentences ``idx`` of ``lang`` into the other language, for
@@ -315,7 +317,7 @@ class Trainer(MaskedLMPretraining):
         for start in range(0, len(order), BT_BATCH):
             part = order[start:start + BT_BATCH]
             batch = pad_batch([seqs[i] for i in part], self.device)
-            with self._autocast():
+            with self._autocast(decoding=True):
                 out = self.model.greedy(batch, torch.tensor([src_lang[i] for i in part], device=self.device),
                                         torch.tensor([tgt_lang[i] for i in part], device=self.device),
                                         torch.tensor([bos[i] for i in part], device=self.device),
