@@ -278,7 +278,7 @@ def test_cli_word_by_word_translates_stdin(prepared, monkeypatch, capsys):
     assert "exactly one" in capsys.readouterr().err
 
 
-def test_cli_mt_evaluate_writes_metrics(prepared, tmp_path, capsys):
+def test_cli_mt_evaluate_writes_metrics(prepared, tmp_path, capsys, monkeypatch):
     from umt.translation.data import MTData
     from umt.translation.train import Trainer
 
@@ -323,6 +323,17 @@ def test_cli_mt_evaluate_writes_metrics(prepared, tmp_path, capsys):
                  str(prepared)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{other}: another subword vocabulary" in err
+    # a folder without the run's vocabulary decodes with the pair's only when the sizes agree
+    (other / "spm.model").unlink()
+    assert main(["-q", "mt", "evaluate", "--model", str(other), "--prepared", str(prepared), "--beam", "2"]) == 0
+    assert (other / "eval-test-beam2" / "test.en-fr.hyp.txt").read_text() == hyps.read_text()
+    from umt.translation.vocab import Vocab
+
+    monkeypatch.setattr(Vocab, "__len__", lambda self: 7)  # a pair prepared with another vocabulary size
+    capsys.readouterr()
+    assert main(["-q", "mt", "evaluate", "--model", str(other), "--prepared", str(prepared)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{other / 'spm.model'}: missing" in err and "(7 pieces)" in err
 
 
 def test_paired_bleu_tells_a_real_difference_from_none():

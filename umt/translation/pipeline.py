@@ -179,7 +179,14 @@ def evaluate_run(model_dir, data, split: str = "test", beam: int = 1, out=None, 
     runs = list(model_dir) if isinstance(model_dir, (list, tuple)) else [model_dir]
     model, state = load_models(runs, which)
     spm = run_folder(runs[0]) / "spm.model"
-    vocab = Vocab(spm) if spm.exists() else data.vocab
+    if spm.exists():
+        vocab = Vocab(spm)
+    elif len(data.vocab) == model.cfg.vocab_size:  # a folder the trainer did not write: the pair's own pieces
+        log.warning("%s: missing, decoding with %s's subword vocabulary", spm, data.folder)
+        vocab = data.vocab
+    else:
+        raise UmtError(f"{spm}: missing, and {data.folder}'s vocabulary ({len(data.vocab)} pieces) is not the "
+                       f"model's ({model.cfg.vocab_size}): evaluate it on the pair it was trained on")
     sets = getattr(data, split)
     metrics = {"model": str(runs[0]) if len(runs) == 1 else [str(r) for r in runs], "step": state.get("step"),
                "split": split, "beam": beam}
