@@ -67,7 +67,7 @@ def measure(prepared: str, buckets: int, threads: int, batch_size: int, steps: i
             total += time.perf_counter() - t
             tokens += losses["tokens"]
     batch = sum(batch_seconds[warmup:])
-    precision = "bfloat16" if getattr(trainer, "uses_bfloat16", False) else "float32"
+    precision = getattr(trainer, "precision", "float32")  # absent from the code before bfloat16 on the CPU
     return {"phase": phase, "buckets": buckets, "threads": threads, "compiled": compiled, "precision": precision,
             "batch_size": batch_size,
             "steps": steps,
@@ -95,13 +95,15 @@ def main(argv=None) -> int:
     ap.add_argument("--at", type=int, default=1000, help="training step to time (default %(default)s)")
     ap.add_argument("--out", default="results/mt_throughput", help="writes OUT.json and OUT.md")
     a = ap.parse_args(argv)
+    precisions = a.precision.split(",")
+    for precision in precisions:
+        if precision not in ("bfloat16", "float32"):
+            raise SystemExit(f"--precision {precision}: expected bfloat16 or float32")
     rows = []
     for threads in (int(t) for t in a.threads.split(",")):
         for buckets in (int(b) for b in a.buckets.split(",")):
             for compiled in (bool(int(c)) for c in a.compile.split(",")):
-                for precision in a.precision.split(","):
-                    if precision not in ("bfloat16", "float32"):
-                        raise SystemExit(f"--precision {precision}: expected bfloat16 or float32")
+                for precision in precisions:
                     row = measure(a.prepared, buckets, threads, a.batch_size, a.steps, a.warmup, a.at, compiled,
                                   a.phase, amp=precision == "bfloat16")
                     print(row, flush=True)

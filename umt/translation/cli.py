@@ -191,8 +191,8 @@ def _add_train_options(p) -> None:
                    help="every random draw of a step derives from it and the step")
     p.add_argument("--device", type=device_option, default=None, help="cpu or cuda (default: cuda when present)")
     p.add_argument("--float32", action="store_true",
-                   help="train in float32 throughout; by default training and back-translation autocast to "
-                        "bfloat16 where the device computes it natively (CUDA, CPUs with AVX512-BF16 or AMX)")
+                   help="train in float32 throughout; by default training autocasts to bfloat16 where the device "
+                        "computes it natively (CUDA, CPUs with AVX512-BF16 or AMX)")
 
 
 def cmd_run(a) -> None:

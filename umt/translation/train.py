@@ -154,6 +154,7 @@ class Trainer(MaskedLMPretraining):
         else:
             self.device = torch.device("cpu")
         self.uses_bfloat16 = cfg.amp and native_bfloat16(self.device)
+        self.precision = "bfloat16" if self.uses_bfloat16 else "float32"  # as the log and the history say it
         cfg.model.vocab_size = len(data.vocab)
         self.languages = model_languages(data.src, data.tgt)  # en-fr and en-de: the 3 indices of every model so far
         cfg.model.n_langs = max(cfg.model.n_langs, len(self.languages))
@@ -291,7 +292,7 @@ class Trainer(MaskedLMPretraining):
         """bfloat16 autocast when ``amp`` is set and the device computes bfloat16 natively (no loss
         scaling needed: bfloat16 keeps float32's range); parameters, gradients and Adam's moments
         stay float32. On the CPU greedy ``decoding`` stays float32: one position at a time, its
-        matmuls are too small for bfloat16 to pay for its casts (measured in RESULTS.md)."""
+        matmuls are too small for bfloat16 to pay for its casts."""
         enabled = self.uses_bfloat16 and not (decoding and self.device.type == "cpu")
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
 
@@ -476,7 +477,7 @@ class Trainer(MaskedLMPretraining):
             log.info("word-by-word baseline: %s", json.dumps(baseline))
             self.history.insert(0, baseline)
             write_json(self.out / "history.json", self.history)
-        log.info("training on %s in %s", self.device, "bfloat16 autocast" if self.uses_bfloat16 else "float32")
+        log.info("training on %s in %s", self.device, self.precision)
         bar = tqdm(total=c.steps, initial=self.step, desc="mt train", unit="step", disable=not progress or self.rank)
         self._sitting_t0, tokens = time.time(), 0
         while self.step < c.steps:
@@ -508,7 +509,7 @@ class Trainer(MaskedLMPretraining):
                         row["averaged"] = {k: v for k, v in self.evaluate(display=display).items() if k != "step"}
                 row.update({k: round(v, 4) for k, v in losses.items() if k != "tokens"})
                 row["seconds"] = self.elapsed()
-                row["precision"] = "bfloat16" if self.uses_bfloat16 else "float32"  # sittings may differ
+                row["precision"] = self.precision  # sittings may differ
                 self._record(row)
                 log.info("step %d: %s", self.step, json.dumps(row))
                 chosen = selected_weights(row)
