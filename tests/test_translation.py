@@ -628,6 +628,7 @@ def test_mt_run_trains_evaluates_and_continues(prepared, tmp_path, capsys):
     greedy = json.loads((out / "eval-test-beam1" / "metrics.json").read_text())
     assert greedy["beam"] == 1 and (out / "eval-test-beam2" / "test.en-fr.hyp.txt").exists()
     assert "| en->fr |" in (out / "report.md").read_text()
+    assert not results["stopped_by_patience"] and "Trained 4 of 4 steps." in (out / "report.md").read_text()
     assert "en->fr: BLEU greedy" in capsys.readouterr().out
     # the vectors and lexicon came from elsewhere, untimed: the whole pipeline's hours are not made up
     pipeline = results["pipeline"]
@@ -1151,3 +1152,82 @@ def test_bfloat16_autocast_trains_where_native_and_keeps_float32_weights(prepare
     assert all(p.dtype == torch.float32 and p.grad.dtype == torch.float32 for p in mixed.model.parameters()
                if p.grad is not None)
     assert (got["loss"] == want["loss"]) != native  # bfloat16 did round something
+
+
+def _scripted_roundtrips(monkeypatch, values: list[float]) -> None:
+    """Evaluations that return ``values`` in turn as round-trip BLEU: the stopping rule reads nothing else."""
+    from umt.translation.train import Trainer
+
+    def evaluate(self, beam: int = 1, display: bool = True) -> dict:
+        done = sum(1 for r in self.history if r.get("system") is None)
+        return {"step": self.step, "roundtrip": values[done]}
+
+    monkeypatch.setattr(Trainer, "evaluate", evaluate)
+
+
+def test_patience_counts_evaluations_since_the_best_round_trip(prepared, tmp_path):
+    from umt.translation.data import MTData
+    from umt.translation.train import Trainer
+
+    trainer = Trainer(MTData.load(prepared), _tiny_config(patience=2), tmp_path / "run")
+    rows = lambda *rts: [{"step": 0, "system": "word by word"}] + [  # noqa: E731
+        {"step": 3 * (i + 1), "roundtrip": rt} for i, rt in enumerate(rts)]
+    for history, stalled in (([], False), (rows(10), False), (rows(10, 12, 11), False), (rows(10, 12, 11, 12), True),
+                             (rows(10, 12, 11, 13), False), (rows(10, 9, 8), True)):
+        trainer.history = history
+        assert trainer.stalled() == stalled, history
+    # an averaged model that wins the round trip is the best, as best.pt keeps it
+    trainer.history = rows(10, 11, 11) + [{"step": 12, "roundtrip": 9, "averaged": {"roundtrip": 14}}]
+    assert not trainer.stalled() and trainer.best_roundtrip_step() == 12
+    trainer.cfg.patience = 0
+    trainer.history = rows(10, 9, 8, 7)
+    assert not trainer.stalled()
+
+
+def test_training_stops_when_the_round_trip_stalls_and_a_resumed_run_stays_stopped(prepared, tmp_path, monkeypatch):
+    """--steps is the most a run trains; with --patience it stops at the evaluation that makes the
+    stall, checkpoints there, and continues only when resumed with more patience."""
+    import torch
+
+    from umt.translation.data import MTData
+    from umt.translation.train import Trainer
+
+    _scripted_roundtrips(monkeypatch, [10, 12, 11, 12, 15, 16, 17, 18, 19, 20])
+    data = MTData.load(prepared)
+    history = Trainer(data, _tiny_config(steps=30, patience=2), tmp_path / "run").fit(progress=False)
+    assert [r["step"] for r in history if r.get("system") is None] == [3, 6, 9, 12]
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["step"] == 12
+    assert torch.load(tmp_path / "run" / "best.pt", weights_only=False)["step"] == 6
+    again = Trainer(data, _tiny_config(steps=30, patience=2), tmp_path / "run", resume=True)
+    assert again.stalled()
+    again.fit(progress=False)
+    assert again.step == 12
+    more = Trainer(data, _tiny_config(steps=18, patience=3), tmp_path / "run", resume=True)
+    more.fit(progress=False)
+    assert more.step == 18 and more.best_roundtrip_step() == 18
+
+
+def test_mt_train_resume_may_change_patience_only_like_steps(prepared, tmp_path, capsys, monkeypatch):
+    _scripted_roundtrips(monkeypatch, [10, 9, 8, 7, 6, 5])
+    tiny = ["--batch-size", "8", "--heads", "2", "--layers", "1", "--dim", "32", "--eval-every", "2",
+            "--checkpoint-every", "2", "--pretrain-steps", "0", "--wbw-steps", "2", "--ae-decay-steps", "4",
+            "--device", "cpu"]
+    common = ["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run"), *tiny]
+    assert main([*common, "--steps", "20", "--patience", "1"]) == 0
+    rows = [r for r in json.loads((tmp_path / "run" / "history.json").read_text()) if r.get("system") is None]
+    assert [r["step"] for r in rows] == [2, 4]
+    assert main([*common, "--steps", "20", "--patience", "2", "--resume"]) == 0
+    rows = [r for r in json.loads((tmp_path / "run" / "history.json").read_text()) if r.get("system") is None]
+    assert [r["step"] for r in rows] == [2, 4, 6]
+    capsys.readouterr()
+    assert main([*common, "--steps", "20", "--patience", "-1", "--resume"]) == 2
+    assert "patience" in capsys.readouterr().err
+
+
+def test_the_report_says_when_patience_stopped_training():
+    from umt.translation.pipeline import _stop_line
+
+    summary = {"trained_steps": 7400, "stopped_by_patience": True, "config": {"train": {"steps": 10400, "patience": 5}}}
+    assert _stop_line(summary) == ("Trained 7400 of 10400 steps: round-trip BLEU had not risen for 5 evaluations "
+                                   "(--patience).")
+    assert _stop_line({**summary, "stopped_by_patience": False}) == "Trained 7400 of 10400 steps."

@@ -95,7 +95,7 @@ def _train_config(a):
     return MTTrainConfig(steps=a.steps, batch_size=a.batch_size, lr=a.lr, wbw_steps=a.wbw_steps,
                          ae_decay_steps=a.ae_decay_steps, ae_weight_end=a.ae_weight_end, eval_every=a.eval_every,
                          checkpoint_every=a.checkpoint_every, eval_val=a.eval_val, seed=a.seed, device=a.device,
-                         amp=not a.float32,
+                         amp=not a.float32, patience=a.patience,
                          init_embeddings=not a.random_embeddings, pretrain_steps=a.pretrain_steps, model=model,
                          pretrain_snapshots=a.pretrain_snapshots, display_every=a.display_every,
                          average_decay=MTTrainConfig.average_decay if a.average_decay is None else a.average_decay)
@@ -119,13 +119,13 @@ def cmd_train(a) -> None:
         saved = Path(a.out) / "config.json"
         if saved.exists():  # a resumed run keeps the settings it started with, except its length
             stored = read_json(saved, "saved training settings")
-            free = {("steps",), ("device",), ("amp",), ("model", "vocab_size"), ("model", "n_langs"),
+            free = {("steps",), ("patience",), ("device",), ("amp",), ("model", "vocab_size"), ("model", "n_langs"),
                     *((k,) for k in UNTRAINED_SETTINGS)}
             diff = setting_differences(stored, json.loads(json.dumps(asdict(cfg))), free=free)
             if diff:
                 raise UmtError(f"{a.out}: --resume continues the settings the run started with, and the command "
                                f"gives others ({'; '.join(diff[:3])}): drop them, or train into another --out")
-            cfg = MTTrainConfig.from_dict({**stored, "steps": a.steps, "amp": cfg.amp,
+            cfg = MTTrainConfig.from_dict({**stored, "steps": a.steps, "patience": a.patience, "amp": cfg.amp,
                                            "pretrain_snapshots": a.pretrain_snapshots,
                                            "display_every": a.display_every})
             if a.average_decay is not None:
@@ -182,6 +182,10 @@ def _add_train_options(p) -> None:
                         "shorter pretraining (--pretrained) without pretraining again; 0: none (default %(default)s)")
     p.add_argument("--eval-every", type=int, default=200,
                    help="steps between evaluations: round-trip BLEU selects the model (default %(default)s)")
+    p.add_argument("--patience", type=int, default=0, metavar="N",
+                   help="stop translation training once N evaluations in a row bring no new best round-trip BLEU, "
+                        "--steps being the most it trains; like --steps, a resumed run may change it; 0: train "
+                        "all --steps (default %(default)s)")
     p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints (default %(default)s)")
     p.add_argument("--display-every", type=int, default=5, metavar="N",
                    help="test BLEU (and validation BLEU with --eval-val), for display only, at every Nth evaluation "

@@ -99,7 +99,7 @@ class MTPipelineConfig(CheckedConfig):
 # Settings a finished stage may differ in without being redone: how many cores trained the vectors,
 # how long training goes on (a longer --steps continues the same run), where and in which precision
 # it computes, and those that train nothing.
-_FREE = {("embed", "threads"), ("train", "steps"), ("train", "device"), ("train", "amp"),
+_FREE = {("embed", "threads"), ("train", "steps"), ("train", "patience"), ("train", "device"), ("train", "amp"),
          *(("train", k) for k in UNTRAINED_SETTINGS)}
 
 
@@ -239,7 +239,7 @@ def run_mt_pipeline(cfg: MTPipelineConfig, out: str | Path, progress: bool = Tru
     run = out / "train"
     resume = (run / "checkpoint.pt").exists()
     trainer = Trainer(data, cfg.train, run, resume=resume)  # a longer --steps continues the same run
-    if trainer.step < cfg.train.steps:
+    if trainer.step < cfg.train.steps and not trainer.stalled():
         trainer.fit(progress=progress)
     step = trainer.step
     del trainer
@@ -293,9 +293,10 @@ def summarize(cfg: MTPipelineConfig, history: list[dict], evaluations: dict, ste
                 "signature": g["model"]["signature"]})
         directions[key] = d
     trained = evaluations[1].get("trained_steps") if evaluations else step
+    stopped = cfg.train.patience and trained is not None and trained < cfg.train.steps
     return {"pair": f"{cfg.src}-{cfg.tgt}", "beam": max(evaluations) if evaluations else None,
-            "trained_steps": trained, "test_set": _test_set_name(cfg) if evaluations else None,
-            "directions": directions, "config": asdict(cfg)}
+            "trained_steps": trained, "stopped_by_patience": bool(stopped),
+            "test_set": _test_set_name(cfg) if evaluations else None, "directions": directions, "config": asdict(cfg)}
 
 
 def _test_set_name(cfg: MTPipelineConfig) -> str:
@@ -314,6 +315,14 @@ def _pipeline_line(summary: dict) -> str:
             f"{each['prepare']:.2f} h, training {p['train_hours']:.2f} h, evaluation {evaluation:.2f} h).")
 
 
+def _stop_line(summary: dict) -> str:
+    cfg = summary["config"]["train"]
+    if not summary.get("stopped_by_patience"):
+        return f"Trained {summary['trained_steps']} of {cfg['steps']} steps."
+    return (f"Trained {summary['trained_steps']} of {cfg['steps']} steps: round-trip BLEU had not risen for "
+            f"{cfg['patience']} evaluations (--patience).")
+
+
 def format_report(summary: dict, out: Path) -> str:
     if summary.get("beam") is None:  # a pair from monolingual corpora without a parallel test set
         lines = [f"# umt mt run {summary['pair']}: no parallel test set", "",
@@ -323,8 +332,8 @@ def format_report(summary: dict, out: Path) -> str:
                  "| direction | round-trip BLEU | training hours | selected step |", "|---|---|---|---|"]
         lines += [f"| {key.replace('-', '->')} | {d['roundtrip_bleu']} | {d['train_hours']:.2f} | "
                   f"{d['selected_step']} |" for key, d in summary["directions"].items()]
-        lines += ["", _pipeline_line(summary), "", f"Translate with `umt translate --model {out}/train`; "
-                  f"everything is in {out}/."]
+        lines += ["", _stop_line(summary), _pipeline_line(summary), "",
+                  f"Translate with `umt translate --model {out}/train`; everything is in {out}/."]
         return "\n".join(lines) + "\n"
     lines = [f"# umt mt run {summary['pair']}: {summary.get('test_set') or 'Multi30k test_2016_flickr'}", "",
              "sacreBLEU on detokenized cased output (95% bootstrap interval); in brackets Lample et al. "
@@ -339,7 +348,7 @@ def format_report(summary: dict, out: Path) -> str:
                      f"{d['bleu_beam']:.2f} [{blo:.1f}-{bhi:.1f}] ({d['bleu_tok_lc_beam']:.2f}) | "
                      f"{d['train_hours']:.2f} | {d['selected_step']} |")
     signature = next(iter(summary["directions"].values()))["signature"]
-    lines += ["", f"sacreBLEU signature: {signature}", "", _pipeline_line(summary), "",
+    lines += ["", f"sacreBLEU signature: {signature}", "", _stop_line(summary), _pipeline_line(summary), "",
               "The model was selected by round-trip BLEU on held-out monolingual sentences; the test set was "
               "read only to score.", "",
               f"Everything is in {out}/ (data/, train/ with bleu.png and history.json, eval-test-beamN/)."]

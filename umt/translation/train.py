@@ -56,7 +56,14 @@ from umt.translation.evaluate import (
     strip_output,
     translate_lines,
 )
-from umt.translation.history import MLM_CURVE, PRETRAINING, cumulative_seconds, row_figures, selected_weights
+from umt.translation.history import (
+    MLM_CURVE,
+    PRETRAINING,
+    cumulative_seconds,
+    row_figures,
+    selected_evaluation,
+    selected_weights,
+)
 from umt.translation.model import Ensemble, ModelConfig, Seq2Seq
 from umt.translation.noise import NoiseConfig, add_noise
 from umt.translation.pretraining import PRETRAIN_SETTINGS, MaskedLMPretraining, pretraining_data_digest
@@ -94,6 +101,8 @@ class MTTrainConfig(CheckedConfig):
     # weights averaged over translation steps (umt.translation.averaging), evaluated beside the live ones; 0: none
     average_decay: float = ranged(0.0, PROBABILITY_TO_DROP)
     eval_every: int = ranged(200, POSITIVE)
+    # stop translation training once this many evaluations in a row bring no new best round trip; 0: all steps
+    patience: int = ranged(0, NON_NEGATIVE)
     checkpoint_every: int = ranged(200, POSITIVE)
     eval_test: bool = True
     eval_val: bool = False
@@ -455,6 +464,26 @@ class Trainer(MaskedLMPretraining):
         row["roundtrip"] = round(float(np.mean(rts)), 2)
         return row
 
+    def best_roundtrip_step(self) -> int | None:
+        """The step of the evaluation ``best.pt`` holds (the first of equal round trips)."""
+        return selected_evaluation(self.history).get("step")
+
+    def stalled(self) -> bool:
+        r"""Whether the last ``patience`` evaluations all failed to beat the best round trip before them.
+
+        With evaluations :math:`e_1, \dots, e_n` and :math:`b = \arg\max_i \mathrm{rt}(e_i)` (the
+        first maximum, the model ``best.pt`` keeps), training has stalled when :math:`n - b \ge`
+        ``patience``. It reads only the history, so a resumed run that had stalled stays stopped, and
+        a larger ``patience`` (or 0) continues it.
+        """
+        if not self.cfg.patience:
+            return False
+        rows = [row_figures(r, selected_weights(r)) for r in self.history if r.get("system") is None]
+        if not rows:
+            return False
+        best = max(range(len(rows)), key=lambda i: (rows[i]["roundtrip"], -i))
+        return len(rows) - 1 - best >= self.cfg.patience
+
     def _record(self, row: dict) -> None:
         self.history.append(row)
         if self.rank == 0:
@@ -480,7 +509,7 @@ class Trainer(MaskedLMPretraining):
         log.info("training on %s in %s", self.device, self.precision)
         bar = tqdm(total=c.steps, initial=self.step, desc="mt train", unit="step", disable=not progress or self.rank)
         self._sitting_t0, tokens = time.time(), 0
-        while self.step < c.steps:
+        while self.step < c.steps and not self.stalled():
             losses = self.train_step()
             tokens += losses["tokens"]
             bar.update(1)
@@ -520,8 +549,17 @@ class Trainer(MaskedLMPretraining):
                     with atomic_path(self.out / "best.pt") as tmp:
                         torch.save({"model": weights, "config": asdict(c), "step": self.step, "weights": chosen,
                                     "pair": [self.data.src, self.data.tgt], "roundtrip": self.best_roundtrip}, tmp)
-            if self.step % c.checkpoint_every == 0 or done:
+            stalled = self.rank == 0 and not pretraining and self.stalled()
+            if self.world > 1 and c.patience:  # every rank stops where rank 0, which evaluates, says so
+                flag = torch.tensor([float(stalled)], device=self.device)
+                torch.distributed.broadcast(flag, 0)
+                stalled = bool(flag.item())
+            if self.step % c.checkpoint_every == 0 or done or stalled:
                 self.save()
+            if stalled:
+                log.info("round-trip BLEU has not risen for %d evaluations (best at step %d): training stops at "
+                         "step %d of %d", c.patience, self.best_roundtrip_step(), self.step, c.steps)
+                break
         bar.close()
         if self.rank == 0:
             from umt.translation.plots import plot_bleu
