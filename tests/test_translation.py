@@ -1014,13 +1014,15 @@ def test_resuming_with_other_settings_is_refused_not_silently_ignored(prepared, 
     assert 0 < history[-2]["seconds"] <= history[-1]["seconds"] <= saved
 
 
+_TINY_TRAIN = ["--batch-size", "8", "--heads", "2", "--layers", "1", "--dim", "32", "--eval-every", "2",
+               "--checkpoint-every", "2", "--pretrain-steps", "0", "--wbw-steps", "2", "--ae-decay-steps", "4",
+               "--device", "cpu"]
+
+
 def test_test_bleu_is_shown_at_every_nth_evaluation_and_the_last_and_may_change_on_resume(prepared, tmp_path):
     """Round trip (the selection) at every evaluation; test BLEU, display only, at every
     --display-every-th and at the last step; a resumed run may show it more often."""
-    tiny = ["--batch-size", "8", "--heads", "2", "--layers", "1", "--dim", "32", "--eval-every", "2",
-            "--checkpoint-every", "2", "--pretrain-steps", "0", "--wbw-steps", "2", "--ae-decay-steps", "4",
-            "--device", "cpu"]
-    common = ["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run"), *tiny]
+    common = ["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run"), *_TINY_TRAIN]
     assert main([*common, "--steps", "10", "--display-every", "3"]) == 0
     rows = [r for r in json.loads((tmp_path / "run" / "history.json").read_text()) if r.get("system") is None]
     assert [r["step"] for r in rows] == [2, 4, 6, 8, 10] and all("roundtrip" in r for r in rows)
@@ -1209,10 +1211,7 @@ def test_training_stops_when_the_round_trip_stalls_and_a_resumed_run_stays_stopp
 
 def test_mt_train_resume_may_change_patience_only_like_steps(prepared, tmp_path, capsys, monkeypatch):
     _scripted_roundtrips(monkeypatch, [10, 9, 8, 7, 6, 5])
-    tiny = ["--batch-size", "8", "--heads", "2", "--layers", "1", "--dim", "32", "--eval-every", "2",
-            "--checkpoint-every", "2", "--pretrain-steps", "0", "--wbw-steps", "2", "--ae-decay-steps", "4",
-            "--device", "cpu"]
-    common = ["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run"), *tiny]
+    common = ["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run"), *_TINY_TRAIN]
     assert main([*common, "--steps", "20", "--patience", "1"]) == 0
     rows = [r for r in json.loads((tmp_path / "run" / "history.json").read_text()) if r.get("system") is None]
     assert [r["step"] for r in rows] == [2, 4]
