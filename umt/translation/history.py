@@ -34,6 +34,12 @@ def selected_evaluation(history: list[dict]) -> dict:
     return max(rows, key=lambda r: r["roundtrip"], default={})
 
 
+def evaluations_since_best(history: list[dict]) -> int:
+    """How many evaluations came after the one :func:`selected_evaluation` selects (0: none yet)."""
+    best = selected_evaluation(history).get("step")
+    return 0 if best is None else sum(1 for r in history if r.get("system") is None and r["step"] > best)
+
+
 def cumulative_seconds(history: list[dict]) -> list[float | None]:
     """Each row's wall seconds since the run began (None for an untimed row). Histories written
     before checkpoints kept the time restart ``seconds`` from 0 at each resumption; those segments

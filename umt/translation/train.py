@@ -60,6 +60,7 @@ from umt.translation.history import (
     MLM_CURVE,
     PRETRAINING,
     cumulative_seconds,
+    evaluations_since_best,
     row_figures,
     selected_evaluation,
     selected_weights,
@@ -476,13 +477,7 @@ class Trainer(MaskedLMPretraining):
         ``patience``. It reads only the history, so a resumed run that had stalled stays stopped, and
         a larger ``patience`` (or 0) continues it.
         """
-        if not self.cfg.patience:
-            return False
-        rows = [row_figures(r, selected_weights(r)) for r in self.history if r.get("system") is None]
-        if not rows:
-            return False
-        best = max(range(len(rows)), key=lambda i: (rows[i]["roundtrip"], -i))
-        return len(rows) - 1 - best >= self.cfg.patience
+        return bool(self.cfg.patience) and evaluations_since_best(self.history) >= self.cfg.patience
 
     def _record(self, row: dict) -> None:
         self.history.append(row)
@@ -509,7 +504,8 @@ class Trainer(MaskedLMPretraining):
         log.info("training on %s in %s", self.device, self.precision)
         bar = tqdm(total=c.steps, initial=self.step, desc="mt train", unit="step", disable=not progress or self.rank)
         self._sitting_t0, tokens = time.time(), 0
-        while self.step < c.steps and not self.stalled():
+        stalled = self.stalled()  # a resumed run that had stalled stays stopped
+        while self.step < c.steps and not stalled:
             losses = self.train_step()
             tokens += losses["tokens"]
             bar.update(1)
@@ -530,7 +526,8 @@ class Trainer(MaskedLMPretraining):
             if self.rank == 0 and c.pretrain_snapshots and self.step < c.pretrain_steps \
                     and self.step % c.pretrain_snapshots == 0:  # a shorter pretraining other runs may start from
                 self.save(self.out / f"pretrained-{self.step}.pt", data_digest=pretraining_data_digest(self.data))
-            if self.rank == 0 and not pretraining and (self.step % c.eval_every == 0 or done):
+            evaluates = not pretraining and (self.step % c.eval_every == 0 or done)
+            if self.rank == 0 and evaluates:
                 display = done or self.step % (c.eval_every * c.display_every) == 0
                 row = self.evaluate(display=display)
                 if self.average is not None:
@@ -549,17 +546,17 @@ class Trainer(MaskedLMPretraining):
                     with atomic_path(self.out / "best.pt") as tmp:
                         torch.save({"model": weights, "config": asdict(c), "step": self.step, "weights": chosen,
                                     "pair": [self.data.src, self.data.tgt], "roundtrip": self.best_roundtrip}, tmp)
-            stalled = self.rank == 0 and not pretraining and self.stalled()
-            if self.world > 1 and c.patience:  # every rank stops where rank 0, which evaluates, says so
-                flag = torch.tensor([float(stalled)], device=self.device)
-                torch.distributed.broadcast(flag, 0)
-                stalled = bool(flag.item())
+            if evaluates and c.patience:  # only an evaluation can end a stall's count
+                stalled = self.rank == 0 and self.stalled()
+                if self.world > 1:  # every rank stops where rank 0, which evaluates, says so
+                    flag = torch.tensor([float(stalled)], device=self.device)
+                    torch.distributed.broadcast(flag, 0)
+                    stalled = bool(flag.item())
             if self.step % c.checkpoint_every == 0 or done or stalled:
                 self.save()
             if stalled:
                 log.info("round-trip BLEU has not risen for %d evaluations (best at step %d): training stops at "
                          "step %d of %d", c.patience, self.best_roundtrip_step(), self.step, c.steps)
-                break
         bar.close()
         if self.rank == 0:
             from umt.translation.plots import plot_bleu
