@@ -1230,3 +1230,58 @@ def test_the_report_says_when_patience_stopped_training():
     assert _stop_line(summary) == ("Trained 7400 of 10400 steps: round-trip BLEU had not risen for 5 evaluations "
                                    "(--patience).")
     assert _stop_line({**summary, "stopped_by_patience": False}) == "Trained 7400 of 10400 steps."
+
+
+def _signal_at_step(monkeypatch, step: int, times: int = 1) -> None:
+    """``kill`` sent to this process ``times`` times right after training step ``step``."""
+    import os
+    import signal
+
+    from umt.translation.train import Trainer
+
+    original = Trainer.train_step
+
+    def train_step(self):
+        losses = original(self)
+        if self.step == step:
+            for _ in range(times):
+                os.kill(os.getpid(), signal.SIGTERM)
+        return losses
+
+    monkeypatch.setattr(Trainer, "train_step", train_step)
+
+
+def test_a_killed_run_checkpoints_the_step_it_was_in_and_resumes_as_if_never_stopped(prepared, tmp_path,
+                                                                                   monkeypatch):
+    """SIGTERM (or Ctrl-C) between checkpoints: the step in progress finishes and is saved, so the
+    resumed run loses nothing and ends with the weights of a run never stopped."""
+    import signal
+
+    from umt.translation.data import MTData
+    from umt.translation.train import Trainer
+
+    data = MTData.load(prepared)
+    straight = Trainer(data, _tiny_config(steps=7, eval_every=7), tmp_path / "straight")
+    straight.fit(progress=False)
+    handler = signal.getsignal(signal.SIGTERM)
+    _signal_at_step(monkeypatch, 4)  # checkpoints fall at steps 3 and 6
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(data, _tiny_config(steps=7, eval_every=7), tmp_path / "killed").fit(progress=False)
+    assert signal.getsignal(signal.SIGTERM) is handler
+    assert torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=False)["step"] == 4
+    monkeypatch.undo()
+    resumed = Trainer(data, _tiny_config(steps=7, eval_every=7), tmp_path / "killed", resume=True)
+    assert resumed.step == 4
+    resumed.fit(progress=False)
+    for name, value in straight.model.state_dict().items():
+        assert torch.allclose(resumed.model.state_dict()[name], value, atol=1e-6), name
+    assert [r["step"] for r in resumed.history] == [r["step"] for r in straight.history]
+
+
+def test_a_second_kill_stops_at_once_and_the_cli_says_how_to_continue(prepared, tmp_path, monkeypatch, capsys):
+    _signal_at_step(monkeypatch, 4, times=2)
+    args = ["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run"), *_TINY_TRAIN,
+            "--steps", "7", "--checkpoint-every", "3", "--eval-every", "7"]
+    assert main(args) == 130
+    assert "interrupted; the same command with --resume continues" in capsys.readouterr().err
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["step"] == 3  # the last periodic one

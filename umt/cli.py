@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             args, "resume", True) is False else ""
         if args.command == "run":
             hint = "; running it again reuses the cached vectors and continues the alignments from their checkpoints"
+        elif getattr(args, "mt_command", None) == "run":
+            hint = "; running it again keeps the finished stages and continues training from its checkpoint"
         print(f"umt: interrupted{hint}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `umt ... | head` closed the pipe: the reader has what it wanted

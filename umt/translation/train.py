@@ -45,6 +45,7 @@ from umt.config import model_languages
 from umt.device import native_bfloat16
 from umt.errors import UmtError
 from umt.fileio import atomic_path, load_checkpoint, make_folder, write_json
+from umt.interrupts import StopBetweenSteps
 from umt.ranges import NON_NEGATIVE, POSITIVE, PROBABILITY_TO_DROP, CheckedConfig, ConfigError, ranged
 from umt.translation.averaging import WeightAverage
 from umt.translation.data import MTData
@@ -484,6 +485,15 @@ class Trainer(MaskedLMPretraining):
         if self.rank == 0:
             write_json(self.out / "history.json", self.history)
 
+    def _stop_requested(self, stop: StopBetweenSteps) -> bool:
+        """Whether a signal asked training to stop, on any rank (torchrun signals every rank, not
+        necessarily between the same two steps)."""
+        if self.world == 1:
+            return stop.requested
+        flag = torch.tensor([float(stop.requested)], device=self.device)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        return bool(flag.item())
+
     # ----- the loop -----
     def fit(self, progress: bool = True) -> list[dict]:
         from tqdm import tqdm
@@ -505,58 +515,67 @@ class Trainer(MaskedLMPretraining):
         bar = tqdm(total=c.steps, initial=self.step, desc="mt train", unit="step", disable=not progress or self.rank)
         self._sitting_t0, tokens = time.time(), 0
         stalled = self.stalled()  # a resumed run that had stalled stays stopped
-        while self.step < c.steps and not stalled:
-            losses = self.train_step()
-            tokens += losses["tokens"]
-            bar.update(1)
-            bar.set_postfix(loss=f"{losses['loss']:.2f}", ae=f"{self.ae_weight(self.step):.2f}",
-                            tok_s=f"{tokens / max(time.time() - self._sitting_t0, 1e-9):.0f}")
-            done = self.step == c.steps
-            pretraining = self.step <= c.pretrain_steps and not done  # the decoder is not trained yet
-            if self.rank == 0 and self.step == c.pretrain_steps > 0:  # what pretraining cost, for the ablation
-                self._record({"step": self.step, "system": PRETRAINING, "mlm": round(losses["mlm"], 4),
-                              **self.masked_lm_heldout(),
-                              "seconds": self.elapsed()})
-                # other runs may start from here
-                self.save(self.out / "pretrained.pt", data_digest=pretraining_data_digest(self.data))
-            if self.rank == 0 and pretraining and self.step < c.pretrain_steps and self.step % c.eval_every == 0:
-                # the pretraining curve, for choosing its length: held-out, monolingual, the selection's own text
-                self._record({"step": self.step, "system": MLM_CURVE, "mlm": round(losses["mlm"], 4),
-                              **self.masked_lm_heldout(), "seconds": self.elapsed()})
-            if self.rank == 0 and c.pretrain_snapshots and self.step < c.pretrain_steps \
-                    and self.step % c.pretrain_snapshots == 0:  # a shorter pretraining other runs may start from
-                self.save(self.out / f"pretrained-{self.step}.pt", data_digest=pretraining_data_digest(self.data))
-            evaluates = not pretraining and (self.step % c.eval_every == 0 or done)
-            if self.rank == 0 and evaluates:
-                display = done or self.step % (c.eval_every * c.display_every) == 0
-                row = self.evaluate(display=display)
-                if self.average is not None:
-                    with self.average.swapped_in():
-                        row["averaged"] = {k: v for k, v in self.evaluate(display=display).items() if k != "step"}
-                row.update({k: round(v, 4) for k, v in losses.items() if k != "tokens"})
-                row["seconds"] = self.elapsed()
-                row["precision"] = self.precision  # sittings may differ
-                self._record(row)
-                log.info("step %d: %s", self.step, json.dumps(row))
-                chosen = selected_weights(row)
-                roundtrip = row_figures(row, chosen)["roundtrip"]
-                if roundtrip > self.best_roundtrip:
-                    self.best_roundtrip = roundtrip
-                    weights = self.average.weights() if chosen == "averaged" else self.model.state_dict()
-                    with atomic_path(self.out / "best.pt") as tmp:
-                        torch.save({"model": weights, "config": asdict(c), "step": self.step, "weights": chosen,
-                                    "pair": [self.data.src, self.data.tgt], "roundtrip": self.best_roundtrip}, tmp)
-            if evaluates and c.patience:  # only an evaluation can end a stall's count
-                stalled = self.rank == 0 and self.stalled()
-                if self.world > 1:  # every rank stops where rank 0, which evaluates, says so
-                    flag = torch.tensor([float(stalled)], device=self.device)
-                    torch.distributed.broadcast(flag, 0)
-                    stalled = bool(flag.item())
-            if self.step % c.checkpoint_every == 0 or done or stalled:
-                self.save()
-            if stalled:
-                log.info("round-trip BLEU has not risen for %d evaluations (best at step %d): training stops at "
-                         "step %d of %d", c.patience, self.best_roundtrip_step(), self.step, c.steps)
+        with StopBetweenSteps("training") as stop:
+            while self.step < c.steps and not stalled:
+                losses = self.train_step()
+                tokens += losses["tokens"]
+                bar.update(1)
+                bar.set_postfix(loss=f"{losses['loss']:.2f}", ae=f"{self.ae_weight(self.step):.2f}",
+                                tok_s=f"{tokens / max(time.time() - self._sitting_t0, 1e-9):.0f}")
+                done = self.step == c.steps
+                pretraining = self.step <= c.pretrain_steps and not done  # the decoder is not trained yet
+                if self.rank == 0 and self.step == c.pretrain_steps > 0:  # what pretraining cost, for the ablation
+                    self._record({"step": self.step, "system": PRETRAINING, "mlm": round(losses["mlm"], 4),
+                                  **self.masked_lm_heldout(),
+                                  "seconds": self.elapsed()})
+                    # other runs may start from here
+                    self.save(self.out / "pretrained.pt", data_digest=pretraining_data_digest(self.data))
+                if self.rank == 0 and pretraining and self.step < c.pretrain_steps and self.step % c.eval_every == 0:
+                    # the pretraining curve, for choosing its length: held-out, monolingual, the selection's own text
+                    self._record({"step": self.step, "system": MLM_CURVE, "mlm": round(losses["mlm"], 4),
+                                  **self.masked_lm_heldout(), "seconds": self.elapsed()})
+                if self.rank == 0 and c.pretrain_snapshots and self.step < c.pretrain_steps \
+                        and self.step % c.pretrain_snapshots == 0:  # a shorter pretraining other runs may start from
+                    self.save(self.out / f"pretrained-{self.step}.pt", data_digest=pretraining_data_digest(self.data))
+                evaluates = not pretraining and (self.step % c.eval_every == 0 or done)
+                if self.rank == 0 and evaluates:
+                    display = done or self.step % (c.eval_every * c.display_every) == 0
+                    row = self.evaluate(display=display)
+                    if self.average is not None:
+                        with self.average.swapped_in():
+                            row["averaged"] = {k: v for k, v in self.evaluate(display=display).items() if k != "step"}
+                    row.update({k: round(v, 4) for k, v in losses.items() if k != "tokens"})
+                    row["seconds"] = self.elapsed()
+                    row["precision"] = self.precision  # sittings may differ
+                    self._record(row)
+                    log.info("step %d: %s", self.step, json.dumps(row))
+                    chosen = selected_weights(row)
+                    roundtrip = row_figures(row, chosen)["roundtrip"]
+                    if roundtrip > self.best_roundtrip:
+                        self.best_roundtrip = roundtrip
+                        weights = self.average.weights() if chosen == "averaged" else self.model.state_dict()
+                        with atomic_path(self.out / "best.pt") as tmp:
+                            torch.save({"model": weights, "config": asdict(c), "step": self.step, "weights": chosen,
+                                        "pair": [self.data.src, self.data.tgt], "roundtrip": self.best_roundtrip}, tmp)
+                if evaluates and c.patience:  # only an evaluation can end a stall's count
+                    stalled = self.rank == 0 and self.stalled()
+                    if self.world > 1:  # every rank stops where rank 0, which evaluates, says so
+                        flag = torch.tensor([float(stalled)], device=self.device)
+                        torch.distributed.broadcast(flag, 0)
+                        stalled = bool(flag.item())
+                saves = self.step % c.checkpoint_every == 0 or done or stalled
+                if saves:
+                    self.save()
+                if stalled:
+                    log.info("round-trip BLEU has not risen for %d evaluations (best at step %d): training stops at "
+                             "step %d of %d", c.patience, self.best_roundtrip_step(), self.step, c.steps)
+                if self._stop_requested(stop):  # Ctrl-C or kill: this step is kept, none is redone
+                    if not saves:
+                        self.save()
+                    bar.close()
+                    log.info("stopped at step %d of %d, checkpoint written: resuming continues from here",
+                             self.step, c.steps)
+                    raise KeyboardInterrupt
         bar.close()
         if self.rank == 0:
             from umt.translation.plots import plot_bleu
