@@ -1021,16 +1021,18 @@ _TINY_TRAIN = ["--batch-size", "8", "--heads", "2", "--layers", "1", "--dim", "3
 
 def test_test_bleu_is_shown_at_every_nth_evaluation_and_the_last_and_may_change_on_resume(prepared, tmp_path):
     """Round trip (the selection) at every evaluation; test BLEU, display only, at every
-    --display-every-th and at the last step; a resumed run may show it more often."""
+    --display-every-th and at the last step; a resumed run may show it more often, and add
+    validation BLEU."""
     common = ["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run"), *_TINY_TRAIN]
     assert main([*common, "--steps", "10", "--display-every", "3"]) == 0
     rows = [r for r in json.loads((tmp_path / "run" / "history.json").read_text()) if r.get("system") is None]
     assert [r["step"] for r in rows] == [2, 4, 6, 8, 10] and all("roundtrip" in r for r in rows)
     assert [r["step"] for r in rows if "test_en-fr" in r] == [6, 10]
     assert all(("test_fr-en_tok_lc" in r) == ("test_en-fr" in r) for r in rows)
-    assert main([*common, "--steps", "14", "--display-every", "1", "--resume"]) == 0
+    assert main([*common, "--steps", "14", "--display-every", "1", "--eval-val", "--resume"]) == 0
     rows = [r for r in json.loads((tmp_path / "run" / "history.json").read_text()) if r.get("system") is None]
     assert [r["step"] for r in rows if "test_en-fr" in r] == [6, 10, 12, 14]
+    assert [r["step"] for r in rows if "val_fr-en" in r] == [12, 14]
 
 
 def test_translate_names_a_lexicon_of_the_other_direction_and_bad_utf8_on_stdin(prepared, monkeypatch, capsys):

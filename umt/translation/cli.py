@@ -127,7 +127,7 @@ def cmd_train(a) -> None:
                                f"gives others ({'; '.join(diff[:3])}): drop them, or train into another --out")
             cfg = MTTrainConfig.from_dict({**stored, "steps": a.steps, "patience": a.patience, "amp": cfg.amp,
                                            "pretrain_snapshots": a.pretrain_snapshots,
-                                           "display_every": a.display_every})
+                                           "display_every": a.display_every, "eval_val": a.eval_val})
             if a.average_decay is not None:
                 cfg.average_decay = a.average_decay
     start_run(a.out, {**_params(a), "command": "mt train"})

@@ -137,9 +137,9 @@ class MTTrainConfig(CheckedConfig):
 
 
 # Settings that change no training step: weight averaging (evaluated beside the live weights), pretraining
-# snapshots and how often test BLEU is displayed. A resumed run may change them, and runs that differ only
-# in them trained the same model.
-UNTRAINED_SETTINGS = frozenset({"average_decay", "pretrain_snapshots", "display_every"})
+# snapshots, how often test BLEU is displayed and whether validation BLEU is. A resumed run may change
+# them, and runs that differ only in them trained the same model.
+UNTRAINED_SETTINGS = frozenset({"average_decay", "pretrain_snapshots", "display_every", "eval_val"})
 
 
 def _distributed() -> tuple[int, int, int]:
