@@ -42,7 +42,8 @@ def table_rows(run: Path) -> list[dict]:
     history = json.loads(path.read_text())
     config = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
     rows = []
-    chosen = selected_evaluation(history)  # a run that averages its weights may select the averaged model
+    # a run that averages its weights may select the averaged model
+    chosen = selected_evaluation(history, config.get("selection_tolerance", 0.0))
     for r, seconds in zip(history, cumulative_seconds(history)):
         if r.get("system") == MLM_CURVE:  # the pretraining's own curve, not a translation system
             continue

@@ -1211,6 +1211,41 @@ def test_training_stops_when_the_round_trip_stalls_and_a_resumed_run_stays_stopp
     assert more.step == 18 and more.best_roundtrip_step() == 18
 
 
+def test_a_selection_tolerance_keeps_the_last_model_within_it_of_the_best_and_can_be_kept_online():
+    from umt.translation.history import evaluations_since_best, selected_evaluation
+
+    rows = lambda *rts: [{"step": 0, "system": "word by word"}] + [  # noqa: E731
+        {"step": 3 * (i + 1), "roundtrip": rt} for i, rt in enumerate(rts)]
+    history = rows(10, 12, 11.5, 9, 11.2, 8)
+    assert selected_evaluation(history)["step"] == 6
+    assert selected_evaluation(history, 1.0)["step"] == 15 and evaluations_since_best(history, 1.0) == 1
+    assert selected_evaluation(history, 0.5)["step"] == 9 and selected_evaluation(history, 0.4)["step"] == 6
+    assert selected_evaluation(rows(10, 12, 12), 0.0)["step"] == 6  # the first of equal bests
+    # what training keeps in best.pt, deciding at each evaluation, is the selection of the whole history
+    rng = np.random.default_rng(0)
+    for tolerance in (0.0, 0.5, 1.0, 3.0):
+        for _ in range(50):
+            history = rows(*np.round(rng.normal(50, 2, size=12), 1))
+            kept = None
+            for n in range(2, len(history) + 1):
+                if selected_evaluation(history[:n], tolerance)["step"] == history[n - 1]["step"]:
+                    kept = history[n - 1]["step"]
+            assert kept == selected_evaluation(history, tolerance)["step"]
+
+
+def test_training_with_a_selection_tolerance_keeps_the_later_model_and_counts_patience_from_it(prepared, tmp_path,
+                                                                                            monkeypatch):
+    from umt.translation.data import MTData
+    from umt.translation.train import Trainer
+
+    _scripted_roundtrips(monkeypatch, [10, 12, 11.5, 9, 11.2, 8, 7, 6, 5])
+    cfg = _tiny_config(steps=27, patience=2, selection_tolerance=1.0)
+    history = Trainer(MTData.load(prepared), cfg, tmp_path / "run").fit(progress=False)
+    assert [r["step"] for r in history if r.get("system") is None] == [3, 6, 9, 12, 15, 18, 21]
+    best = torch.load(tmp_path / "run" / "best.pt", weights_only=False)
+    assert (best["step"], best["roundtrip"]) == (15, 11.2)
+
+
 def test_mt_train_resume_may_change_patience_only_like_steps(prepared, tmp_path, capsys, monkeypatch):
     _scripted_roundtrips(monkeypatch, [10, 9, 8, 7, 6, 5])
     common = ["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run"), *_TINY_TRAIN]
@@ -1232,6 +1267,9 @@ def test_the_report_says_when_patience_stopped_training():
     assert _stop_line(summary) == ("Trained 7400 of 10400 steps: round-trip BLEU had not risen for 5 evaluations "
                                    "(--patience).")
     assert _stop_line({**summary, "stopped_by_patience": False}) == "Trained 7400 of 10400 steps."
+    tolerant = {**summary, "config": {"train": {"steps": 10400, "patience": 5, "selection_tolerance": 1.5}}}
+    assert _stop_line(tolerant) == ("Trained 7400 of 10400 steps: round-trip BLEU stayed more than 1.5 below its "
+                                    "best for 5 evaluations (--patience).")
 
 
 def _signal_at_step(monkeypatch, step: int, times: int = 1) -> None:

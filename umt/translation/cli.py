@@ -95,7 +95,7 @@ def _train_config(a):
     return MTTrainConfig(steps=a.steps, batch_size=a.batch_size, lr=a.lr, wbw_steps=a.wbw_steps,
                          ae_decay_steps=a.ae_decay_steps, ae_weight_end=a.ae_weight_end, eval_every=a.eval_every,
                          checkpoint_every=a.checkpoint_every, eval_val=a.eval_val, seed=a.seed, device=a.device,
-                         amp=not a.float32, patience=a.patience,
+                         amp=not a.float32, patience=a.patience, selection_tolerance=a.selection_tolerance,
                          init_embeddings=not a.random_embeddings, pretrain_steps=a.pretrain_steps, model=model,
                          pretrain_snapshots=a.pretrain_snapshots, display_every=a.display_every,
                          average_decay=MTTrainConfig.average_decay if a.average_decay is None else a.average_decay)
@@ -183,9 +183,14 @@ def _add_train_options(p) -> None:
     p.add_argument("--eval-every", type=int, default=200,
                    help="steps between evaluations: round-trip BLEU selects the model (default %(default)s)")
     p.add_argument("--patience", type=int, default=0, metavar="N",
-                   help="stop translation training once N evaluations in a row bring no new best round-trip BLEU, "
-                        "--steps being the most it trains; like --steps, a resumed run may change it; 0: train "
-                        "all --steps (default %(default)s)")
+                   help="stop translation training once N evaluations in a row select no new model (no new best "
+                        "round-trip BLEU, or none within --selection-tolerance of it), --steps being the most it "
+                        "trains; like --steps, a resumed run may change it; 0: train all --steps (default "
+                        "%(default)s)")
+    p.add_argument("--selection-tolerance", type=float, default=0.0, metavar="BLEU",
+                   help="best.pt keeps the last evaluated model whose round-trip BLEU is within BLEU points of the "
+                        "best, the most trained one the round trip cannot tell from it; 0: the best itself "
+                        "(default %(default)s)")
     p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints (default %(default)s)")
     p.add_argument("--display-every", type=int, default=5, metavar="N",
                    help="test BLEU (and validation BLEU with --eval-val), for display only, at every Nth evaluation "

@@ -27,16 +27,29 @@ def row_figures(row: dict, weights: str) -> dict:
     return row if weights == "live" else {**row, **row["averaged"], "weights": "averaged"}
 
 
-def selected_evaluation(history: list[dict]) -> dict:
-    """The evaluation that round-trip BLEU selects over every step and both kinds of weights: the
-    figures of the model ``best.pt`` holds, with ``"weights": "averaged"`` when they are averaged."""
+def selected_evaluation(history: list[dict], tolerance: float = 0.0) -> dict:
+    r"""The evaluation that round-trip BLEU selects over every step and both kinds of weights: the
+    figures of the model ``best.pt`` holds, with ``"weights": "averaged"`` when they are averaged.
+
+    With evaluations :math:`e_1, \dots, e_n` in order, round trips :math:`r_i` and
+    :math:`m = \max_i r_i`, a ``tolerance`` of 0 selects the first :math:`e_i` with :math:`r_i = m`,
+    and a tolerance :math:`\delta > 0` the last with :math:`r_i \ge m - \delta`: the most trained
+    model the round trip cannot tell from the best (it flattens while translation can still
+    improve). Either rule can be kept as training goes: a new evaluation is selected exactly when it
+    is the selection of the history so far, and an evaluation not selected then never is later.
+    """
     rows = [row_figures(r, selected_weights(r)) for r in history if r.get("system") is None]
-    return max(rows, key=lambda r: r["roundtrip"], default={})
+    if not rows:
+        return {}
+    top = max(r["roundtrip"] for r in rows)
+    if tolerance <= 0:
+        return next(r for r in rows if r["roundtrip"] == top)
+    return [r for r in rows if r["roundtrip"] >= top - tolerance][-1]
 
 
-def evaluations_since_best(history: list[dict]) -> int:
+def evaluations_since_best(history: list[dict], tolerance: float = 0.0) -> int:
     """How many evaluations came after the one :func:`selected_evaluation` selects (0: none yet)."""
-    best = selected_evaluation(history).get("step")
+    best = selected_evaluation(history, tolerance).get("step")
     return 0 if best is None else sum(1 for r in history if r.get("system") is None and r["step"] > best)
 
 

@@ -277,7 +277,7 @@ def training_hours(history: list[dict]) -> float:
 def summarize(cfg: MTPipelineConfig, history: list[dict], evaluations: dict, step: int | None = None) -> dict:
     """The headline figures of one pair's run: both directions, both conventions, greedy and beam
     (only the training figures when the pair has no parallel test set)."""
-    selected = selected_evaluation(history)
+    selected = selected_evaluation(history, cfg.train.selection_tolerance)
     directions = {}
     for s, t in ((cfg.src, cfg.tgt), (cfg.tgt, cfg.src)):
         key = f"{s}-{t}"
@@ -319,7 +319,9 @@ def _stop_line(summary: dict) -> str:
     cfg = summary["config"]["train"]
     if not summary.get("stopped_by_patience"):
         return f"Trained {summary['trained_steps']} of {cfg['steps']} steps."
-    return (f"Trained {summary['trained_steps']} of {cfg['steps']} steps: round-trip BLEU had not risen for "
+    tolerance = cfg.get("selection_tolerance", 0.0)
+    why = f"stayed more than {tolerance:g} below its best" if tolerance else "had not risen"
+    return (f"Trained {summary['trained_steps']} of {cfg['steps']} steps: round-trip BLEU {why} for "
             f"{cfg['patience']} evaluations (--patience).")
 
 

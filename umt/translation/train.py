@@ -103,8 +103,10 @@ class MTTrainConfig(CheckedConfig):
     # weights averaged over translation steps (umt.translation.averaging), evaluated beside the live ones; 0: none
     average_decay: float = ranged(0.0, PROBABILITY_TO_DROP)
     eval_every: int = ranged(200, POSITIVE)
-    # stop translation training once this many evaluations in a row bring no new best round trip; 0: all steps
+    # stop translation training once this many evaluations in a row bring no new selected model; 0: all steps
     patience: int = ranged(0, NON_NEGATIVE)
+    # best.pt keeps the last model within this many BLEU points of the best round trip (history.selected_evaluation)
+    selection_tolerance: float = ranged(0.0, low=0.0)
     checkpoint_every: int = ranged(200, POSITIVE)
     eval_test: bool = True
     eval_val: bool = False
@@ -467,18 +469,20 @@ class Trainer(MaskedLMPretraining):
         return row
 
     def best_roundtrip_step(self) -> int | None:
-        """The step of the evaluation ``best.pt`` holds (the first of equal round trips)."""
-        return selected_evaluation(self.history).get("step")
+        """The step of the evaluation ``best.pt`` holds (:func:`selected_evaluation`)."""
+        return selected_evaluation(self.history, self.cfg.selection_tolerance).get("step")
 
     def stalled(self) -> bool:
-        r"""Whether the last ``patience`` evaluations all failed to beat the best round trip before them.
+        r"""Whether the last ``patience`` evaluations all failed to become the selected model.
 
-        With evaluations :math:`e_1, \dots, e_n` and :math:`b = \arg\max_i \mathrm{rt}(e_i)` (the
-        first maximum, the model ``best.pt`` keeps), training has stalled when :math:`n - b \ge`
-        ``patience``. It reads only the history, so a resumed run that had stalled stays stopped, and
-        a larger ``patience`` (or 0) continues it.
+        With evaluations :math:`e_1, \dots, e_n` and :math:`e_b` the one ``best.pt`` keeps
+        (:func:`selected_evaluation`: the first best round trip, or with ``selection_tolerance`` the
+        last within it of the best), training has stalled when :math:`n - b \ge` ``patience``. It
+        reads only the history, so a resumed run that had stalled stays stopped, and a larger
+        ``patience`` (or 0) continues it.
         """
-        return bool(self.cfg.patience) and evaluations_since_best(self.history) >= self.cfg.patience
+        return bool(self.cfg.patience) and evaluations_since_best(
+            self.history, self.cfg.selection_tolerance) >= self.cfg.patience
 
     def _record(self, row: dict) -> None:
         self.history.append(row)
@@ -549,14 +553,15 @@ class Trainer(MaskedLMPretraining):
                     row["precision"] = self.precision  # sittings may differ
                     self._record(row)
                     log.info("step %d: %s", self.step, json.dumps(row))
-                    chosen = selected_weights(row)
-                    roundtrip = row_figures(row, chosen)["roundtrip"]
-                    if roundtrip > self.best_roundtrip:
-                        self.best_roundtrip = roundtrip
+                    self.best_roundtrip = max(self.best_roundtrip, row_figures(row, selected_weights(row))["roundtrip"])
+                    selected = selected_evaluation(self.history, c.selection_tolerance)
+                    if selected["step"] == self.step:
+                        chosen = selected.get("weights", "live")
                         weights = self.average.weights() if chosen == "averaged" else self.model.state_dict()
                         with atomic_path(self.out / "best.pt") as tmp:
                             torch.save({"model": weights, "config": asdict(c), "step": self.step, "weights": chosen,
-                                        "pair": [self.data.src, self.data.tgt], "roundtrip": self.best_roundtrip}, tmp)
+                                        "pair": [self.data.src, self.data.tgt], "roundtrip": selected["roundtrip"]},
+                                       tmp)
                 if evaluates and c.patience:  # only an evaluation can end a stall's count
                     stalled = self.rank == 0 and self.stalled()
                     if self.world > 1:  # every rank stops where rank 0, which evaluates, says so
@@ -567,8 +572,9 @@ class Trainer(MaskedLMPretraining):
                 if saves:
                     self.save()
                 if stalled:
-                    log.info("round-trip BLEU has not risen for %d evaluations (best at step %d): training stops at "
-                             "step %d of %d", c.patience, self.best_roundtrip_step(), self.step, c.steps)
+                    log.info("round-trip BLEU has selected no new model for %d evaluations (best.pt: step %d): "
+                             "training stops at step %d of %d", c.patience, self.best_roundtrip_step(), self.step,
+                             c.steps)
                 if self._stop_requested(stop):  # Ctrl-C or kill: this step is kept, none is redone
                     if not saves:
                         self.save()
