@@ -673,3 +673,40 @@ def test_bit_for_bit_runs_an_earlier_commit_beside_this_checkout(synthetic_langu
     for r in result["rows"]:  # the committed code and this checkout (the same, in CI) give the same maps
         assert r["identical"] and set(r["after"]["sha256"]) == {"mapping.npy", "target_mapping.npy"}
     assert (tmp_path / "work" / "code-HEAD" / "umt" / "cli.py").exists()
+
+
+def test_mt_branch_continues_a_copy_of_a_run_with_a_learning_rate_decay(prepared, tmp_path):
+    import torch
+
+    from umt.translation.data import MTData
+    from umt.translation.model import ModelConfig
+    from umt.translation.train import MTTrainConfig, Trainer
+
+    data = MTData.load(prepared, 20)  # as the branch loads it: at its max_len
+    model = ModelConfig(dim=32, heads=2, enc_layers=1, dec_layers=1, ff_dim=64)
+    cfg = dict(pretrain_steps=0, batch_size=8, warmup=2, wbw_steps=2, ae_decay_steps=4, eval_every=4, max_len=20,
+               model=model, device="cpu", amp=False)
+    straight = Trainer(data, MTTrainConfig(steps=8, **cfg), tmp_path / "straight")
+    straight.fit(progress=False)
+    Trainer(data, MTTrainConfig(steps=4, **cfg), tmp_path / "parent").fit(progress=False)
+    parent = tmp_path / "parent"
+    args = ["--parent", str(parent), "--prepared", str(prepared), "--steps", "8"]
+    # no change: the branch is the parent trained on
+    run_script("mt_branch.py", *args, "--out", str(tmp_path / "same"))
+    same = torch.load(tmp_path / "same" / "checkpoint.pt", weights_only=False)
+    for name, value in straight.model.state_dict().items():
+        assert torch.allclose(same["model"][name], value, atol=1e-6), name
+    assert torch.load(parent / "checkpoint.pt", weights_only=False)["step"] == 4  # the parent is left as it was
+    # a decay from step 4 on, halving every 2 steps: the last step (8) ran at lr / 2^((7 - 4) / 2)
+    run_script("mt_branch.py", *args, "--out", str(tmp_path / "decay"), "--set", "lr_half_life=2",
+               "--set", "lr_decay_start=4")
+    decayed = torch.load(tmp_path / "decay" / "checkpoint.pt", weights_only=False)
+    assert decayed["config"]["lr_half_life"] == 2 and decayed["step"] == 8
+    assert decayed["optimizer"]["param_groups"][0]["lr"] == pytest.approx(5e-4 * 0.5 ** 1.5)
+    record = json.loads((tmp_path / "decay" / "branch.json").read_text())
+    assert record["step"] == 4 and record["changes"] == {"lr_half_life": 2, "lr_decay_start": 4}
+    history = json.loads((tmp_path / "decay" / "history.json").read_text())
+    assert [r["step"] for r in history if r.get("system") is None] == [4, 8]
+    done = subprocess.run([sys.executable, str(EXPERIMENTS / "mt_branch.py"), *args, "--out", str(tmp_path / "bad"),
+                           "--set", "lr_halflife=2"], capture_output=True, text=True)
+    assert done.returncode == 2 and "unknown training settings: lr_halflife" in done.stderr

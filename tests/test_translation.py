@@ -1325,3 +1325,31 @@ def test_a_second_kill_stops_at_once_and_the_cli_says_how_to_continue(prepared, 
     assert main(args) == 130
     assert "interrupted; the same command with --resume continues" in capsys.readouterr().err
     assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["step"] == 3  # the last periodic one
+
+
+def test_mt_train_cuts_sentences_at_the_runs_max_len_as_mt_run_does(prepared, tmp_path, monkeypatch):
+    from umt.errors import UmtError
+    from umt.translation.data import MTData
+    from umt.translation.train import MTTrainConfig
+
+    asked = []
+
+    def load(folder, max_len=100):
+        asked.append(max_len)
+        raise UmtError("enough")
+
+    monkeypatch.setattr(MTData, "load", load)
+    assert main(["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run")]) == 2
+    assert asked == [MTTrainConfig().max_len]
+
+
+def test_the_learning_rate_halves_every_half_life_after_its_start_in_translation_only(prepared, tmp_path):
+    from umt.translation.data import MTData
+    from umt.translation.train import Trainer
+
+    cfg = _tiny_config(lr=1e-3, warmup=2, pretrain_steps=5, lr_half_life=10, lr_decay_start=20)
+    trainer = Trainer(MTData.load(prepared), cfg, tmp_path / "run")
+    assert trainer.lr_at(0) == pytest.approx(5e-4) and trainer.lr_at(4) == pytest.approx(1e-3)  # warm-up, then flat
+    assert [trainer.lr_at(5 + t) for t in (0, 20, 30, 45)] == pytest.approx([5e-4, 1e-3, 5e-4, 1e-3 * 0.5 ** 2.5])
+    trainer.cfg.lr_half_life = 0
+    assert trainer.lr_at(5 + 45) == pytest.approx(1e-3)

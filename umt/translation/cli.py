@@ -96,6 +96,7 @@ def _train_config(a):
                          ae_decay_steps=a.ae_decay_steps, ae_weight_end=a.ae_weight_end, eval_every=a.eval_every,
                          checkpoint_every=a.checkpoint_every, eval_val=a.eval_val, seed=a.seed, device=a.device,
                          amp=not a.float32, patience=a.patience, selection_tolerance=a.selection_tolerance,
+                         lr_half_life=a.lr_half_life, lr_decay_start=a.lr_decay_start,
                          init_embeddings=not a.random_embeddings, pretrain_steps=a.pretrain_steps, model=model,
                          pretrain_snapshots=a.pretrain_snapshots, display_every=a.display_every,
                          average_decay=MTTrainConfig.average_decay if a.average_decay is None else a.average_decay)
@@ -109,7 +110,6 @@ def cmd_train(a) -> None:
     cfg = _train_config(a)  # a bad setting is reported before any data is read
     if a.resume and a.pretrained:
         raise UmtError("--resume continues a run from its own checkpoint; --pretrained starts a new one: give one")
-    data = MTData.load(a.prepared)
     if a.resume:
         from dataclasses import asdict
 
@@ -130,6 +130,8 @@ def cmd_train(a) -> None:
                                            "display_every": a.display_every, "eval_val": a.eval_val})
             if a.average_decay is not None:
                 cfg.average_decay = a.average_decay
+    # sentences cut at the run's own max_len, as `umt mt run` cuts them: both commands train the same model
+    data = MTData.load(a.prepared, cfg.max_len)
     start_run(a.out, {**_params(a), "command": "mt train"})
     trainer = Trainer(data, cfg, a.out, resume=a.resume, pretrained=a.pretrained)
     history = trainer.fit(progress=not a.quiet)
@@ -182,6 +184,11 @@ def _add_train_options(p) -> None:
                         "shorter pretraining (--pretrained) without pretraining again; 0: none (default %(default)s)")
     p.add_argument("--eval-every", type=int, default=200,
                    help="steps between evaluations: round-trip BLEU selects the model (default %(default)s)")
+    p.add_argument("--lr-half-life", type=int, default=0, metavar="STEPS",
+                   help="halve translation's learning rate every STEPS steps after --lr-decay-start; 0: constant "
+                        "after warm-up (default %(default)s)")
+    p.add_argument("--lr-decay-start", type=int, default=0, metavar="STEP",
+                   help="the translation step where --lr-half-life begins (default %(default)s)")
     p.add_argument("--patience", type=int, default=0, metavar="N",
                    help="stop translation training once N evaluations in a row select no new model (no new best "
                         "round-trip BLEU, or none within --selection-tolerance of it), --steps being the most it "

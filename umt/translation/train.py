@@ -85,6 +85,9 @@ class MTTrainConfig(CheckedConfig):
     batch_size: int = ranged(32, POSITIVE)
     lr: float = ranged(5e-4, low=0.0, low_open=True)
     warmup: int = ranged(400, NON_NEGATIVE)
+    # translation's learning rate halves every lr_half_life steps after translation step lr_decay_start; 0: constant
+    lr_half_life: int = ranged(0, NON_NEGATIVE)
+    lr_decay_start: int = ranged(0, NON_NEGATIVE)
     label_smoothing: float = ranged(0.1, PROBABILITY_TO_DROP)
     clip: float = ranged(1.0, low=0.0)  # 0: no clipping
     ae_weight_start: float = ranged(1.0, low=0.0)
@@ -294,7 +297,15 @@ class Trainer(MaskedLMPretraining):
         return step if step < self.cfg.pretrain_steps else step - self.cfg.pretrain_steps
 
     def lr_at(self, step: int) -> float:
-        return self.cfg.lr * min(1.0, (self.phase_step(step) + 1) / max(self.cfg.warmup, 1))
+        r"""The learning rate of ``step``: warm-up to ``lr`` at the start of each phase, then constant,
+        or in translation with ``lr_half_life`` :math:`h > 0` halved every :math:`h` steps after
+        translation step ``lr_decay_start`` :math:`s`: :math:`\mathrm{lr} \cdot 2^{-\max(0, t - s) / h}`.
+        Nothing depends on ``steps``, so a longer run continues the same schedule."""
+        c, t = self.cfg, self.phase_step(step)
+        lr = c.lr * min(1.0, (t + 1) / max(c.warmup, 1))
+        if c.lr_half_life and step >= c.pretrain_steps:
+            lr *= 0.5 ** (max(0, t - c.lr_decay_start) / c.lr_half_life)
+        return lr
 
     def ae_weight(self, step: int) -> float:
         c = self.cfg
