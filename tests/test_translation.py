@@ -1353,3 +1353,16 @@ def test_the_learning_rate_halves_every_half_life_after_its_start_in_translation
     assert [trainer.lr_at(5 + t) for t in (0, 20, 30, 45)] == pytest.approx([5e-4, 1e-3, 5e-4, 1e-3 * 0.5 ** 2.5])
     trainer.cfg.lr_half_life = 0
     assert trainer.lr_at(5 + 45) == pytest.approx(1e-3)
+
+
+def test_resuming_a_run_recorded_before_a_setting_existed_takes_the_commands_value(prepared, tmp_path):
+    """As `umt mt run` does: a setting the run's record lacks (added to umt since) is the command's,
+    not silently the default."""
+    common = ["-q", "mt", "train", "--prepared", str(prepared), "--out", str(tmp_path / "run"), *_TINY_TRAIN]
+    assert main([*common, "--steps", "2"]) == 0
+    saved = tmp_path / "run" / "config.json"
+    record = json.loads(saved.read_text())
+    del record["lr_half_life"]
+    saved.write_text(json.dumps(record))
+    assert main([*common, "--steps", "4", "--lr-half-life", "5", "--resume"]) == 0
+    assert json.loads(saved.read_text())["lr_half_life"] == 5

@@ -125,8 +125,9 @@ def cmd_train(a) -> None:
             if diff:
                 raise UmtError(f"{a.out}: --resume continues the settings the run started with, and the command "
                                f"gives others ({'; '.join(diff[:3])}): drop them, or train into another --out")
-            cfg = MTTrainConfig.from_dict({**stored, "steps": a.steps, "patience": a.patience, "amp": cfg.amp,
-                                           "pretrain_snapshots": a.pretrain_snapshots,
+            # a setting newer than the run's record takes the command's value, as `umt mt run` does
+            cfg = MTTrainConfig.from_dict({**asdict(cfg), **stored, "steps": a.steps, "patience": a.patience,
+                                           "amp": cfg.amp, "pretrain_snapshots": a.pretrain_snapshots,
                                            "display_every": a.display_every, "eval_val": a.eval_val})
             if a.average_decay is not None:
                 cfg.average_decay = a.average_decay
