@@ -159,9 +159,10 @@ def test_initial_vectors_cover_exactly_fasttexts_vocabulary_and_only_when_needed
     word_only = EmbedTrainConfig(dim=16, epoch=1, minn=0, maxn=0, threads=1)
     assert write_initial_vectors(corpus, tmp_path / "init.vec", word_only, threads=1)
     written = [line.split()[0] for line in (tmp_path / "init.vec").read_text().splitlines()[1:]]
-    # fastText's own vocabulary; on ten threads, since on one this very training can start from stale
-    # memory and diverge (it did, in this test's first version)
-    plain = fasttext.train_unsupervised(str(corpus), dim=16, epoch=1, minn=0, maxn=0, thread=10, verbose=0)
+    # fastText's own vocabulary (it does not depend on dim); on ten threads and 20 dimensions, so that
+    # fastText draws every initial row: with fewer threads, or rows x dim not a multiple of ten, this
+    # very training can start from stale memory and diverge (it did, on one thread and on ten at 16-d)
+    plain = fasttext.train_unsupervised(str(corpus), dim=20, epoch=1, minn=0, maxn=0, thread=10, verbose=0)
     assert sorted(written) == sorted(plain.words)  # no word added, none left unset
     values = np.array([line.split()[1:] for line in (tmp_path / "init.vec").read_text().splitlines()[1:]], float)
     assert values.shape == (len(written), 16) and np.abs(values).max() <= 1 / 16  # fastText's own U(-1/d, 1/d)
